@@ -1,0 +1,135 @@
+//! The `membercard` command line: serve (default), migrate, schema, admin create, seed-demo.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::domain::auth::Role;
+use crate::domain::member::{Nickname, ProfileUpdate};
+use crate::graphql::sdl;
+use crate::infra::clock::Clock;
+use crate::startup::{self, Application};
+use crate::telemetry;
+
+#[derive(Parser)]
+#[command(
+    name = "membercard",
+    version,
+    about = "The membercard member-card backend"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage operator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Create a few demo members (dev:demo-1 … dev:demo-5) for the playground.
+    SeedDemo,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an operator account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// ADMIN (everything) or OPERATOR (reviews, fulfilment, reads).
+        #[arg(long, default_value = "ADMIN")]
+        role: String,
+    },
+}
+
+/// Runs the command named on the command line.
+///
+/// # Errors
+/// Whatever stops the command; the process exits non-zero.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // A missing .env is normal; the environment may be set some other way.
+    let _ = dotenvy::dotenv();
+    telemetry::init("info");
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Schema => {
+            std::io::stdout().write_all(sdl().as_bytes())?;
+            Ok(())
+        }
+        Command::Serve => serve().await,
+        Command::Migrate => {
+            startup::connect(&Settings::from_env()?).await?;
+            tracing::info!("database is up to date");
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { username, role },
+        } => create_admin(&username, &role).await,
+        Command::SeedDemo => seed_demo().await,
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let playground = settings.server.playground;
+    let app = Application::build(settings).await?;
+    let address = app.address();
+    if playground {
+        tracing::info!("membercard is up: GraphiQL playground at http://{address}/graphql");
+    } else {
+        tracing::info!("membercard is up: POST http://{address}/graphql");
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn services() -> anyhow::Result<crate::service::Services> {
+    let settings = Settings::from_env()?;
+    let (db, redis) = startup::connect(&settings).await?;
+    let clock = Arc::new(Clock::new(settings.business.timezone, false));
+    startup::services(&settings, db, redis, clock)
+}
+
+async fn create_admin(username: &str, role: &str) -> anyhow::Result<()> {
+    let role = Role::parse(role)?;
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let admin = services()
+        .await?
+        .auth
+        .create_admin(username, password, role)
+        .await?;
+    tracing::info!(admin.id = %admin.id, admin.role = admin.role.as_str(), "admin {} created", admin.username);
+    Ok(())
+}
+
+async fn seed_demo() -> anyhow::Result<()> {
+    let services = services().await?;
+    for n in 1..=5 {
+        let openid = format!("demo-{n}");
+        let (member, created) = services.auth.ensure_member(&openid, None).await?;
+        let update = ProfileUpdate {
+            nickname: Some(Nickname::parse(&format!("Demo member {n}"))?),
+            ..ProfileUpdate::default()
+        };
+        services.members.update_profile(member.id, update).await?;
+        tracing::info!(member.id = %member.id, created, "demo member ready: log in with code dev:{openid}");
+    }
+    Ok(())
+}

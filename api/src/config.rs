@@ -1,0 +1,295 @@
+//! Typed settings, read once from the environment (`.env` may supply it) and passed down.
+//! No globals: tests build the same `Settings` through `from_lookup` and override what they need.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+
+/// `development` (default) or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl Environment {
+    pub fn is_production(self) -> bool {
+        self == Self::Production
+    }
+}
+
+/// A secret whose `Debug` never prints it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub wechat: WechatSettings,
+    pub business: BusinessSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// `host:port`; port 0 picks a free port (tests).
+    pub listen: String,
+    /// Serve GraphiQL on `GET /graphql`.
+    pub playground: bool,
+    pub introspection: bool,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    /// Pool size for PostgreSQL; SQLite always uses one connection (one writer).
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    pub url: Option<String>,
+    /// Prepended to every key, so several deployments (or tests) can share one Redis.
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `None` outside production means "generate a random secret for this process".
+    pub jwt_secret: Option<Secret>,
+    pub member_token_ttl_seconds: i64,
+    pub admin_token_ttl_seconds: i64,
+    /// Accept `dev:<openid>` login codes (never in production).
+    pub dev_login: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct WechatSettings {
+    pub appid: Option<String>,
+    pub secret: Option<Secret>,
+    pub base_url: String,
+}
+
+impl WechatSettings {
+    pub fn credentials(&self) -> Option<(&str, &Secret)> {
+        Some((self.appid.as_deref()?, self.secret.as_ref()?))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BusinessSettings {
+    pub timezone: Tz,
+    /// The admin test clock of SPEC §0 (never in production).
+    pub test_clock: bool,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup` (a variable name to its value), applying defaults and the
+    /// production rules: a JWT secret is required, dev logins and the test clock are off.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let var = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
+        let environment = match var("MEMBERCARD_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => bail!("MEMBERCARD_ENV must be development or production, not {other}"),
+        };
+        let production = environment.is_production();
+        let parsed = |key: &str| -> anyhow::Result<Option<i64>> {
+            var(key)
+                .map(|raw| {
+                    raw.parse::<i64>()
+                        .with_context(|| format!("{key} must be an integer"))
+                })
+                .transpose()
+        };
+        let flag = |key: &str, default: bool| -> anyhow::Result<bool> {
+            match var(key).as_deref() {
+                None => Ok(default),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some("0" | "false" | "no" | "off") => Ok(false),
+                Some(other) => bail!("{key} must be true or false, not {other}"),
+            }
+        };
+        let size = |key: &str, default: usize| -> anyhow::Result<usize> {
+            var(key).map_or(Ok(default), |raw| {
+                raw.parse::<usize>()
+                    .with_context(|| format!("{key} must be a positive integer"))
+            })
+        };
+
+        let wechat = WechatSettings {
+            appid: var("MEMBERCARD_WECHAT_APPID"),
+            secret: var("MEMBERCARD_WECHAT_SECRET").map(Secret),
+            base_url: var("MEMBERCARD_WECHAT_BASE_URL")
+                .unwrap_or_else(|| "https://api.weixin.qq.com".to_owned()),
+        };
+        let dev_login = flag(
+            "MEMBERCARD_DEV_LOGIN",
+            !production && wechat.credentials().is_none(),
+        )?;
+        let test_clock = flag("MEMBERCARD_TEST_CLOCK", !production)?;
+        let jwt_secret = var("MEMBERCARD_JWT_SECRET").map(Secret);
+        if production {
+            if jwt_secret.is_none() {
+                bail!("MEMBERCARD_JWT_SECRET is required when MEMBERCARD_ENV=production");
+            }
+            if dev_login {
+                bail!("MEMBERCARD_DEV_LOGIN cannot be on when MEMBERCARD_ENV=production");
+            }
+            if test_clock {
+                bail!("MEMBERCARD_TEST_CLOCK cannot be on when MEMBERCARD_ENV=production");
+            }
+        }
+        if jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 32) {
+            bail!("MEMBERCARD_JWT_SECRET must be at least 32 characters");
+        }
+        let timezone = var("MEMBERCARD_TIMEZONE").unwrap_or_else(|| "Asia/Shanghai".to_owned());
+        let timezone = Tz::from_str(&timezone)
+            .map_err(|e| anyhow::anyhow!("MEMBERCARD_TIMEZONE is not a known time zone: {e}"))?;
+        let positive_ttl = |key: &str, default: i64| -> anyhow::Result<i64> {
+            match parsed(key)?.unwrap_or(default) {
+                ttl if ttl > 0 => Ok(ttl),
+                _ => bail!("{key} must be positive"),
+            }
+        };
+
+        Ok(Self {
+            environment,
+            server: ServerSettings {
+                listen: var("MEMBERCARD_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+                playground: flag("MEMBERCARD_PLAYGROUND", !production)?,
+                introspection: flag("MEMBERCARD_INTROSPECTION", !production)?,
+                max_depth: size("MEMBERCARD_GRAPHQL_MAX_DEPTH", 12)?,
+                max_complexity: size("MEMBERCARD_GRAPHQL_MAX_COMPLEXITY", 500)?,
+                max_body_bytes: size("MEMBERCARD_MAX_BODY_BYTES", 64 * 1024)?,
+            },
+            database: DatabaseSettings {
+                url: var("DATABASE_URL")
+                    .unwrap_or_else(|| "sqlite://membercard.db?mode=rwc".to_owned()),
+                max_connections: u32::try_from(size("MEMBERCARD_DATABASE_MAX_CONNECTIONS", 10)?)
+                    .context("MEMBERCARD_DATABASE_MAX_CONNECTIONS is too large")?,
+            },
+            redis: RedisSettings {
+                url: var("REDIS_URL"),
+                key_prefix: var("MEMBERCARD_REDIS_PREFIX")
+                    .unwrap_or_else(|| "membercard:".to_owned()),
+            },
+            auth: AuthSettings {
+                jwt_secret,
+                member_token_ttl_seconds: positive_ttl(
+                    "MEMBERCARD_MEMBER_TOKEN_TTL_SECONDS",
+                    24 * 3600,
+                )?,
+                admin_token_ttl_seconds: positive_ttl(
+                    "MEMBERCARD_ADMIN_TOKEN_TTL_SECONDS",
+                    8 * 3600,
+                )?,
+                dev_login,
+            },
+            wechat,
+            business: BusinessSettings {
+                timezone,
+                test_clock,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|key| vars.get(key).cloned())
+    }
+
+    #[test]
+    fn nothing_configured_means_embedded_development_defaults() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.database.url, "sqlite://membercard.db?mode=rwc");
+        assert!(s.redis.url.is_none());
+        assert_eq!(s.server.listen, "127.0.0.1:8080");
+        assert_eq!(s.business.timezone, chrono_tz::Asia::Shanghai);
+        assert!(s.auth.dev_login && s.business.test_clock && s.server.playground);
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_jwt_secret() {
+        assert!(settings(&[("MEMBERCARD_ENV", "production")]).is_err());
+        let secret = "0123456789abcdef0123456789abcdef";
+        let s = settings(&[
+            ("MEMBERCARD_ENV", "production"),
+            ("MEMBERCARD_JWT_SECRET", secret),
+        ])
+        .unwrap();
+        assert!(!s.auth.dev_login && !s.business.test_clock && !s.server.playground);
+        assert!(!s.server.introspection);
+    }
+
+    #[test]
+    fn production_refuses_dev_logins_and_the_test_clock() {
+        let secret = ("MEMBERCARD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        let prod = ("MEMBERCARD_ENV", "production");
+        assert!(settings(&[prod, secret, ("MEMBERCARD_DEV_LOGIN", "true")]).is_err());
+        assert!(settings(&[prod, secret, ("MEMBERCARD_TEST_CLOCK", "true")]).is_err());
+    }
+
+    #[test]
+    fn wechat_credentials_turn_dev_logins_off_by_default() {
+        let s = settings(&[
+            ("MEMBERCARD_WECHAT_APPID", "wx1"),
+            ("MEMBERCARD_WECHAT_SECRET", "s"),
+        ])
+        .unwrap();
+        assert!(!s.auth.dev_login);
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(settings(&[("MEMBERCARD_ENV", "staging")]).is_err());
+        assert!(settings(&[("MEMBERCARD_TIMEZONE", "Mars/Olympus")]).is_err());
+        assert!(settings(&[("MEMBERCARD_JWT_SECRET", "short")]).is_err());
+        assert!(settings(&[("MEMBERCARD_MEMBER_TOKEN_TTL_SECONDS", "0")]).is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "***");
+    }
+}

@@ -1,0 +1,63 @@
+//! Identifier newtypes, so a member id can never be passed where an admin id is expected.
+
+use std::fmt;
+
+use crate::error::AppError;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(i64);
+
+        impl $name {
+            pub fn new(raw: i64) -> Self {
+                Self(raw)
+            }
+
+            pub fn get(self) -> i64 {
+                self.0
+            }
+
+            /// Parses a client-supplied id (a GraphQL `ID`).
+            pub fn parse(raw: &str) -> Result<Self, AppError> {
+                raw.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .map(Self)
+                    .ok_or_else(|| AppError::validation($field, "is not a valid id"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A member of the programme.
+    MemberId,
+    "id"
+);
+id_type!(
+    /// An operator account (role ADMIN or OPERATOR).
+    AdminId,
+    "id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_positive_integers_only() {
+        assert_eq!(MemberId::parse(" 42 ").unwrap(), MemberId::new(42));
+        for bad in ["", "0", "-1", "abc", "1.5", "99999999999999999999"] {
+            assert!(MemberId::parse(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Member profile values. Each is parsed once at the edge and trusted afterwards.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use crate::error::AppError;
+
+/// Letters and digits that cannot be confused when read aloud or typed from a poster:
+/// no 0/O, 1/I/L.
+pub const INVITE_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const INVITE_CODE_LENGTH: usize = 8;
+
+/// A display name: 1 to 32 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nickname(String);
+
+impl Nickname {
+    pub const MAX_CHARS: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 {
+            return Err(AppError::validation("nickname", "must not be empty"));
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(AppError::validation(
+                "nickname",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(AppError::validation(
+                "nickname",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// An avatar image address: an absolute http(s) URL of at most 512 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarUrl(String);
+
+impl AvatarUrl {
+    pub const MAX_LEN: usize = 512;
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let raw = raw.trim();
+        if raw.len() > Self::MAX_LEN {
+            return Err(AppError::validation(
+                "avatarUrl",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
+        }
+        match url::Url::parse(raw) {
+            Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => {
+                Ok(Self(url.into()))
+            }
+            _ => Err(AppError::validation(
+                "avatarUrl",
+                "must be an absolute http(s) URL",
+            )),
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A mainland-China mobile number, stored as its 11 digits. `+86`/`86` prefixes, spaces and
+/// dashes are accepted on input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        let national = compact
+            .strip_prefix("+86")
+            .or_else(|| compact.strip_prefix("0086"))
+            .or_else(|| compact.strip_prefix("86").filter(|rest| rest.len() == 11))
+            .unwrap_or(&compact);
+        let bytes = national.as_bytes();
+        let valid = bytes.len() == 11
+            && bytes.iter().all(u8::is_ascii_digit)
+            && bytes.first() == Some(&b'1')
+            && bytes
+                .get(1)
+                .is_some_and(|second| (b'3'..=b'9').contains(second));
+        if valid {
+            Ok(Self(national.to_owned()))
+        } else {
+            Err(AppError::validation(
+                "phone",
+                "must be a mainland China mobile number (11 digits starting with 13-19)",
+            ))
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A birthday as a day of the year, written `MM-DD` (02-29 included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Birthday {
+    month: u32,
+    day: u32,
+}
+
+impl Birthday {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let invalid = || AppError::validation("birthday", "must be a valid MM-DD date");
+        let (month, day) = raw.trim().split_once('-').ok_or_else(invalid)?;
+        if month.len() != 2 || day.len() != 2 {
+            return Err(invalid());
+        }
+        let month: u32 = month.parse().ok().ok_or_else(invalid)?;
+        let day: u32 = day.parse().ok().ok_or_else(invalid)?;
+        // A leap year, so that 02-29 is a real birthday.
+        NaiveDate::from_ymd_opt(2000, month, day).ok_or_else(invalid)?;
+        Ok(Self { month, day })
+    }
+
+    pub fn month(self) -> u32 {
+        self.month
+    }
+
+    pub fn day(self) -> u32 {
+        self.day
+    }
+}
+
+impl fmt::Display for Birthday {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}-{:02}", self.month, self.day)
+    }
+}
+
+/// The profile fields a member may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub nickname: Option<Nickname>,
+    pub avatar_url: Option<AvatarUrl>,
+    pub phone: Option<Phone>,
+    pub birthday: Option<Birthday>,
+    pub hide_from_leaderboards: Option<bool>,
+}
+
+/// A birthday can be set once; setting the same day again is harmless, changing it is not.
+pub fn check_birthday_change(
+    current: Option<&str>,
+    requested: Birthday,
+) -> Result<BirthdayChange, AppError> {
+    match current {
+        None => Ok(BirthdayChange::Set),
+        Some(existing) if existing == requested.to_string() => Ok(BirthdayChange::Unchanged),
+        Some(_) => Err(AppError::validation(
+            "birthday",
+            "is already set and cannot be changed",
+        )),
+    }
+}
+
+/// What a requested birthday does to the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BirthdayChange {
+    Set,
+    Unchanged,
+}
+
+/// A member's profile as the rest of the service reads it.
+#[derive(Debug, Clone)]
+pub struct MemberProfile {
+    pub id: crate::domain::ids::MemberId,
+    pub nickname: Option<String>,
+    pub avatar_url: Option<String>,
+    pub phone: Option<String>,
+    /// "MM-DD"
+    pub birthday: Option<String>,
+    pub hide_from_leaderboards: bool,
+    pub invite_code: String,
+    pub tier_code: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicknames_are_trimmed_and_bounded() {
+        assert_eq!(Nickname::parse("  小明 ").unwrap().into_inner(), "小明");
+        assert!(Nickname::parse("   ").is_err());
+        assert!(Nickname::parse(&"字".repeat(33)).is_err());
+        assert!(Nickname::parse(&"字".repeat(32)).is_ok());
+        assert!(Nickname::parse("a\u{0007}b").is_err());
+    }
+
+    #[test]
+    fn phones_accept_common_spellings_of_a_mobile_number() {
+        for raw in [
+            "13800138000",
+            "+86 138-0013-8000",
+            "8613800138000",
+            "008613800138000",
+        ] {
+            assert_eq!(
+                Phone::parse(raw).unwrap().into_inner(),
+                "13800138000",
+                "{raw}"
+            );
+        }
+        for raw in [
+            "12800138000",
+            "1380013800",
+            "138001380001",
+            "1380013800a",
+            "",
+        ] {
+            assert!(Phone::parse(raw).is_err(), "accepted {raw}");
+        }
+    }
+
+    #[test]
+    fn birthdays_are_real_days_of_the_year() {
+        assert_eq!(Birthday::parse("02-29").unwrap().to_string(), "02-29");
+        for raw in ["2-29", "13-01", "04-31", "00-10", "1990-01-01", "ab-cd"] {
+            assert!(Birthday::parse(raw).is_err(), "accepted {raw}");
+        }
+    }
+
+    #[test]
+    fn avatar_urls_must_be_absolute_http() {
+        assert!(AvatarUrl::parse("https://cdn.example.com/a.png").is_ok());
+        for raw in ["javascript:alert(1)", "/a.png", "ftp://x/a.png"] {
+            assert!(AvatarUrl::parse(raw).is_err(), "accepted {raw}");
+        }
+    }
+
+    #[test]
+    fn a_birthday_is_set_once() {
+        let day = Birthday::parse("05-20").unwrap();
+        assert_eq!(
+            check_birthday_change(None, day).unwrap(),
+            BirthdayChange::Set
+        );
+        assert_eq!(
+            check_birthday_change(Some("05-20"), day).unwrap(),
+            BirthdayChange::Unchanged
+        );
+        assert!(check_birthday_change(Some("05-21"), day).is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure rules and value types: no I/O, no database, no GraphQL. Time is always a parameter.
+
+pub mod auth;
+pub mod ids;
+pub mod member;
+pub mod tier;

@@ -1,0 +1,130 @@
+//! `AppError`: every failure a client can act on, each with a stable code (SPEC §12).
+//! Knows nothing about GraphQL; `graphql::error` is the only bridge.
+
+use sea_orm::{DbErr, SqlErr};
+
+/// One domain error enum for the whole service.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid {field}: {reason}")]
+    Validation { field: &'static str, reason: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("WeChat login failed: {0}")]
+    WechatLoginFailed(String),
+    /// Never shown to a client: the source is logged once at the GraphQL boundary.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// The stable, client-facing code of SPEC §12.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Validation { .. } => "VALIDATION",
+            Self::Conflict(_) => "CONFLICT",
+            Self::WechatLoginFailed(_) => "WECHAT_LOGIN_FAILED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn validation(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Validation {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(source.into())
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<redis::RedisError> for AppError {
+    fn from(e: redis::RedisError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// A unique index the service expects to be violated now and then, named as in the migrations.
+/// PostgreSQL reports the index name; SQLite reports `table.column`, so both are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct UniqueIndex {
+    pub name: &'static str,
+    pub sqlite_columns: &'static str,
+}
+
+impl UniqueIndex {
+    /// Whether `err` is a violation of this index.
+    pub fn is_violated_by(&self, err: &DbErr) -> bool {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(message)) => {
+                message.contains(self.name) || message.contains(self.sqlite_columns)
+            }
+            _ => false,
+        }
+    }
+
+    /// Maps a violation of this index to `mapped`, anything else to `Internal`.
+    pub fn map(self, mapped: impl FnOnce() -> AppError) -> impl FnOnce(DbErr) -> AppError {
+        move |err| {
+            if self.is_violated_by(&err) {
+                mapped()
+            } else {
+                AppError::from(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_spec_code_and_a_safe_message() {
+        let cases = [
+            (
+                AppError::Unauthenticated("please sign in"),
+                "UNAUTHENTICATED",
+            ),
+            (AppError::Forbidden("admins only"), "FORBIDDEN"),
+            (AppError::NotFound("member"), "NOT_FOUND"),
+            (AppError::validation("phone", "bad"), "VALIDATION"),
+            (AppError::Conflict("taken".into()), "CONFLICT"),
+            (
+                AppError::WechatLoginFailed("x".into()),
+                "WECHAT_LOGIN_FAILED",
+            ),
+            (
+                AppError::internal(anyhow::anyhow!("SELECT secret FROM x")),
+                "INTERNAL",
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code);
+            assert!(!error.to_string().contains("SELECT"));
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Logging in: members with a WeChat code, admins with a password.
+
+use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::auth::Role;
+use crate::graphql::context::ContextExt;
+use crate::graphql::members::Member;
+use crate::service::auth::{AdminLogin, AdminProfile, MemberLogin};
+
+/// The result of `memberLogin`.
+#[derive(SimpleObject)]
+pub struct MemberLoginPayload {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    /// When the token stops working.
+    expires_at: DateTime<Utc>,
+    /// True when this login created the member.
+    is_new: bool,
+    member: Member,
+}
+
+impl From<MemberLogin> for MemberLoginPayload {
+    fn from(login: MemberLogin) -> Self {
+        Self {
+            token: login.token,
+            expires_at: login.expires_at,
+            is_new: login.is_new,
+            member: login.member.into(),
+        }
+    }
+}
+
+/// An operator role.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "AdminRole")]
+pub enum AdminRole {
+    /// Everything, including rule changes and point adjustments.
+    Admin,
+    /// Reviews, fulfilment and reads.
+    Operator,
+}
+
+impl From<Role> for AdminRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => Self::Admin,
+            Role::Operator => Self::Operator,
+        }
+    }
+}
+
+/// An operator account.
+#[derive(SimpleObject)]
+pub struct Admin {
+    id: ID,
+    username: String,
+    role: AdminRole,
+}
+
+impl From<AdminProfile> for Admin {
+    fn from(admin: AdminProfile) -> Self {
+        Self {
+            id: ID(admin.id.to_string()),
+            username: admin.username,
+            role: admin.role.into(),
+        }
+    }
+}
+
+/// The result of `adminLogin`.
+#[derive(SimpleObject)]
+pub struct AdminLoginPayload {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    /// When the token stops working.
+    expires_at: DateTime<Utc>,
+    admin: Admin,
+}
+
+impl From<AdminLogin> for AdminLoginPayload {
+    fn from(login: AdminLogin) -> Self {
+        Self {
+            token: login.token,
+            expires_at: login.expires_at,
+            admin: login.admin.into(),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Logs a member in with the code from `wx.login`, creating the member on first login.
+    /// Outside production and without WeChat credentials, `dev:<openid>` logs in directly.
+    /// WECHAT_LOGIN_FAILED when WeChat rejects the code.
+    async fn member_login(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<MemberLoginPayload> {
+        let login = ctx.services().auth.member_login(&code).await.extend()?;
+        Ok(login.into())
+    }
+
+    /// Logs an operator in. UNAUTHENTICATED for an unknown username or a wrong password.
+    async fn admin_login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> async_graphql::Result<AdminLoginPayload> {
+        let login = ctx
+            .services()
+            .auth
+            .admin_login(&username, &password)
+            .await
+            .extend()?;
+        Ok(login.into())
+    }
+}

@@ -1,0 +1,42 @@
+//! What a resolver can ask of its context: the caller and the services.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ErrorExtensions};
+
+use crate::domain::auth::Viewer;
+use crate::error::AppError;
+use crate::service::Services;
+
+/// How the request authenticated, decided once by the HTTP layer.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestAuth {
+    /// No `Authorization` header.
+    Anonymous,
+    Authenticated(Viewer),
+    /// A token was sent but is forged, malformed or expired; public fields still work.
+    Rejected(&'static str),
+}
+
+pub trait ContextExt {
+    /// The authenticated caller, or `UNAUTHENTICATED`.
+    fn viewer(&self) -> async_graphql::Result<Viewer>;
+    fn services(&self) -> &Arc<Services>;
+}
+
+impl ContextExt for Context<'_> {
+    fn viewer(&self) -> async_graphql::Result<Viewer> {
+        match self.data_opt::<RequestAuth>() {
+            Some(RequestAuth::Authenticated(viewer)) => Ok(*viewer),
+            Some(RequestAuth::Rejected(reason)) => Err(AppError::Unauthenticated(reason).extend()),
+            Some(RequestAuth::Anonymous) | None => {
+                Err(AppError::Unauthenticated("please sign in").extend())
+            }
+        }
+    }
+
+    fn services(&self) -> &Arc<Services> {
+        // build_schema always registers the services, so this lookup cannot miss.
+        self.data_unchecked::<Arc<Services>>()
+    }
+}

@@ -1,0 +1,12 @@
+//! The GraphQL API: thin resolvers over the services. No database, Redis or HTTP here.
+
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod loaders;
+pub mod members;
+pub mod schema;
+
+pub use context::RequestAuth;
+pub use schema::{AppSchema, Schemas, build_schema, sdl};

@@ -1,0 +1,184 @@
+//! Builds the schema: the one place that adds shared data, limits and the introspection policy.
+
+use std::sync::Arc;
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::config::ServerSettings;
+use crate::graphql::auth::AuthMutation;
+use crate::graphql::clock::{ClockMutation, ClockQuery};
+use crate::graphql::members::{MemberMutation, MemberQuery};
+use crate::service::Services;
+
+#[derive(MergedObject, Default)]
+pub struct Query(MemberQuery, ClockQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(AuthMutation, MemberMutation, ClockMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Introspection documents (GraphiQL's schema query) are deeper than any real query; they run
+/// on their own schema with these limits, so tooling works while the API's limits stay tight.
+const INTROSPECTION_MAX_DEPTH: usize = 20;
+const INTROSPECTION_MAX_COMPLEXITY: usize = 2_000;
+
+/// The schema for API requests, and (when introspection is on) one that answers only
+/// introspection, with limits that fit GraphiQL.
+#[derive(Clone)]
+pub struct Schemas {
+    pub api: AppSchema,
+    pub introspection: Option<AppSchema>,
+}
+
+impl Schemas {
+    /// The schema that should execute `document`.
+    pub fn for_document(
+        &self,
+        document: &ExecutableDocument,
+        operation: Option<&str>,
+    ) -> &AppSchema {
+        match &self.introspection {
+            Some(introspection) if is_introspection_only(document, operation) => introspection,
+            _ => &self.api,
+        }
+    }
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// The API schema with the configured limits and introspection policy.
+pub fn build_schema(services: Arc<Services>, settings: &ServerSettings) -> Schemas {
+    let api = builder()
+        .data(Arc::clone(&services))
+        .limit_depth(settings.max_depth)
+        .limit_complexity(settings.max_complexity)
+        .disable_suggestions();
+    let api = if settings.introspection {
+        api
+    } else {
+        api.disable_introspection()
+    };
+    let introspection = settings.introspection.then(|| {
+        builder()
+            .data(services)
+            .introspection_only()
+            .limit_depth(INTROSPECTION_MAX_DEPTH)
+            .limit_complexity(INTROSPECTION_MAX_COMPLEXITY)
+            .finish()
+    });
+    Schemas {
+        api: api.finish(),
+        introspection,
+    }
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// The operation `name` selects in `document` (the only one when `name` is absent).
+fn select_operation<'d>(
+    document: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.map(|op| &op.node)
+}
+
+/// Whether the selected operation is a query, mutation or subscription.
+pub fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    select_operation(document, name).map(|op| op.ty)
+}
+
+/// Whether the selected operation is a query that only asks for `__schema`, `__type` and
+/// `__typename` at its root.
+fn is_introspection_only(document: &ExecutableDocument, name: Option<&str>) -> bool {
+    select_operation(document, name).is_some_and(|op| {
+        op.ty == OperationType::Query && root_is_introspection(document, &op.selection_set.node, 0)
+    })
+}
+
+fn root_is_introspection(document: &ExecutableDocument, set: &SelectionSet, hops: usize) -> bool {
+    // Fragments may nest; a cycle is invalid GraphQL anyway, so stop rather than loop.
+    if hops > 8 {
+        return false;
+    }
+    set.items.iter().all(|item| match &item.node {
+        Selection::Field(field) => field.node.name.node.as_str().starts_with("__"),
+        Selection::InlineFragment(fragment) => {
+            root_is_introspection(document, &fragment.node.selection_set.node, hops + 1)
+        }
+        Selection::FragmentSpread(spread) => document
+            .fragments
+            .get(&spread.node.fragment_name.node)
+            .is_some_and(|fragment| {
+                root_is_introspection(document, &fragment.node.selection_set.node, hops + 1)
+            }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_query;
+
+    use super::*;
+
+    #[test]
+    fn schema_graphql_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql");
+        let generated = sdl();
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &generated).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test -p api schema_graphql`"
+        );
+    }
+
+    #[test]
+    fn only_root_introspection_queries_count_as_introspection() {
+        let cases = [
+            ("{ __schema { types { name } } }", None, true),
+            (
+                "query A { __typename ...F } fragment F on Query { __type(name: \"X\") { name } }",
+                None,
+                true,
+            ),
+            ("{ __typename me { id } }", None, false),
+            ("mutation { __typename }", None, false),
+            (
+                "query A { __typename } query B { me { id } }",
+                Some("B"),
+                false,
+            ),
+            (
+                "query A { __typename } query B { me { id } }",
+                Some("A"),
+                true,
+            ),
+        ];
+        for (query, name, expected) in cases {
+            let doc = parse_query(query).unwrap();
+            assert_eq!(is_introspection_only(&doc, name), expected, "{query}");
+        }
+    }
+}

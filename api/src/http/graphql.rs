@@ -1,0 +1,209 @@
+//! GraphQL over HTTP. `POST /graphql` takes one JSON request (no batches); `GET /graphql`
+//! serves GraphiQL, or runs a query given in the URL (never a mutation: 405).
+//! A request that cannot be parsed or fails validation gets 400 with only `errors`; a valid
+//! one gets 200 with `data` (and `errors` for domain failures, each with `extensions.code`).
+
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ErrorExtensions, ServerError, Value};
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Html};
+use poem::{Body, IntoResponse, Request, Response, handler};
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::graphql::RequestAuth;
+use crate::graphql::loaders;
+use crate::graphql::schema::operation_type;
+use crate::http::HttpState;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[handler]
+pub async fn post(req: &Request, body: Body, state: Data<&Arc<HttpState>>) -> Response {
+    let format = ResponseFormat::negotiate(req);
+    let content_type = req.content_type().unwrap_or_default();
+    if !content_type.starts_with(JSON) && !content_type.starts_with(GRAPHQL_RESPONSE_JSON) {
+        return format.request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as application/json",
+        );
+    }
+    let bytes = match body.into_bytes_limit(state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return format.request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large or could not be read",
+            );
+        }
+    };
+    let parsed: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            return format.request_error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}"));
+        }
+    };
+    if parsed.is_array() {
+        return format.request_error(
+            StatusCode::BAD_REQUEST,
+            "batched requests are not supported; send one operation per request",
+        );
+    }
+    match serde_json::from_value::<async_graphql::Request>(parsed) {
+        Ok(request) => execute(req, &state, request, format, false).await,
+        Err(e) => format.request_error(
+            StatusCode::BAD_REQUEST,
+            &format!("not a GraphQL request: {e}"),
+        ),
+    }
+}
+
+#[handler]
+pub async fn get(req: &Request, state: Data<&Arc<HttpState>>) -> Response {
+    let format = ResponseFormat::negotiate(req);
+    let query_string = req.uri().query().unwrap_or_default();
+    let has_query = query_string
+        .split('&')
+        .any(|pair| pair == "query" || pair.starts_with("query="));
+    if !has_query {
+        return if state.playground {
+            Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .title("membercard")
+                    .finish(),
+            )
+            .into_response()
+        } else {
+            StatusCode::NOT_FOUND.into_response()
+        };
+    }
+    match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) => execute(req, &state, request, format, true).await,
+        Err(e) => format.request_error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+async fn execute(
+    req: &Request,
+    state: &HttpState,
+    mut request: async_graphql::Request,
+    format: ResponseFormat,
+    over_get: bool,
+) -> Response {
+    let operation_name = request.operation_name.clone();
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(e) => return format.request_errors(StatusCode::BAD_REQUEST, vec![e]),
+    };
+    let kind = operation_type(document, operation_name.as_deref());
+    if over_get && kind.is_some_and(|kind| kind != OperationType::Query) {
+        let mut response = format.request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let schema = state
+        .schemas
+        .for_document(document, operation_name.as_deref())
+        .clone();
+
+    let request = loaders::attach(request.data(authenticate(req, state)), &state.services);
+    let mut response = schema.execute(request).await;
+
+    if response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+    {
+        // Nothing ran: the document did not validate (or asked for an unknown operation).
+        return format.request_errors(StatusCode::BAD_REQUEST, response.errors);
+    }
+    for error in &mut response.errors {
+        ensure_code(error, "INTERNAL");
+    }
+    format.respond(StatusCode::OK, &response)
+}
+
+/// Resolves the bearer token, if any, into the request's caller.
+fn authenticate(req: &Request, state: &HttpState) -> RequestAuth {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return RequestAuth::Anonymous;
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        return RequestAuth::Rejected("the Authorization header must be `Bearer <token>`");
+    };
+    match state.services.auth.viewer_for_token(token) {
+        Ok(viewer) => RequestAuth::Authenticated(viewer),
+        Err(AppError::Unauthenticated(reason)) => RequestAuth::Rejected(reason),
+        Err(_) => RequestAuth::Rejected("the access token is invalid"),
+    }
+}
+
+/// Every error leaves with a code; async-graphql's own (parse, validation) get `code`.
+fn ensure_code(error: &mut ServerError, code: &'static str) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+}
+
+/// The media type a client asked for: `application/graphql-response+json` when accepted,
+/// `application/json` otherwise.
+#[derive(Clone, Copy)]
+struct ResponseFormat(&'static str);
+
+impl ResponseFormat {
+    fn negotiate(req: &Request) -> Self {
+        let accepts_graphql_response = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON));
+        Self(if accepts_graphql_response {
+            GRAPHQL_RESPONSE_JSON
+        } else {
+            JSON
+        })
+    }
+
+    fn respond(self, status: StatusCode, body: &impl serde::Serialize) -> Response {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => Response::builder()
+                .status(status)
+                .content_type(self.0)
+                .body(bytes),
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialize a GraphQL response");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+
+    fn request_error(self, status: StatusCode, message: &str) -> Response {
+        let error = AppError::validation("request", message.to_owned()).extend();
+        self.respond(
+            status,
+            &json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] }),
+        )
+    }
+
+    fn request_errors(self, status: StatusCode, mut errors: Vec<ServerError>) -> Response {
+        for error in &mut errors {
+            ensure_code(error, "VALIDATION");
+        }
+        self.respond(status, &json!({ "errors": errors }))
+    }
+}

@@ -1,0 +1,8 @@
+//! Adapters to the outside world: the clock, Redis, password hashing, tokens, WeChat.
+
+pub mod clock;
+pub mod password;
+pub mod random;
+pub mod redis;
+pub mod token;
+pub mod wechat;

@@ -1,0 +1,47 @@
+//! The one Redis connection of the process, and the only place keys are spelled out: every key
+//! starts with the configured prefix, so deployments and tests can share a server.
+
+use redis::aio::ConnectionManager;
+
+use crate::error::AppError;
+
+/// A shared, reconnecting Redis connection with a key prefix.
+#[derive(Clone)]
+pub struct Redis {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl Redis {
+    /// Connects to `url`, failing fast when Redis cannot be reached at start-up.
+    ///
+    /// # Errors
+    /// The connection error.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let connection = ConnectionManager::new(client).await?;
+        Ok(Self {
+            connection,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A handle for commands; clones share one multiplexed connection.
+    pub fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    /// Answers when Redis answers PING.
+    ///
+    /// # Errors
+    /// `INTERNAL` when Redis does not answer.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        let mut connection = self.connection();
+        let _: String = redis::cmd("PING").query_async(&mut connection).await?;
+        Ok(())
+    }
+}

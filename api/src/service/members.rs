@@ -1,0 +1,86 @@
+//! A member's own profile, and members as operators look them up.
+
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::domain::ids::MemberId;
+use crate::domain::member::{self, BirthdayChange, MemberProfile, ProfileUpdate};
+use crate::domain::tier::TierSummary;
+use crate::error::AppError;
+use crate::infra::clock::Clock;
+use crate::store;
+
+pub struct MemberService {
+    db: DatabaseConnection,
+    clock: Arc<Clock>,
+}
+
+impl MemberService {
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    /// The member's profile.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` when no such member exists.
+    pub async fn profile(&self, id: MemberId) -> Result<MemberProfile, AppError> {
+        store::members::find(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound("member"))
+    }
+
+    /// Applies a profile update in one transaction. The birthday is set once: repeating it is
+    /// harmless, changing it is refused.
+    ///
+    /// # Errors
+    /// `VALIDATION` (field `birthday`) for a changed birthday; `CONFLICT` for a phone number
+    /// that belongs to another member; `NOT_FOUND` for an unknown member.
+    #[tracing::instrument(skip_all, fields(member.id = %id))]
+    pub async fn update_profile(
+        &self,
+        id: MemberId,
+        update: ProfileUpdate,
+    ) -> Result<MemberProfile, AppError> {
+        let txn = self.db.begin().await?;
+        let current = store::members::find(&txn, id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        if let Some(birthday) = update.birthday
+            && member::check_birthday_change(current.birthday.as_deref(), birthday)?
+                == BirthdayChange::Set
+            // A concurrent update may have set it first; then this one is a change.
+            && !store::members::set_birthday_if_unset(&txn, id, birthday).await?
+        {
+            return Err(AppError::validation(
+                "birthday",
+                "is already set and cannot be changed",
+            ));
+        }
+        let columns = store::members::ProfileColumns {
+            nickname: update.nickname.map(member::Nickname::into_inner),
+            avatar_url: update.avatar_url.map(member::AvatarUrl::into_inner),
+            phone: update.phone.map(member::Phone::into_inner),
+            hide_from_leaderboards: update.hide_from_leaderboards,
+        };
+        store::members::update_profile(&txn, id, columns, self.clock.now())
+            .await
+            .map_err(store::members::UQ_PHONE.map(|| {
+                AppError::Conflict("this phone number belongs to another member".into())
+            }))?;
+        let updated = store::members::find(&txn, id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// The tiers with the given codes (batched for DataLoaders).
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn tiers_by_code(&self, codes: Vec<String>) -> Result<Vec<TierSummary>, AppError> {
+        Ok(store::tiers::by_codes(&self.db, codes).await?)
+    }
+}

@@ -1,0 +1,189 @@
+//! Wires the service together: database (migrated), Redis, clock, services, schema, HTTP.
+//! `main` and the integration tests build the application the same way.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{EndpointExt, Server};
+use sea_orm::DatabaseConnection;
+
+use crate::config::Settings;
+use crate::graphql::build_schema;
+use crate::http::{self, HttpState};
+use crate::infra::clock::Clock;
+use crate::infra::random;
+use crate::infra::redis::Redis;
+use crate::infra::token::TokenService;
+use crate::infra::wechat::WechatClient;
+use crate::service::{Deps, Services};
+use crate::store;
+
+/// A built, bound, not yet serving application.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    address: SocketAddr,
+    endpoint: poem::endpoint::BoxEndpoint<'static>,
+    clock: Arc<Clock>,
+    services: Arc<Services>,
+}
+
+impl Application {
+    /// Connects and migrates the database, connects Redis when configured, and binds the
+    /// listen address (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// When a dependency cannot be reached or the address cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (db, redis) = connect(&settings).await?;
+        let clock = Arc::new(Clock::new(
+            settings.business.timezone,
+            settings.business.test_clock,
+        ));
+        let services = Arc::new(services(&settings, db, redis, Arc::clone(&clock))?);
+        let schemas = build_schema(Arc::clone(&services), &settings.server);
+        let endpoint = http::routes(HttpState {
+            schemas,
+            services: Arc::clone(&services),
+            playground: settings.server.playground,
+            max_body_bytes: settings.server.max_body_bytes,
+        })
+        .boxed();
+
+        let acceptor = TcpListener::bind(settings.server.listen.clone())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("binding {}", settings.server.listen))?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().copied())
+            .context("the listener has no socket address")?;
+        Ok(Self {
+            acceptor,
+            address,
+            endpoint,
+            clock,
+            services,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The application's clock (tests move it directly).
+    pub fn clock(&self) -> Arc<Clock> {
+        Arc::clone(&self.clock)
+    }
+
+    pub fn services(&self) -> Arc<Services> {
+        Arc::clone(&self.services)
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then drains in-flight requests for up to 10 seconds.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                self.endpoint,
+                shutdown_signal(),
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    }
+}
+
+/// Opens (and migrates) the database, and Redis when configured.
+///
+/// # Errors
+/// When either cannot be reached or a migration fails.
+pub async fn connect(settings: &Settings) -> anyhow::Result<(DatabaseConnection, Option<Redis>)> {
+    let db = store::connect(&settings.database)
+        .await
+        .context("connecting to the database")?;
+    Migrator::up(&db, None)
+        .await
+        .context("running database migrations")?;
+    let redis = match &settings.redis.url {
+        Some(url) => Some(
+            Redis::connect(url, &settings.redis.key_prefix)
+                .await
+                .context("connecting to Redis")?,
+        ),
+        None => None,
+    };
+    Ok((db, redis))
+}
+
+/// The services over an open database.
+///
+/// # Errors
+/// When the WeChat client cannot be built.
+pub fn services(
+    settings: &Settings,
+    db: DatabaseConnection,
+    redis: Option<Redis>,
+    clock: Arc<Clock>,
+) -> anyhow::Result<Services> {
+    let secret = match &settings.auth.jwt_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => {
+            tracing::warn!(
+                "MEMBERCARD_JWT_SECRET is not set: using a random secret, so tokens end with this process"
+            );
+            random::hex(32).into_bytes()
+        }
+    };
+    let tokens = TokenService::new(
+        &secret,
+        settings.auth.member_token_ttl_seconds,
+        settings.auth.admin_token_ttl_seconds,
+    );
+    let wechat = settings
+        .wechat
+        .credentials()
+        .map(|(appid, secret)| WechatClient::new(&settings.wechat.base_url, appid, secret.clone()))
+        .transpose()?;
+    Ok(Services::new(Deps {
+        db,
+        redis,
+        clock,
+        tokens,
+        wechat,
+        dev_login: settings.auth.dev_login,
+    }))
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,141 @@
+//! The `members` table.
+
+use chrono::{DateTime, Utc};
+use entity::members;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    TryInsertResult,
+};
+
+use crate::domain::ids::MemberId;
+use crate::domain::member::{Birthday, MemberProfile};
+use crate::error::UniqueIndex;
+
+pub const UQ_PHONE: UniqueIndex = UniqueIndex {
+    name: "uq_members_phone",
+    sqlite_columns: "members.phone",
+};
+
+pub const UQ_INVITE_CODE: UniqueIndex = UniqueIndex {
+    name: "uq_members_invite_code",
+    sqlite_columns: "members.invite_code",
+};
+
+/// A member to create at first login.
+pub struct NewMember<'a> {
+    pub openid: &'a str,
+    pub unionid: Option<&'a str>,
+    pub invite_code: &'a str,
+    pub tier_code: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// Inserts the member unless one with the same openid exists; true when this call created it.
+///
+/// # Errors
+/// Database errors, including a (rare) invite-code collision (`UQ_INVITE_CODE`).
+pub async fn insert_if_absent(
+    db: &impl ConnectionTrait,
+    new: NewMember<'_>,
+) -> Result<bool, DbErr> {
+    let row = members::ActiveModel {
+        openid: Set(new.openid.to_owned()),
+        unionid: Set(new.unionid.map(str::to_owned)),
+        hide_from_leaderboards: Set(false),
+        invite_code: Set(new.invite_code.to_owned()),
+        tier_code: Set(new.tier_code.to_owned()),
+        created_at: Set(new.now),
+        updated_at: Set(new.now),
+        ..Default::default()
+    };
+    let result = members::Entity::insert(row)
+        .on_conflict_do_nothing_on([members::Column::Openid])
+        .exec_without_returning(db)
+        .await?;
+    Ok(matches!(result, TryInsertResult::Inserted(1)))
+}
+
+pub async fn find_by_openid(
+    db: &impl ConnectionTrait,
+    openid: &str,
+) -> Result<Option<MemberProfile>, DbErr> {
+    let row = members::Entity::find()
+        .filter(members::Column::Openid.eq(openid))
+        .one(db)
+        .await?;
+    Ok(row.map(profile))
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<MemberProfile>, DbErr> {
+    Ok(members::Entity::find_by_id(id.get())
+        .one(db)
+        .await?
+        .map(profile))
+}
+
+/// The profile columns to write; `None` leaves a column as it is.
+#[derive(Debug, Default)]
+pub struct ProfileColumns {
+    pub nickname: Option<String>,
+    pub avatar_url: Option<String>,
+    pub phone: Option<String>,
+    pub hide_from_leaderboards: Option<bool>,
+}
+
+/// Writes the given profile columns.
+///
+/// # Errors
+/// Database errors; a phone already used by another member violates `UQ_PHONE`.
+pub async fn update_profile(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    columns: ProfileColumns,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut update = members::Entity::update_many()
+        .col_expr(members::Column::UpdatedAt, Expr::value(now))
+        .filter(members::Column::Id.eq(id.get()));
+    if let Some(nickname) = columns.nickname {
+        update = update.col_expr(members::Column::Nickname, Expr::value(nickname));
+    }
+    if let Some(avatar_url) = columns.avatar_url {
+        update = update.col_expr(members::Column::AvatarUrl, Expr::value(avatar_url));
+    }
+    if let Some(phone) = columns.phone {
+        update = update.col_expr(members::Column::Phone, Expr::value(phone));
+    }
+    if let Some(hide) = columns.hide_from_leaderboards {
+        update = update.col_expr(members::Column::HideFromLeaderboards, Expr::value(hide));
+    }
+    update.exec(db).await.map(|_| ())
+}
+
+/// Sets the birthday only while none is set; true when this call set it.
+pub async fn set_birthday_if_unset(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    birthday: Birthday,
+) -> Result<bool, DbErr> {
+    let result = members::Entity::update_many()
+        .col_expr(members::Column::Birthday, Expr::value(birthday.to_string()))
+        .filter(members::Column::Id.eq(id.get()))
+        .filter(members::Column::Birthday.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+fn profile(row: members::Model) -> MemberProfile {
+    MemberProfile {
+        id: MemberId::new(row.id),
+        nickname: row.nickname,
+        avatar_url: row.avatar_url,
+        phone: row.phone,
+        birthday: row.birthday,
+        hide_from_leaderboards: row.hide_from_leaderboards,
+        invite_code: row.invite_code,
+        tier_code: row.tier_code,
+        created_at: row.created_at,
+    }
+}

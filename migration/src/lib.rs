@@ -1,0 +1,29 @@
+//! Schema migrations for membercard. Every table is created explicitly, with named unique
+//! indexes and foreign keys, because the service maps those names to domain errors.
+
+#![expect(
+    elided_lifetimes_in_paths,
+    reason = "MigrationTrait is declared with an elided SchemaManager lifetime; the impls must match it"
+)]
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_create_tiers;
+mod m20260101_000002_create_members;
+mod m20260101_000003_create_admins;
+mod m20260101_000004_create_sign_in_rules;
+mod m20260101_000005_seed_default_programme;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_create_tiers::Migration),
+            Box::new(m20260101_000002_create_members::Migration),
+            Box::new(m20260101_000003_create_admins::Migration),
+            Box::new(m20260101_000004_create_sign_in_rules::Migration),
+            Box::new(m20260101_000005_seed_default_programme::Migration),
+        ]
+    }
+}

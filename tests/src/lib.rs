@@ -1,0 +1,398 @@
+//! Integration-test harness: spawns the real membercard server on port 0 with its own
+//! database (a SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set),
+//! its own Redis key prefix (when `TEST_REDIS_URL` is set), a clock the test moves, and a local
+//! fake of WeChat's `code2Session`. Tests talk GraphQL over HTTP to it.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test support: a setup that fails should fail the test loudly"
+)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use api::config::Settings;
+use api::domain::auth::Role;
+use api::infra::clock::Clock;
+use api::service::Services;
+use api::startup::Application;
+use rand::Rng;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+pub const WECHAT_APPID: &str = "wx-test-appid";
+pub const WECHAT_SECRET: &str = "wx-test-secret";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A running server and handles for direct assertions.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<Clock>,
+    pub services: Arc<Services>,
+    /// A separate connection to the app's database.
+    pub db: DatabaseConnection,
+    pub redis_prefix: Option<String>,
+    pub wechat: MockServer,
+    cleanup: Cleanup,
+}
+
+/// A logged-in caller.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub id: String,
+}
+
+/// A GraphQL answer with its HTTP status.
+#[derive(Debug)]
+pub struct GqlResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl GqlResponse {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn errors(&self) -> Vec<Value> {
+        self.body["errors"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The code of the first error.
+    pub fn error_code(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["code"].as_str()
+    }
+
+    /// The data, after asserting the request succeeded without errors.
+    #[track_caller]
+    pub fn expect_ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "unexpected status: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
+        self.data()
+    }
+
+    /// Asserts exactly one error with `code` and no data for the failing field.
+    #[track_caller]
+    pub fn expect_error(&self, code: &str) {
+        assert_eq!(
+            self.error_code(),
+            Some(code),
+            "unexpected answer: {}",
+            self.body
+        );
+    }
+}
+
+/// Spawns an app with the test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Spawns an app with `vars` added to (or replacing) the test environment.
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        api::telemetry::init("info");
+    }
+    let wechat = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/sns/jscode2session"))
+        .respond_with(FakeCode2Session)
+        .mount(&wechat)
+        .await;
+
+    let unique = format!("{:016x}", rand::thread_rng().r#gen::<u64>());
+    let (database_url, cleanup_db) = test_database(&unique).await;
+    let redis_url = std::env::var("TEST_REDIS_URL").ok();
+    let redis_prefix = redis_url.as_ref().map(|_| format!("test:{unique}:"));
+
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), database_url.clone()),
+        ("MEMBERCARD_LISTEN".into(), "127.0.0.1:0".into()),
+        ("MEMBERCARD_JWT_SECRET".into(), JWT_SECRET.into()),
+        ("MEMBERCARD_WECHAT_APPID".into(), WECHAT_APPID.into()),
+        ("MEMBERCARD_WECHAT_SECRET".into(), WECHAT_SECRET.into()),
+        ("MEMBERCARD_WECHAT_BASE_URL".into(), wechat.uri()),
+        ("MEMBERCARD_DEV_LOGIN".into(), "true".into()),
+        ("MEMBERCARD_DATABASE_MAX_CONNECTIONS".into(), "5".into()),
+    ]);
+    if let (Some(url), Some(prefix)) = (&redis_url, &redis_prefix) {
+        env.insert("REDIS_URL".into(), url.clone());
+        env.insert("MEMBERCARD_REDIS_PREFIX".into(), prefix.clone());
+    }
+    for (key, value) in vars {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    let settings = Settings::from_lookup(|key| env.get(key).cloned()).expect("test settings");
+
+    let app = Application::build(settings).await.expect("build the app");
+    let address = format!("http://{}", app.address());
+    let clock = app.clock();
+    let services = app.services();
+    tokio::spawn(app.run_until_stopped());
+
+    let db = Database::connect(&database_url)
+        .await
+        .expect("test db connection");
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        clock,
+        services,
+        db,
+        redis_prefix: redis_prefix.clone(),
+        wechat,
+        cleanup: Cleanup {
+            database: cleanup_db,
+            redis: redis_url.zip(redis_prefix),
+        },
+    }
+}
+
+impl TestApp {
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.address)
+    }
+
+    /// Sends one GraphQL request as JSON, with the caller's token when given.
+    pub async fn gql(&self, auth: Option<&Session>, query: &str, variables: Value) -> GqlResponse {
+        let mut request = self
+            .client
+            .post(self.graphql_url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(session) = auth {
+            request = request.bearer_auth(&session.token);
+        }
+        let response = request.send().await.expect("send GraphQL request");
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("GraphQL response is JSON");
+        GqlResponse { status, body }
+    }
+
+    /// Posts `body` as-is with `content_type`, for requests `gql` would never send.
+    pub async fn post_raw(&self, content_type: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.graphql_url())
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("send raw request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("the answer is JSON"))
+    }
+
+    /// Logs a member in through the fake WeChat (the code `wx-code-<name>` maps to the openid
+    /// `openid-<name>`).
+    pub async fn login_member(&self, name: &str) -> Session {
+        let res = self
+            .gql(
+                None,
+                "mutation($code: String!) { memberLogin(code: $code) { token member { id } } }",
+                json!({ "code": format!("wx-code-{name}") }),
+            )
+            .await;
+        let data = res.expect_ok();
+        Session {
+            token: data["memberLogin"]["token"].as_str().unwrap().to_owned(),
+            id: data["memberLogin"]["member"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+
+    /// Creates an operator account with `role` and logs it in over GraphQL.
+    pub async fn login_admin(&self, username: &str, role: Role) -> Session {
+        self.services
+            .auth
+            .create_admin(username, ADMIN_PASSWORD, role)
+            .await
+            .expect("create admin");
+        let res = self
+            .gql(
+                None,
+                "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { token admin { id } } }",
+                json!({ "u": username, "p": ADMIN_PASSWORD }),
+            )
+            .await;
+        let data = res.expect_ok();
+        Session {
+            token: data["adminLogin"]["token"].as_str().unwrap().to_owned(),
+            id: data["adminLogin"]["admin"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+
+    /// Moves the app's clock forward by whole days.
+    pub fn advance_days(&self, days: i64) {
+        self.clock
+            .advance(chrono::TimeDelta::days(days))
+            .expect("the test clock moves");
+    }
+
+    /// Runs a statement directly on the app's database.
+    pub async fn execute(&self, sql: &str) {
+        self.db.execute_unprepared(sql).await.expect("direct SQL");
+    }
+
+    /// How many rows `table` has.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count rows")
+            .expect("a count row");
+        row.try_get::<i64>("", "n").expect("the count")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup.database, DatabaseCleanup::Postgres { .. })
+    }
+}
+
+/// Answers `code2Session` like WeChat: `wx-code-<name>` is a valid code for `openid-<name>`;
+/// anything else is errcode 40029. The body is labelled text/plain, as WeChat does.
+struct FakeCode2Session;
+
+impl Respond for FakeCode2Session {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let params: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let credentials_ok = params.get("appid").map(String::as_str) == Some(WECHAT_APPID)
+            && params.get("secret").map(String::as_str) == Some(WECHAT_SECRET)
+            && params.get("grant_type").map(String::as_str) == Some("authorization_code");
+        let body = match params
+            .get("js_code")
+            .and_then(|c| c.strip_prefix("wx-code-"))
+        {
+            _ if !credentials_ok => json!({ "errcode": 40125, "errmsg": "invalid appsecret" }),
+            Some(name) if !name.is_empty() => json!({
+                "openid": format!("openid-{name}"),
+                "session_key": "c2Vzc2lvbi1rZXk=",
+                "unionid": format!("unionid-{name}"),
+            }),
+            _ => json!({ "errcode": 40029, "errmsg": "invalid code" }),
+        };
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/plain")
+            .set_body_string(body.to_string())
+    }
+}
+
+/// A fresh database: a PostgreSQL database when `TEST_DATABASE_URL` is set, else a SQLite file.
+async fn test_database(unique: &str) -> (String, DatabaseCleanup) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            let name = format!("membercard_test_{unique}");
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let _ = admin.close().await;
+            let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+            url.set_path(&name);
+            (
+                url.to_string(),
+                DatabaseCleanup::Postgres { admin_url, name },
+            )
+        }
+        Err(_) => {
+            let path = std::env::temp_dir().join(format!("membercard-test-{unique}.db"));
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            (url, DatabaseCleanup::Sqlite(path))
+        }
+    }
+}
+
+enum DatabaseCleanup {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// Drops the test's database and Redis keys when the test ends.
+struct Cleanup {
+    database: DatabaseCleanup,
+    redis: Option<(String, String)>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let DatabaseCleanup::Sqlite(path) = &self.database {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        let postgres = match &self.database {
+            DatabaseCleanup::Postgres { admin_url, name } => {
+                Some((admin_url.clone(), name.clone()))
+            }
+            DatabaseCleanup::Sqlite(_) => None,
+        };
+        let redis = self.redis.clone();
+        if postgres.is_none() && redis.is_none() {
+            return;
+        }
+        // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            runtime.block_on(async move {
+                if let Some((admin_url, name)) = postgres
+                    && let Ok(admin) = Database::connect(&admin_url).await
+                {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
+                    let _ = admin.close().await;
+                }
+                if let Some((url, prefix)) = redis {
+                    let _ = delete_redis_prefix(&url, &prefix).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+async fn delete_redis_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
+    let client = redis::Client::open(url)?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut connection)
+        .await?;
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut connection)
+            .await?;
+    }
+    Ok(())
+}

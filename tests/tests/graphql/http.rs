@@ -1,0 +1,280 @@
+//! GraphQL over HTTP: status codes, media types, GraphiQL, limits, health, and errors that
+//! never leak internals.
+
+use serde_json::{Value, json};
+use tests::{spawn_app, spawn_app_with};
+
+/// The introspection query GraphiQL sends to load the schema.
+const INTROSPECTION: &str = r"
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description
+    args { ...InputValue }
+    type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}";
+
+#[tokio::test]
+async fn get_serves_graphiql() {
+    let app = spawn_app().await;
+
+    let response = app.client.get(app.graphql_url()).send().await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+}
+
+#[tokio::test]
+async fn graphiql_can_be_switched_off() {
+    let app = spawn_app_with(&[("MEMBERCARD_PLAYGROUND", "false")]).await;
+
+    let response = app.client.get(app.graphql_url()).send().await.unwrap();
+
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn a_query_runs_over_get_but_a_mutation_is_refused_with_405() {
+    let app = spawn_app().await;
+
+    let query = app
+        .client
+        .get(app.graphql_url())
+        .query(&[("query", "{ serverTime { timeZone } }")])
+        .send()
+        .await
+        .unwrap();
+    let mutation = app
+        .client
+        .get(app.graphql_url())
+        .query(&[(
+            "query",
+            "mutation { memberLogin(code: \"dev:x\") { token } }",
+        )])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(query.status(), 200);
+    let body: Value = query.json().await.unwrap();
+    assert_eq!(body["data"]["serverTime"]["timeZone"], "Asia/Shanghai");
+    assert_eq!(mutation.status(), 405);
+    assert_eq!(mutation.headers()["allow"], "POST");
+    let body: Value = mutation.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
+    assert_eq!(app.count("members").await, 0);
+}
+
+#[tokio::test]
+async fn unparsable_and_invalid_requests_get_400_with_only_errors() {
+    let app = spawn_app().await;
+    let cases = [
+        ("application/json", "{not json"),
+        ("application/json", r#"{"query": "{ serverTime { "}"#),
+        ("application/json", r#"{"query": "{ noSuchField }"}"#),
+        (
+            "application/json",
+            r#"{"query": "query($n: Int!) { serverTime { now } }", "variables": {"n": "x"}}"#,
+        ),
+        (
+            "application/json",
+            r#"[{"query": "{ serverTime { now } }"}]"#,
+        ),
+        ("application/json", r#"{"variables": {}}"#),
+    ];
+
+    for (content_type, body) in cases {
+        let (status, answer) = app.post_raw(content_type, body).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        assert!(answer.get("data").is_none(), "{body} -> {answer}");
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn other_media_types_get_415() {
+    let app = spawn_app().await;
+
+    let (status, answer) = app
+        .post_raw("text/plain", r#"{"query": "{ serverTime { now } }"}"#)
+        .await;
+
+    assert_eq!(status, 415);
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "VALIDATION");
+}
+
+#[tokio::test]
+async fn the_graphql_response_media_type_is_used_when_accepted() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header(
+            "accept",
+            "application/graphql-response+json, application/json;q=0.9",
+        )
+        .json(&json!({ "query": "{ serverTime { now } }" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+}
+
+#[tokio::test]
+async fn domain_errors_keep_http_200_with_data_and_a_code() {
+    let app = spawn_app().await;
+
+    let res = app
+        .gql(None, "{ me { id } serverTime { timeZone } }", json!({}))
+        .await;
+
+    assert_eq!(res.status, 200);
+    res.expect_error("UNAUTHENTICATED");
+    assert_eq!(res.errors()[0]["path"], json!(["me"]));
+}
+
+#[tokio::test]
+async fn depth_and_complexity_limits_reject_a_query_with_400() {
+    let app = spawn_app_with(&[
+        ("MEMBERCARD_GRAPHQL_MAX_DEPTH", "3"),
+        ("MEMBERCARD_GRAPHQL_MAX_COMPLEXITY", "4"),
+    ])
+    .await;
+
+    let deep = app
+        .gql(
+            None,
+            "{ serverTime { now } __schema { types { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let wide = app
+        .gql(
+            None,
+            "{ serverTime { now businessDate timeZone testClockEnabled testClockOffsetSeconds } }",
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(deep.status, 400, "{}", deep.body);
+    deep.expect_error("VALIDATION");
+    assert_eq!(wide.status, 400, "{}", wide.body);
+    wide.expect_error("VALIDATION");
+}
+
+#[tokio::test]
+async fn graphiql_loads_its_schema_even_with_tight_limits() {
+    let app = spawn_app_with(&[
+        ("MEMBERCARD_GRAPHQL_MAX_DEPTH", "3"),
+        ("MEMBERCARD_GRAPHQL_MAX_COMPLEXITY", "4"),
+    ])
+    .await;
+
+    let res = app.gql(None, INTROSPECTION, json!({})).await;
+
+    let schema = &res.expect_ok()["__schema"];
+    assert_eq!(schema["queryType"]["name"], "Query");
+    assert!(schema["types"].as_array().unwrap().len() > 10);
+}
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let app = spawn_app_with(&[("MEMBERCARD_INTROSPECTION", "false")]).await;
+
+    let res = app
+        .gql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+
+    // async-graphql answers a disabled introspection field with null: nothing of the schema leaks.
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, json!({ "data": { "__schema": null } }));
+}
+
+#[tokio::test]
+async fn an_internal_failure_says_internal_and_nothing_more() {
+    let app = spawn_app().await;
+    let alice = app.login_member("alice").await;
+    app.execute("DROP TABLE members").await;
+
+    let res = app.gql(Some(&alice), "{ me { id } }", json!({})).await;
+
+    res.expect_error("INTERNAL");
+    assert_eq!(res.errors()[0]["message"], "internal error");
+    let text = res.body.to_string().to_lowercase();
+    for leak in ["members", "sql", "table", "relation", "select"] {
+        assert!(!text.contains(leak), "leaked {leak}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers_and_readyz_reports_each_dependency() {
+    let app = spawn_app().await;
+
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(health.status(), 200);
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["database"], "up");
+    let expected_redis = if app.redis_prefix.is_some() {
+        "up"
+    } else {
+        "disabled"
+    };
+    assert_eq!(body["redis"], expected_redis);
+}

@@ -1,0 +1,7 @@
+//! The GraphQL-over-HTTP suite: one binary, one module per capability.
+
+mod admin;
+mod clock;
+mod http;
+mod identity;
+mod profile;
