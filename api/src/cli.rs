@@ -40,6 +40,11 @@ enum Command {
     },
     /// Create a few demo members (dev:demo-1 … dev:demo-5) for the playground.
     SeedDemo,
+    /// Exit 0 when a running server reports ready (for container health checks).
+    Probe {
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +83,7 @@ pub async fn run() -> anyhow::Result<()> {
             command: AdminCommand::Create { username, role },
         } => create_admin(&username, &role).await,
         Command::SeedDemo => seed_demo().await,
+        Command::Probe { url } => probe(&url).await,
     }
 }
 
@@ -131,5 +137,20 @@ async fn seed_demo() -> anyhow::Result<()> {
         services.members.update_profile(member.id, update).await?;
         tracing::info!(member.id = %member.id, created, "demo member ready: log in with code dev:{openid}");
     }
+    Ok(())
+}
+
+async fn probe(url: &str) -> anyhow::Result<()> {
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(url)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status()
+    );
     Ok(())
 }

@@ -263,10 +263,6 @@ impl TestApp {
             .expect("a count row");
         row.try_get::<i64>("", "n").expect("the count")
     }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self.cleanup.database, DatabaseCleanup::Postgres { .. })
-    }
 }
 
 /// Answers `code2Session` like WeChat: `wx-code-<name>` is a valid code for `openid-<name>`;

@@ -17,6 +17,7 @@ pub struct MemberLoginPayload {
     expires_at: DateTime<Utc>,
     /// True when this login created the member.
     is_new: bool,
+    /// The member who logged in.
     member: Member,
 }
 
@@ -54,7 +55,9 @@ impl From<Role> for AdminRole {
 #[derive(SimpleObject)]
 pub struct Admin {
     id: ID,
+    /// Login name.
     username: String,
+    /// What the account may do.
     role: AdminRole,
 }
 
@@ -75,6 +78,7 @@ pub struct AdminLoginPayload {
     token: String,
     /// When the token stops working.
     expires_at: DateTime<Utc>,
+    /// The account that logged in.
     admin: Admin,
 }
 

@@ -22,6 +22,7 @@ impl From<MemberProfile> for Member {
 
 #[Object]
 impl Member {
+    /// Stable member id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -104,6 +105,7 @@ pub struct UpdateProfileInput {
     phone: Option<String>,
     /// `MM-DD`; can be set once.
     birthday: Option<String>,
+    /// Leave the member out of leaderboards.
     hide_from_leaderboards: Option<bool>,
 }
 

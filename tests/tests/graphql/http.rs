@@ -141,6 +141,22 @@ async fn other_media_types_get_415() {
 }
 
 #[tokio::test]
+async fn a_body_over_the_limit_gets_413() {
+    let app = spawn_app_with(&[("MEMBERCARD_MAX_BODY_BYTES", "1024")]).await;
+    let padding = " ".repeat(2048);
+
+    let (status, answer) = app
+        .post_raw(
+            "application/json",
+            &format!(r#"{{"query": "{{ serverTime {{ now }} {padding}}}"}}"#),
+        )
+        .await;
+
+    assert_eq!(status, 413);
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "VALIDATION");
+}
+
+#[tokio::test]
 async fn the_graphql_response_media_type_is_used_when_accepted() {
     let app = spawn_app().await;
 
