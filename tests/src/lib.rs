@@ -40,7 +40,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub redis_prefix: Option<String>,
     pub wechat: MockServer,
-    cleanup: Cleanup,
+    /// Held for its `Drop`: removes the database and Redis keys when the test ends.
+    _cleanup: Cleanup,
 }
 
 /// A logged-in caller.
@@ -153,7 +154,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         db,
         redis_prefix: redis_prefix.clone(),
         wechat,
-        cleanup: Cleanup {
+        _cleanup: Cleanup {
             database: cleanup_db,
             redis: redis_url.zip(redis_prefix),
         },
