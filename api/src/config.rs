@@ -105,6 +105,11 @@ pub struct BusinessSettings {
     pub timezone: Tz,
     /// The admin test clock of SPEC §0 (never in production).
     pub test_clock: bool,
+    /// Points lapse at the end of the business month this many months after they were earned;
+    /// 0 = never.
+    pub points_expiry_months: u32,
+    /// How often the background job expires points; 0 turns it off (admins can still run it).
+    pub jobs_interval_seconds: u64,
 }
 
 impl Settings {
@@ -219,6 +224,10 @@ impl Settings {
             business: BusinessSettings {
                 timezone,
                 test_clock,
+                points_expiry_months: u32::try_from(size("MEMBERCARD_POINTS_EXPIRY_MONTHS", 12)?)
+                    .context("MEMBERCARD_POINTS_EXPIRY_MONTHS is too large")?,
+                jobs_interval_seconds: u64::try_from(size("MEMBERCARD_JOBS_INTERVAL_SECONDS", 60)?)
+                    .context("MEMBERCARD_JOBS_INTERVAL_SECONDS is too large")?,
             },
         })
     }

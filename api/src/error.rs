@@ -18,6 +18,12 @@ pub enum AppError {
     Conflict(String),
     #[error("WeChat login failed: {0}")]
     WechatLoginFailed(String),
+    #[error("already signed in today")]
+    AlreadySignedIn,
+    #[error("make-up sign-in not allowed: {0}")]
+    MakeUpNotAllowed(&'static str),
+    #[error("not enough points: {needed} needed, {available} available")]
+    InsufficientPoints { needed: i64, available: i64 },
     /// Never shown to a client: the source is logged once at the GraphQL boundary.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -33,6 +39,9 @@ impl AppError {
             Self::Validation { .. } => "VALIDATION",
             Self::Conflict(_) => "CONFLICT",
             Self::WechatLoginFailed(_) => "WECHAT_LOGIN_FAILED",
+            Self::AlreadySignedIn => "ALREADY_SIGNED_IN",
+            Self::MakeUpNotAllowed(_) => "MAKEUP_NOT_ALLOWED",
+            Self::InsufficientPoints { .. } => "INSUFFICIENT_POINTS",
             Self::Internal(_) => "INTERNAL",
         }
     }

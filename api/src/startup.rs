@@ -19,6 +19,7 @@ use crate::infra::random;
 use crate::infra::redis::Redis;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::WechatClient;
+use crate::service::ledger::LedgerPolicy;
 use crate::service::{Deps, Services};
 use crate::store;
 
@@ -44,6 +45,12 @@ impl Application {
             settings.business.test_clock,
         ));
         let services = Arc::new(services(&settings, db, redis, Arc::clone(&clock))?);
+        if settings.business.jobs_interval_seconds > 0 {
+            tokio::spawn(run_jobs(
+                Arc::clone(&services),
+                Duration::from_secs(settings.business.jobs_interval_seconds),
+            ));
+        }
         let schemas = build_schema(Arc::clone(&services), &settings.server);
         let endpoint = http::routes(HttpState {
             schemas,
@@ -157,7 +164,28 @@ pub fn services(
         tokens,
         wechat,
         dev_login: settings.auth.dev_login,
+        ledger: LedgerPolicy {
+            timezone: settings.business.timezone,
+            expiry_months: settings.business.points_expiry_months,
+        },
     }))
+}
+
+/// Scheduled work: points expiry, every `interval`. Safe on every instance at once (see
+/// `PointsService::run_expiry`); a failed run is logged and tried again next time.
+async fn run_jobs(services: Arc<Services>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match services.points.run_expiry().await {
+            Ok(run) if run.points > 0 => {
+                tracing::info!(members = run.members, points = run.points, "points expired");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = ?e, "points expiry failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

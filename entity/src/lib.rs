@@ -1,7 +1,13 @@
 //! sea-orm entities for membercard's tables. Plain data: no GraphQL, HTTP or Redis here.
 
 pub mod admins;
+pub mod growth_entries;
+pub mod member_months;
 pub mod members;
+pub mod point_entries;
+pub mod point_lots;
+pub mod programme_settings;
 pub mod sign_in_cycle_days;
 pub mod sign_in_milestones;
+pub mod sign_ins;
 pub mod tiers;

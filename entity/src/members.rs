@@ -17,6 +17,14 @@ pub struct Model {
     pub tier_code: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Cached: always the sum of the member's ledger entries.
+    pub points_balance: i64,
+    /// Length of the run of signed days ending at `last_sign_in_day`.
+    pub current_streak: i32,
+    pub last_sign_in_day: Option<Date>,
+    pub total_sign_ins: i32,
+    pub streak_freezes: i32,
+    pub growth_total: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,8 @@ mod m20260101_000002_create_members;
 mod m20260101_000003_create_admins;
 mod m20260101_000004_create_sign_in_rules;
 mod m20260101_000005_seed_default_programme;
+mod m20260201_000001_create_points_ledger;
+mod m20260201_000002_create_sign_ins;
 
 pub struct Migrator;
 
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000003_create_admins::Migration),
             Box::new(m20260101_000004_create_sign_in_rules::Migration),
             Box::new(m20260101_000005_seed_default_programme::Migration),
+            Box::new(m20260201_000001_create_points_ledger::Migration),
+            Box::new(m20260201_000002_create_sign_ins::Migration),
         ]
     }
 }

@@ -127,6 +127,15 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         ("MEMBERCARD_WECHAT_BASE_URL".into(), wechat.uri()),
         ("MEMBERCARD_DEV_LOGIN".into(), "true".into()),
         ("MEMBERCARD_DATABASE_MAX_CONNECTIONS".into(), "5".into()),
+        // Scenarios walk the test clock through months; tokens should outlive them.
+        (
+            "MEMBERCARD_MEMBER_TOKEN_TTL_SECONDS".into(),
+            "630720000".into(),
+        ),
+        (
+            "MEMBERCARD_ADMIN_TOKEN_TTL_SECONDS".into(),
+            "630720000".into(),
+        ),
     ]);
     if let (Some(url), Some(prefix)) = (&redis_url, &redis_prefix) {
         env.insert("REDIS_URL".into(), url.clone());
@@ -249,6 +258,107 @@ impl TestApp {
     /// Runs a statement directly on the app's database.
     pub async fn execute(&self, sql: &str) {
         self.db.execute_unprepared(sql).await.expect("direct SQL");
+    }
+
+    /// Signs `member` in and returns the payload (asserting success).
+    pub async fn sign_in(&self, member: &Session) -> Value {
+        let res = self
+            .gql(
+                Some(member),
+                "mutation { signIn { day basePoints multiplierPercent requestedPoints pointsGranted cutByCap capped streak totalSignIns freezeUsed balance tomorrowPoints milestoneBonuses { kind threshold points cutByCap } } }",
+                json!({}),
+            )
+            .await;
+        res.expect_ok()["signIn"].clone()
+    }
+
+    /// The member's spendable balance, read over GraphQL.
+    pub async fn balance(&self, member: &Session) -> i64 {
+        let res = self
+            .gql(Some(member), "{ me { points { balance } } }", json!({}))
+            .await;
+        res.expect_ok()["me"]["points"]["balance"]
+            .as_i64()
+            .expect("a balance")
+    }
+
+    /// Sets the app's clock to an RFC 3339 instant.
+    pub fn set_clock(&self, rfc3339: &str) {
+        let at = chrono::DateTime::parse_from_rfc3339(rfc3339).expect("an RFC 3339 instant");
+        self.clock
+            .set(at.with_timezone(&chrono::Utc))
+            .expect("the test clock moves");
+    }
+
+    /// Checks the ledger invariants for every member, after expiring what has lapsed:
+    /// balance ≥ 0, balance = sum of entries = sum of spendable lots.
+    pub async fn assert_ledger_invariants(&self) {
+        self.services
+            .points
+            .run_expiry()
+            .await
+            .expect("expiry runs");
+        let now = self.clock.now();
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT id, points_balance FROM members ORDER BY id",
+            ))
+            .await
+            .expect("members");
+        for row in rows {
+            let id: i64 = row.try_get("", "id").unwrap();
+            let balance: i64 = row.try_get("", "points_balance").unwrap();
+            assert!(balance >= 0, "member {id} has a negative balance {balance}");
+            let entries = self
+                .sum(&format!("SELECT CAST(SUM(amount) AS BIGINT) AS n FROM point_entries WHERE member_id = {id}"), vec![])
+                .await;
+            assert_eq!(balance, entries, "member {id}: balance vs sum of entries");
+            let lots = self
+                .sum(
+                    &format!(
+                        "SELECT CAST(SUM(remaining) AS BIGINT) AS n FROM point_lots WHERE member_id = {id} \
+                         AND available_at <= $1 AND (expires_at IS NULL OR expires_at > $1)"
+                    ),
+                    vec![now.into()],
+                )
+                .await;
+            assert_eq!(balance, lots, "member {id}: balance vs spendable lots");
+            let negative_lots = self
+                .sum(
+                    &format!("SELECT COUNT(*) AS n FROM point_lots WHERE member_id = {id} AND remaining < 0"),
+                    vec![],
+                )
+                .await;
+            assert_eq!(negative_lots, 0, "member {id} has a lot below zero");
+        }
+    }
+
+    async fn sum(&self, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
+        let backend = self.db.get_database_backend();
+        let sql = if backend == sea_orm::DatabaseBackend::Sqlite {
+            sql.replace("$1", "?")
+        } else {
+            sql.to_owned()
+        };
+        let values = if backend == sea_orm::DatabaseBackend::Sqlite {
+            // SQLite binds each `?` separately.
+            let count = sql.matches('?').count();
+            values.into_iter().cycle().take(count).collect()
+        } else {
+            values
+        };
+        let row = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .expect("sum query")
+            .expect("a row");
+        row.try_get::<Option<i64>>("", "n")
+            .expect("a number")
+            .unwrap_or(0)
     }
 
     /// How many rows `table` has.

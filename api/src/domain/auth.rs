@@ -32,7 +32,10 @@ impl Role {
     pub fn can(self, action: AdminAction) -> bool {
         match action {
             AdminAction::ReadMembers => true,
-            AdminAction::ControlTestClock => self == Self::Admin,
+            AdminAction::ControlTestClock
+            | AdminAction::ManageRules
+            | AdminAction::AdjustPoints
+            | AdminAction::RunJobs => self == Self::Admin,
         }
     }
 }
@@ -44,6 +47,12 @@ pub enum AdminAction {
     ReadMembers,
     /// Move the test clock (outside production only).
     ControlTestClock,
+    /// Change programme rules (sign-in cycle, milestones, costs).
+    ManageRules,
+    /// Add or remove a member's points, or give streak freezes.
+    AdjustPoints,
+    /// Run scheduled jobs by hand (points expiry).
+    RunJobs,
 }
 
 /// The authenticated caller of a request.

@@ -21,12 +21,17 @@ macro_rules! id_type {
 
             /// Parses a client-supplied id (a GraphQL `ID`).
             pub fn parse(raw: &str) -> Result<Self, AppError> {
+                Self::parse_as(raw, $field)
+            }
+
+            /// Parses a client-supplied id given as the argument `field`.
+            pub fn parse_as(raw: &str, field: &'static str) -> Result<Self, AppError> {
                 raw.trim()
                     .parse::<i64>()
                     .ok()
                     .filter(|id| *id > 0)
                     .map(Self)
-                    .ok_or_else(|| AppError::validation($field, "is not a valid id"))
+                    .ok_or_else(|| AppError::validation(field, "is not a valid id"))
             }
         }
 

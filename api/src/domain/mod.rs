@@ -3,4 +3,6 @@
 pub mod auth;
 pub mod ids;
 pub mod member;
+pub mod points;
+pub mod signin;
 pub mod tier;

@@ -12,8 +12,13 @@ impl ErrorExtensions for AppError {
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let Self::Validation { field, .. } = self {
-                ext.set("field", *field);
+            match self {
+                Self::Validation { field, .. } => ext.set("field", *field),
+                Self::InsufficientPoints { needed, available } => {
+                    ext.set("needed", *needed);
+                    ext.set("available", *available);
+                }
+                _ => {}
             }
         })
     }

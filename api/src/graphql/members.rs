@@ -10,6 +10,7 @@ use crate::domain::member::{AvatarUrl, Birthday, MemberProfile, Nickname, Phone,
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::TierLoader;
+use crate::graphql::points::MemberPoints;
 
 /// A member of the programme. Only the member themself and admins ever see one.
 pub struct Member(MemberProfile);
@@ -73,6 +74,12 @@ impl Member {
             rank: tier.rank,
             badge: tier.badge,
         })
+    }
+
+    /// Points balance and this month's counters.
+    async fn points(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberPoints> {
+        let summary = ctx.services().points.summary(self.0.id).await.extend()?;
+        Ok(MemberPoints::new(self.0.id, summary))
     }
 
     /// When the member first logged in.

@@ -6,7 +6,9 @@ pub mod context;
 pub mod error;
 pub mod loaders;
 pub mod members;
+pub mod points;
 pub mod schema;
+pub mod signin;
 
 pub use context::RequestAuth;
 pub use schema::{AppSchema, Schemas, build_schema, sdl};

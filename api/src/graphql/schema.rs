@@ -12,13 +12,21 @@ use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
+use crate::graphql::points::{PointsMutation, PointsQuery};
+use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::service::Services;
 
 #[derive(MergedObject, Default)]
-pub struct Query(MemberQuery, ClockQuery);
+pub struct Query(MemberQuery, SigninQuery, PointsQuery, ClockQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, MemberMutation, ClockMutation);
+pub struct Mutation(
+    AuthMutation,
+    MemberMutation,
+    SigninMutation,
+    PointsMutation,
+    ClockMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -4,7 +4,10 @@
 pub mod auth;
 pub mod clock;
 pub mod health;
+pub mod ledger;
 pub mod members;
+pub mod points;
+pub mod signin;
 
 use std::sync::Arc;
 
@@ -21,6 +24,8 @@ pub struct Services {
     pub members: members::MemberService,
     pub clock: clock::ClockService,
     pub health: health::HealthService,
+    pub signin: signin::SigninService,
+    pub points: points::PointsService,
 }
 
 /// The shared parts services are built from.
@@ -31,6 +36,7 @@ pub struct Deps {
     pub tokens: TokenService,
     pub wechat: Option<WechatClient>,
     pub dev_login: bool,
+    pub ledger: ledger::LedgerPolicy,
 }
 
 impl Services {
@@ -42,11 +48,14 @@ impl Services {
             tokens,
             wechat,
             dev_login,
+            ledger,
         } = deps;
         Self {
             auth: auth::AuthService::new(db.clone(), Arc::clone(&clock), tokens, wechat, dev_login),
             members: members::MemberService::new(db.clone(), Arc::clone(&clock)),
             clock: clock::ClockService::new(Arc::clone(&clock)),
+            signin: signin::SigninService::new(db.clone(), Arc::clone(&clock), ledger),
+            points: points::PointsService::new(db.clone(), Arc::clone(&clock), ledger),
             health: health::HealthService::new(db, redis),
         }
     }

@@ -2,7 +2,10 @@
 //! `ConnectionTrait`, so they run on the pool or inside a service's transaction.
 
 pub mod admins;
+pub mod ledger;
 pub mod members;
+pub mod programme;
+pub mod signins;
 pub mod tiers;
 
 use std::time::Duration;

@@ -4,4 +4,6 @@ mod admin;
 mod clock;
 mod http;
 mod identity;
+mod points;
 mod profile;
+mod signin;

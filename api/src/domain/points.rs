@@ -1,0 +1,290 @@
+//! Points rules: entry kinds, multipliers, the monthly earning cap, lot expiry, FIFO spending.
+#![deny(clippy::arithmetic_side_effects)]
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::error::AppError;
+
+/// What a ledger entry records (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    SignIn,
+    SignInMilestone,
+    MakeUpSignIn,
+    Purchase,
+    PurchaseRefund,
+    KocTask,
+    Referral,
+    Birthday,
+    TierUpgradeGift,
+    AdminAdjust,
+    Redemption,
+    RedemptionRefund,
+    Expiry,
+}
+
+impl EntryKind {
+    pub const ALL: [Self; 13] = [
+        Self::SignIn,
+        Self::SignInMilestone,
+        Self::MakeUpSignIn,
+        Self::Purchase,
+        Self::PurchaseRefund,
+        Self::KocTask,
+        Self::Referral,
+        Self::Birthday,
+        Self::TierUpgradeGift,
+        Self::AdminAdjust,
+        Self::Redemption,
+        Self::RedemptionRefund,
+        Self::Expiry,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "SIGN_IN",
+            Self::SignInMilestone => "SIGN_IN_MILESTONE",
+            Self::MakeUpSignIn => "MAKEUP_SIGN_IN",
+            Self::Purchase => "PURCHASE",
+            Self::PurchaseRefund => "PURCHASE_REFUND",
+            Self::KocTask => "KOC_TASK",
+            Self::Referral => "REFERRAL",
+            Self::Birthday => "BIRTHDAY",
+            Self::TierUpgradeGift => "TIER_UPGRADE_GIFT",
+            Self::AdminAdjust => "ADMIN_ADJUST",
+            Self::Redemption => "REDEMPTION",
+            Self::RedemptionRefund => "REDEMPTION_REFUND",
+            Self::Expiry => "EXPIRY",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
+    }
+
+    /// Whether credits of this kind count toward the monthly earning cap: every earning kind
+    /// but operator adjustments and refunds (SPEC §3).
+    pub fn counts_toward_earn_cap(self) -> bool {
+        !matches!(
+            self,
+            Self::AdminAdjust | Self::PurchaseRefund | Self::RedemptionRefund | Self::Expiry
+        )
+    }
+}
+
+/// Applies a multiplier given in percent, then floors (SPEC §0: multipliers first, then floor).
+pub fn multiply(base: i64, percent: i32) -> i64 {
+    base.checked_mul(i64::from(percent))
+        .and_then(|scaled| scaled.checked_div(100))
+        .unwrap_or(i64::MAX)
+}
+
+/// How much of `requested` the monthly cap lets through, given what was `earned` this month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapOutcome {
+    pub granted: i64,
+    pub cut: i64,
+}
+
+/// Cuts an award at what is left of the month's cap; never negative.
+pub fn apply_earn_cap(requested: i64, earned: i64, cap: i64) -> CapOutcome {
+    let left = cap.saturating_sub(earned).max(0);
+    let granted = requested.clamp(0, left);
+    CapOutcome {
+        granted,
+        cut: requested.saturating_sub(granted),
+    }
+}
+
+/// A business month, written "YYYY-MM" (how the month counters are keyed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthKey(String);
+
+impl MonthKey {
+    /// The business month a day falls in.
+    pub fn of_day(day: NaiveDate) -> Self {
+        Self(format!("{:04}-{:02}", day.year(), day.month()))
+    }
+
+    /// The business month an instant falls in.
+    pub fn of(instant: DateTime<Utc>, timezone: Tz) -> Self {
+        Self::of_day(instant.with_timezone(&timezone).date_naive())
+    }
+
+    /// Parses "YYYY-MM" into the month's first day.
+    ///
+    /// # Errors
+    /// `VALIDATION` (field `month`) for anything else.
+    pub fn parse(raw: &str) -> Result<NaiveDate, AppError> {
+        NaiveDate::parse_from_str(&format!("{}-01", raw.trim()), "%Y-%m-%d")
+            .ok()
+            .filter(|_| raw.trim().len() == 7)
+            .ok_or_else(|| AppError::validation("month", "must be YYYY-MM"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// When points earned at `earned_at` lapse: the end of the business month `months` months
+/// later (i.e. the first instant of the month after). `None` when `months` is 0 (never).
+pub fn lot_expiry(earned_at: DateTime<Utc>, months: u32, timezone: Tz) -> Option<DateTime<Utc>> {
+    if months == 0 {
+        return None;
+    }
+    let local = earned_at.with_timezone(&timezone).date_naive();
+    let first_of_month = local.with_day(1)?;
+    let first_after = first_of_month.checked_add_months(Months::new(months.checked_add(1)?))?;
+    let midnight = first_after.and_hms_opt(0, 0, 0)?;
+    timezone
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|instant| instant.with_timezone(&Utc))
+}
+
+/// A lot that can still be spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenLot {
+    pub id: i64,
+    pub remaining: i64,
+}
+
+/// Takes `amount` from `lots` (already ordered FIFO by expiry, then id): the lots touched and
+/// how much each gives.
+///
+/// # Errors
+/// `INSUFFICIENT_POINTS` when the lots hold less than `amount`.
+pub fn take_fifo(lots: &[OpenLot], amount: i64) -> Result<Vec<(i64, i64)>, AppError> {
+    let mut left = amount;
+    let mut takes = Vec::new();
+    for lot in lots {
+        if left == 0 {
+            break;
+        }
+        let take = lot.remaining.min(left);
+        if take > 0 {
+            takes.push((lot.id, take));
+            left = left.saturating_sub(take);
+        }
+    }
+    if left > 0 {
+        let available = lots
+            .iter()
+            .fold(0_i64, |sum, lot| sum.saturating_add(lot.remaining));
+        return Err(AppError::InsufficientPoints {
+            needed: amount,
+            available,
+        });
+    }
+    Ok(takes)
+}
+
+/// One entry of the points ledger.
+#[derive(Debug, Clone)]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub member_id: crate::domain::ids::MemberId,
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub requested: i64,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+    pub payload_hash: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipliers_apply_then_floor() {
+        assert_eq!(multiply(5, 100), 5);
+        assert_eq!(multiply(5, 120), 6);
+        assert_eq!(multiply(15, 150), 22);
+        assert_eq!(multiply(5, 250), 12);
+    }
+
+    #[test]
+    fn the_cap_cuts_exactly_at_what_is_left() {
+        assert_eq!(
+            apply_earn_cap(30, 980, 1000),
+            CapOutcome {
+                granted: 20,
+                cut: 10
+            }
+        );
+        assert_eq!(
+            apply_earn_cap(30, 1000, 1000),
+            CapOutcome {
+                granted: 0,
+                cut: 30
+            }
+        );
+        assert_eq!(
+            apply_earn_cap(30, 0, 1000),
+            CapOutcome {
+                granted: 30,
+                cut: 0
+            }
+        );
+        assert_eq!(
+            apply_earn_cap(30, 1200, 1000),
+            CapOutcome {
+                granted: 0,
+                cut: 30
+            }
+        );
+    }
+
+    #[test]
+    fn lots_expire_at_the_end_of_the_business_month_twelve_months_on() {
+        let tz = chrono_tz::Asia::Shanghai;
+        // 2026-03-31 20:00 UTC is already April 1st in Shanghai.
+        let earned = Utc.with_ymd_and_hms(2026, 3, 31, 20, 0, 0).unwrap();
+        let expires = lot_expiry(earned, 12, tz).unwrap();
+        // End of April 2027 in Shanghai = 2027-05-01 00:00 +08:00 = 2027-04-30 16:00 UTC.
+        assert_eq!(
+            expires,
+            Utc.with_ymd_and_hms(2027, 4, 30, 16, 0, 0).unwrap()
+        );
+        assert_eq!(lot_expiry(earned, 0, tz), None);
+    }
+
+    #[test]
+    fn fifo_takes_oldest_lots_first_and_refuses_to_overdraw() {
+        let lots = [
+            OpenLot {
+                id: 1,
+                remaining: 10,
+            },
+            OpenLot {
+                id: 2,
+                remaining: 5,
+            },
+            OpenLot {
+                id: 3,
+                remaining: 20,
+            },
+        ];
+        assert_eq!(take_fifo(&lots, 12).unwrap(), vec![(1, 10), (2, 2)]);
+        assert_eq!(take_fifo(&lots, 35).unwrap().len(), 3);
+        let err = take_fifo(&lots, 36).unwrap_err();
+        assert_eq!(err.code(), "INSUFFICIENT_POINTS");
+    }
+
+    #[test]
+    fn kinds_round_trip_and_refunds_are_not_capped() {
+        for kind in EntryKind::ALL {
+            assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
+        }
+        assert!(EntryKind::SignIn.counts_toward_earn_cap());
+        assert!(EntryKind::Purchase.counts_toward_earn_cap());
+        assert!(!EntryKind::AdminAdjust.counts_toward_earn_cap());
+        assert!(!EntryKind::PurchaseRefund.counts_toward_earn_cap());
+    }
+}

@@ -1,0 +1,283 @@
+//! A member's points, their history, operator adjustments, and the expiry run.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::auth::AdminAction;
+use crate::domain::ids::MemberId;
+use crate::domain::points::{EntryKind, LedgerEntry};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::service::ledger::Posting;
+use crate::service::points::{ExpiryRun, PointsSummary};
+
+/// What a ledger entry records.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum PointsEntryKind {
+    SignIn,
+    SignInMilestone,
+    #[graphql(name = "MAKEUP_SIGN_IN")]
+    MakeUpSignIn,
+    Purchase,
+    PurchaseRefund,
+    KocTask,
+    Referral,
+    Birthday,
+    TierUpgradeGift,
+    AdminAdjust,
+    Redemption,
+    RedemptionRefund,
+    Expiry,
+}
+
+impl From<EntryKind> for PointsEntryKind {
+    fn from(kind: EntryKind) -> Self {
+        match kind {
+            EntryKind::SignIn => Self::SignIn,
+            EntryKind::SignInMilestone => Self::SignInMilestone,
+            EntryKind::MakeUpSignIn => Self::MakeUpSignIn,
+            EntryKind::Purchase => Self::Purchase,
+            EntryKind::PurchaseRefund => Self::PurchaseRefund,
+            EntryKind::KocTask => Self::KocTask,
+            EntryKind::Referral => Self::Referral,
+            EntryKind::Birthday => Self::Birthday,
+            EntryKind::TierUpgradeGift => Self::TierUpgradeGift,
+            EntryKind::AdminAdjust => Self::AdminAdjust,
+            EntryKind::Redemption => Self::Redemption,
+            EntryKind::RedemptionRefund => Self::RedemptionRefund,
+            EntryKind::Expiry => Self::Expiry,
+        }
+    }
+}
+
+impl From<PointsEntryKind> for EntryKind {
+    fn from(kind: PointsEntryKind) -> Self {
+        match kind {
+            PointsEntryKind::SignIn => Self::SignIn,
+            PointsEntryKind::SignInMilestone => Self::SignInMilestone,
+            PointsEntryKind::MakeUpSignIn => Self::MakeUpSignIn,
+            PointsEntryKind::Purchase => Self::Purchase,
+            PointsEntryKind::PurchaseRefund => Self::PurchaseRefund,
+            PointsEntryKind::KocTask => Self::KocTask,
+            PointsEntryKind::Referral => Self::Referral,
+            PointsEntryKind::Birthday => Self::Birthday,
+            PointsEntryKind::TierUpgradeGift => Self::TierUpgradeGift,
+            PointsEntryKind::AdminAdjust => Self::AdminAdjust,
+            PointsEntryKind::Redemption => Self::Redemption,
+            PointsEntryKind::RedemptionRefund => Self::RedemptionRefund,
+            PointsEntryKind::Expiry => Self::Expiry,
+        }
+    }
+}
+
+/// One movement of points.
+#[derive(SimpleObject)]
+pub struct PointsEntry {
+    id: ID,
+    kind: PointsEntryKind,
+    /// Signed: positive credits, negative debits.
+    amount: i64,
+    balance_after: i64,
+    /// For awards: what was asked before the monthly cap.
+    requested_amount: i64,
+    /// Order id, day, redemption id… that the entry belongs to.
+    reference: Option<String>,
+    note: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<LedgerEntry> for PointsEntry {
+    fn from(entry: LedgerEntry) -> Self {
+        Self {
+            id: ID(entry.id.to_string()),
+            kind: entry.kind.into(),
+            amount: entry.amount,
+            balance_after: entry.balance_after,
+            requested_amount: entry.requested,
+            reference: entry.reference,
+            note: entry.note,
+            created_at: entry.created_at,
+        }
+    }
+}
+
+/// A member's points at a glance.
+pub struct MemberPoints {
+    member: MemberId,
+    summary: PointsSummary,
+}
+
+impl MemberPoints {
+    pub fn new(member: MemberId, summary: PointsSummary) -> Self {
+        Self { member, summary }
+    }
+}
+
+#[Object]
+impl MemberPoints {
+    /// Spendable points.
+    async fn balance(&self) -> i64 {
+        self.summary.balance
+    }
+
+    /// Points earned this business month (what the cap counts).
+    async fn month_earned(&self) -> i64 {
+        self.summary.month_earned
+    }
+
+    /// The tier's monthly earning cap.
+    async fn month_earn_cap(&self) -> i64 {
+        self.summary.month_earn_cap
+    }
+
+    /// Points the cap cut this month.
+    async fn month_cut_by_cap(&self) -> i64 {
+        self.summary.month_cut_by_cap
+    }
+
+    /// Points spent on redemptions this business month.
+    async fn month_redeemed(&self) -> i64 {
+        self.summary.month_redeemed
+    }
+
+    /// The tier's monthly redemption cap.
+    async fn month_redeem_cap(&self) -> i64 {
+        self.summary.month_redeem_cap
+    }
+
+    /// Points that lapse within `days` days (1-366).
+    async fn expiring_soon(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] days: i64,
+    ) -> async_graphql::Result<i64> {
+        ctx.services()
+            .points
+            .expiring_soon(self.member, days)
+            .await
+            .extend()
+    }
+}
+
+/// The result of `adjustPoints`.
+#[derive(SimpleObject)]
+pub struct AdjustPointsPayload {
+    /// Signed amount that moved.
+    amount: i64,
+    balance_after: i64,
+    /// True when this was a replay of an earlier call with the same key.
+    replayed: bool,
+}
+
+impl From<Posting> for AdjustPointsPayload {
+    fn from(posting: Posting) -> Self {
+        Self {
+            amount: posting.amount,
+            balance_after: posting.balance_after,
+            replayed: posting.replayed,
+        }
+    }
+}
+
+/// What an expiry run did.
+#[derive(SimpleObject)]
+pub struct PointsExpiryPayload {
+    /// Members who lost points.
+    members: u64,
+    /// Points expired.
+    points: i64,
+}
+
+impl From<ExpiryRun> for PointsExpiryPayload {
+    fn from(run: ExpiryRun) -> Self {
+        Self {
+            members: run.members,
+            points: run.points,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PointsQuery;
+
+#[Object]
+impl PointsQuery {
+    /// The signed-in member's ledger, newest first.
+    async fn points_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        kinds: Option<Vec<PointsEntryKind>>,
+    ) -> async_graphql::Result<Connection<String, PointsEntry, EmptyFields, EmptyFields>> {
+        let member = ctx.viewer()?.member().extend()?;
+        let after = after
+            .map(|cursor| {
+                cursor
+                    .parse::<i64>()
+                    .ok()
+                    .ok_or(AppError::validation("after", "is not a cursor"))
+            })
+            .transpose()
+            .extend()?;
+        let first = usize::try_from(first).unwrap_or(0);
+        let kinds: Vec<EntryKind> = kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let page = ctx
+            .services()
+            .points
+            .history(member, first, after, &kinds)
+            .await
+            .extend()?;
+        let mut connection = Connection::new(after.is_some(), page.has_next_page);
+        connection.edges.extend(
+            page.entries
+                .into_iter()
+                .map(|entry| Edge::new(entry.id.to_string(), PointsEntry::from(entry))),
+        );
+        Ok(connection)
+    }
+}
+
+#[derive(Default)]
+pub struct PointsMutation;
+
+#[Object]
+impl PointsMutation {
+    /// Adds (positive) or removes (negative) a member's points (ADMIN). Not capped; never below
+    /// zero (INSUFFICIENT_POINTS). The same key replays the first result; with another amount
+    /// or reason it is CONFLICT.
+    async fn adjust_points(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        amount: i64,
+        reason: String,
+        idempotency_key: String,
+    ) -> async_graphql::Result<AdjustPointsPayload> {
+        ctx.viewer()?
+            .admin_for(AdminAction::AdjustPoints)
+            .extend()?;
+        let member = MemberId::parse_as(&member_id, "memberId").extend()?;
+        let posting = ctx
+            .services()
+            .points
+            .adjust(member, amount, &reason, &idempotency_key)
+            .await
+            .extend()?;
+        Ok(posting.into())
+    }
+
+    /// Expires lapsed points now (ADMIN); the server also runs this periodically.
+    async fn run_points_expiry(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<PointsExpiryPayload> {
+        ctx.viewer()?.admin_for(AdminAction::RunJobs).extend()?;
+        Ok(ctx.services().points.run_expiry().await.extend()?.into())
+    }
+}

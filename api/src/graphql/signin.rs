@@ -1,0 +1,355 @@
+//! Daily sign-in, make-up, the calendar, and the sign-in rules.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject};
+use chrono::NaiveDate;
+
+use crate::domain::auth::AdminAction;
+use crate::domain::ids::MemberId;
+use crate::domain::points::MonthKey;
+use crate::domain::signin::{self, Cycle, Milestone};
+use crate::graphql::context::ContextExt;
+use crate::service::signin::{
+    CalendarEntry, DayStatus, MakeUpOutcome, MilestoneBonus as BonusView, SignInOutcome,
+    SignInRules as RulesView,
+};
+
+/// What a milestone measures.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum MilestoneKind {
+    /// The current streak reaches the threshold (paid again on every new run).
+    Streak,
+    /// All-time signed days reach the threshold (paid once ever).
+    Total,
+}
+
+impl From<signin::MilestoneKind> for MilestoneKind {
+    fn from(kind: signin::MilestoneKind) -> Self {
+        match kind {
+            signin::MilestoneKind::Streak => Self::Streak,
+            signin::MilestoneKind::Total => Self::Total,
+        }
+    }
+}
+
+impl From<MilestoneKind> for signin::MilestoneKind {
+    fn from(kind: MilestoneKind) -> Self {
+        match kind {
+            MilestoneKind::Streak => Self::Streak,
+            MilestoneKind::Total => Self::Total,
+        }
+    }
+}
+
+/// A milestone bonus paid with a sign-in.
+#[derive(SimpleObject)]
+pub struct MilestoneBonus {
+    kind: MilestoneKind,
+    threshold: i32,
+    /// Points paid (after the monthly cap).
+    points: i64,
+    /// Points the monthly cap cut.
+    cut_by_cap: i64,
+}
+
+impl From<BonusView> for MilestoneBonus {
+    fn from(bonus: BonusView) -> Self {
+        Self {
+            kind: bonus.milestone.kind.into(),
+            threshold: bonus.milestone.threshold,
+            points: bonus.granted,
+            cut_by_cap: bonus.cut,
+        }
+    }
+}
+
+/// Everything the sign-in screen shows after signing in.
+#[derive(SimpleObject)]
+pub struct SignInPayload {
+    /// The business day signed.
+    day: NaiveDate,
+    /// The cycle's points for this streak day.
+    base_points: i64,
+    /// The tier multiplier applied, in percent (120 = 1.2×).
+    multiplier_percent: i32,
+    /// Base points times the multiplier, floored.
+    requested_points: i64,
+    /// Points paid for the sign-in after the monthly cap.
+    points_granted: i64,
+    /// Points the monthly cap cut (sign-in and milestones).
+    cut_by_cap: i64,
+    /// True when the monthly cap cut anything.
+    capped: bool,
+    /// Consecutive signed days ending today.
+    streak: i32,
+    /// All signed days ever.
+    total_sign_ins: i32,
+    /// True when a streak freeze covered yesterday.
+    freeze_used: bool,
+    /// Milestone bonuses reached today.
+    milestone_bonuses: Vec<MilestoneBonus>,
+    /// Balance after everything above.
+    balance: i64,
+    /// What tomorrow's sign-in pays if the streak goes on (before the cap).
+    tomorrow_points: i64,
+}
+
+impl From<SignInOutcome> for SignInPayload {
+    fn from(outcome: SignInOutcome) -> Self {
+        let capped = outcome.capped();
+        let milestone_cut: i64 = outcome.milestones.iter().map(|m| m.cut).sum();
+        Self {
+            day: outcome.day,
+            base_points: outcome.base_points,
+            multiplier_percent: outcome.multiplier_percent,
+            requested_points: outcome.requested_points,
+            points_granted: outcome.points_granted,
+            cut_by_cap: outcome.cut_by_cap.saturating_add(milestone_cut),
+            capped,
+            streak: outcome.streak,
+            total_sign_ins: outcome.total_sign_ins,
+            freeze_used: outcome.freeze_used,
+            milestone_bonuses: outcome.milestones.into_iter().map(Into::into).collect(),
+            balance: outcome.balance,
+            tomorrow_points: outcome.tomorrow_points,
+        }
+    }
+}
+
+/// The result of a make-up sign-in.
+#[derive(SimpleObject)]
+pub struct MakeUpSignInPayload {
+    /// The day filled.
+    day: NaiveDate,
+    /// Points it cost.
+    cost: i64,
+    /// The streak after the gap was filled.
+    streak: i32,
+    total_sign_ins: i32,
+    /// Streak milestones the filled gap reached.
+    milestone_bonuses: Vec<MilestoneBonus>,
+    balance: i64,
+}
+
+impl From<MakeUpOutcome> for MakeUpSignInPayload {
+    fn from(outcome: MakeUpOutcome) -> Self {
+        Self {
+            day: outcome.day,
+            cost: outcome.cost,
+            streak: outcome.streak,
+            total_sign_ins: outcome.total_sign_ins,
+            milestone_bonuses: outcome.milestones.into_iter().map(Into::into).collect(),
+            balance: outcome.balance,
+        }
+    }
+}
+
+/// How a calendar day stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SignInDayStatus {
+    SignedIn,
+    MadeUp,
+    /// A streak freeze covered the day.
+    Frozen,
+    Missed,
+    /// Today, not signed yet.
+    Open,
+    Upcoming,
+}
+
+/// One day of the sign-in calendar.
+#[derive(SimpleObject)]
+pub struct SignInCalendarDay {
+    date: NaiveDate,
+    status: SignInDayStatus,
+    /// Points the day gave, or would give if the member signs in every day from today.
+    points: i64,
+}
+
+impl From<CalendarEntry> for SignInCalendarDay {
+    fn from(entry: CalendarEntry) -> Self {
+        Self {
+            date: entry.day,
+            status: match entry.status {
+                DayStatus::SignedIn => SignInDayStatus::SignedIn,
+                DayStatus::MadeUp => SignInDayStatus::MadeUp,
+                DayStatus::Frozen => SignInDayStatus::Frozen,
+                DayStatus::Missed => SignInDayStatus::Missed,
+                DayStatus::Open => SignInDayStatus::Open,
+                DayStatus::Upcoming => SignInDayStatus::Upcoming,
+            },
+            points: entry.points,
+        }
+    }
+}
+
+/// A milestone of the sign-in programme.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "SignInMilestoneInput")]
+pub struct SignInMilestone {
+    kind: MilestoneKind,
+    threshold: i32,
+    /// Bonus points (not multiplied; counted toward the monthly cap).
+    points: i64,
+}
+
+/// The sign-in programme's rules.
+#[derive(SimpleObject)]
+pub struct SignInRules {
+    /// Points for day 1, 2, … of a streak; day N pays entry (N − 1) mod length.
+    cycle: Vec<i64>,
+    milestones: Vec<SignInMilestone>,
+    /// Points a make-up sign-in costs.
+    make_up_cost: i64,
+}
+
+impl From<RulesView> for SignInRules {
+    fn from(rules: RulesView) -> Self {
+        Self {
+            cycle: rules.cycle.days().to_vec(),
+            milestones: rules
+                .milestones
+                .into_iter()
+                .map(|m| SignInMilestone {
+                    kind: m.kind.into(),
+                    threshold: m.threshold,
+                    points: m.points,
+                })
+                .collect(),
+            make_up_cost: rules.make_up_cost,
+        }
+    }
+}
+
+/// Rules to change; omitted ones stay. They apply from the next sign-in on.
+#[derive(InputObject)]
+pub struct UpdateSignInRulesInput {
+    /// 1 to 31 entries of 0 to 100000 points.
+    cycle: Option<Vec<i64>>,
+    /// Replaces the whole milestone table.
+    milestones: Option<Vec<SignInMilestone>>,
+    /// 0 to 100000 points.
+    make_up_cost: Option<i64>,
+}
+
+/// A member's sign-in standing.
+#[derive(SimpleObject)]
+pub struct SignInStatus {
+    /// Consecutive signed days ending today or yesterday (0 once a day is missed).
+    streak: i32,
+    total_sign_ins: i32,
+    /// Freezes in stock; one covers a single missed day automatically.
+    streak_freezes: i32,
+}
+
+#[derive(Default)]
+pub struct SigninQuery;
+
+#[Object]
+impl SigninQuery {
+    /// The signed-in member's calendar for a business month (`YYYY-MM`).
+    async fn sign_in_calendar(
+        &self,
+        ctx: &Context<'_>,
+        month: String,
+    ) -> async_graphql::Result<Vec<SignInCalendarDay>> {
+        let member = ctx.viewer()?.member().extend()?;
+        let month = MonthKey::parse(&month).extend()?;
+        let days = ctx
+            .services()
+            .signin
+            .calendar(member, month)
+            .await
+            .extend()?;
+        Ok(days.into_iter().map(Into::into).collect())
+    }
+
+    /// The signed-in member's streak, total and freezes.
+    async fn sign_in_status(&self, ctx: &Context<'_>) -> async_graphql::Result<SignInStatus> {
+        let member = ctx.viewer()?.member().extend()?;
+        let (streak, total_sign_ins, streak_freezes) =
+            ctx.services().signin.streak(member).await.extend()?;
+        Ok(SignInStatus {
+            streak,
+            total_sign_ins,
+            streak_freezes,
+        })
+    }
+
+    /// The sign-in programme's rules. Public.
+    async fn sign_in_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<SignInRules> {
+        Ok(ctx.services().signin.rules().await.extend()?.into())
+    }
+}
+
+#[derive(Default)]
+pub struct SigninMutation;
+
+#[Object]
+impl SigninMutation {
+    /// Signs in for today. ALREADY_SIGNED_IN on a second call the same business day.
+    async fn sign_in(&self, ctx: &Context<'_>) -> async_graphql::Result<SignInPayload> {
+        let member = ctx.viewer()?.member().extend()?;
+        Ok(ctx.services().signin.sign_in(member).await.extend()?.into())
+    }
+
+    /// Fills a missed day of this month for points. MAKEUP_NOT_ALLOWED for today, the future,
+    /// another month, a signed day or an exhausted quota; INSUFFICIENT_POINTS when short.
+    async fn make_up_sign_in(
+        &self,
+        ctx: &Context<'_>,
+        date: NaiveDate,
+    ) -> async_graphql::Result<MakeUpSignInPayload> {
+        let member = ctx.viewer()?.member().extend()?;
+        Ok(ctx
+            .services()
+            .signin
+            .make_up(member, date)
+            .await
+            .extend()?
+            .into())
+    }
+
+    /// Changes the sign-in rules (ADMIN).
+    async fn update_sign_in_rules(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateSignInRulesInput,
+    ) -> async_graphql::Result<SignInRules> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let cycle = input.cycle.map(Cycle::parse).transpose().extend()?;
+        let milestones = input.milestones.map(|list| {
+            list.into_iter()
+                .map(|m| Milestone {
+                    kind: m.kind.into(),
+                    threshold: m.threshold,
+                    points: m.points,
+                })
+                .collect()
+        });
+        let rules = ctx
+            .services()
+            .signin
+            .update_rules(cycle, milestones, input.make_up_cost)
+            .await
+            .extend()?;
+        Ok(rules.into())
+    }
+
+    /// Gives a member streak freezes (ADMIN). Returns the member's stock.
+    async fn grant_streak_freezes(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        count: i32,
+    ) -> async_graphql::Result<i32> {
+        ctx.viewer()?
+            .admin_for(AdminAction::AdjustPoints)
+            .extend()?;
+        let member = MemberId::parse_as(&member_id, "memberId").extend()?;
+        ctx.services()
+            .signin
+            .grant_freezes(member, count)
+            .await
+            .extend()
+    }
+}

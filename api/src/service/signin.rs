@@ -1,0 +1,533 @@
+//! Daily sign-in, make-up sign-in, the calendar, and the sign-in rules operators edit.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Days, NaiveDate};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::domain::ids::MemberId;
+use crate::domain::points::{self, EntryKind};
+use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
+use crate::error::AppError;
+use crate::infra::clock::Clock;
+use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
+use crate::store::ledger::LockedMember;
+use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
+use crate::store::{self, programme};
+
+/// Make-up cost when none is configured.
+const DEFAULT_MAKE_UP_COST: i64 = 20;
+
+/// A milestone bonus paid with a sign-in or make-up.
+#[derive(Debug, Clone)]
+pub struct MilestoneBonus {
+    pub milestone: Milestone,
+    pub granted: i64,
+    pub cut: i64,
+}
+
+/// Everything the sign-in screen shows.
+#[derive(Debug, Clone)]
+pub struct SignInOutcome {
+    pub day: NaiveDate,
+    pub base_points: i64,
+    pub multiplier_percent: i32,
+    pub requested_points: i64,
+    pub points_granted: i64,
+    pub cut_by_cap: i64,
+    pub streak: i32,
+    pub total_sign_ins: i32,
+    pub freeze_used: bool,
+    pub milestones: Vec<MilestoneBonus>,
+    pub balance: i64,
+    pub tomorrow_points: i64,
+}
+
+impl SignInOutcome {
+    pub fn capped(&self) -> bool {
+        self.cut_by_cap > 0 || self.milestones.iter().any(|m| m.cut > 0)
+    }
+}
+
+/// The result of a make-up sign-in.
+#[derive(Debug, Clone)]
+pub struct MakeUpOutcome {
+    pub day: NaiveDate,
+    pub cost: i64,
+    pub streak: i32,
+    pub total_sign_ins: i32,
+    pub milestones: Vec<MilestoneBonus>,
+    pub balance: i64,
+}
+
+/// How a calendar day stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayStatus {
+    SignedIn,
+    MadeUp,
+    Frozen,
+    Missed,
+    /// Today, not yet signed.
+    Open,
+    Upcoming,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CalendarEntry {
+    pub day: NaiveDate,
+    pub status: DayStatus,
+    /// Points the day gave, or would give if the member signs in every day from today.
+    pub points: i64,
+}
+
+/// The programme's sign-in rules.
+#[derive(Debug, Clone)]
+pub struct SignInRules {
+    pub cycle: Cycle,
+    pub milestones: Vec<Milestone>,
+    pub make_up_cost: i64,
+}
+
+pub struct SigninService {
+    db: DatabaseConnection,
+    clock: Arc<Clock>,
+    policy: LedgerPolicy,
+}
+
+impl SigninService {
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, policy: LedgerPolicy) -> Self {
+        Self { db, clock, policy }
+    }
+
+    /// Signs the member in for today: extends or restarts the streak (using a freeze over exactly
+    /// one missed day), pays the cycle's points times the tier multiplier, cut at the monthly cap,
+    /// pays milestones reached, and records 1 growth. One transaction.
+    ///
+    /// # Errors
+    /// `ALREADY_SIGNED_IN` when today is signed (also when two calls race); `NOT_FOUND`.
+    #[tracing::instrument(skip_all, fields(member.id = %member_id))]
+    pub async fn sign_in(&self, member_id: MemberId) -> Result<SignInOutcome, AppError> {
+        let now = self.clock.now();
+        let today = self.clock.today();
+        let txn = self.db.begin().await?;
+        let mut member = store::ledger::lock_member(&txn, member_id).await?;
+        ledger::expire_due(&txn, &mut member, now).await?;
+        let step = signin::next_streak(streak_state(&member), today)?;
+        let cycle = programme::cycle(&txn).await?;
+        let tier = programme::tier_rules(&txn, &member.tier_code).await?;
+        let base_points = cycle.points_for(step.streak);
+        let requested = points::multiply(base_points, tier.points_multiplier_pct);
+
+        if let Some(frozen) = step.frozen_day {
+            let covered = CalendarDay {
+                day: frozen,
+                kind: DayKind::Freeze,
+                streak: member.current_streak,
+                points: 0,
+            };
+            store::signins::insert(&txn, member_id, covered, now).await?;
+        }
+        let key = format!("signin:{today}");
+        let posting = ledger::credit(
+            &txn,
+            &mut member,
+            Credit {
+                kind: EntryKind::SignIn,
+                requested,
+                earn_cap: Some(tier.monthly_earn_cap),
+                key: &key,
+                payload: &key,
+                reference: Some(&today.to_string()),
+                note: None,
+            },
+            now,
+            self.policy,
+        )
+        .await?;
+        let day = CalendarDay {
+            day: today,
+            kind: DayKind::SignIn,
+            streak: step.streak,
+            points: posting.amount,
+        };
+        store::signins::insert(&txn, member_id, day, now)
+            .await
+            .map_err(store::signins::UQ_MEMBER_DAY.map(|| AppError::AlreadySignedIn))?;
+
+        let total_before = member.total_sign_ins;
+        let total = total_before.saturating_add(1);
+        let streak_before = step.streak.saturating_sub(1);
+        let milestones = self
+            .pay_milestones(
+                &txn,
+                &mut member,
+                (streak_before, step.streak),
+                (total_before, total),
+                &today.to_string(),
+                tier.monthly_earn_cap,
+            )
+            .await?;
+        store::signins::add_growth(&txn, member_id, 1, "SIGN_IN", Some(&today.to_string()), now)
+            .await?;
+        let freezes = member
+            .streak_freezes
+            .saturating_sub(i32::from(step.frozen_day.is_some()));
+        store::signins::update_streak(
+            &txn,
+            member_id,
+            StreakColumns {
+                current_streak: step.streak,
+                last_sign_in_day: Some(today),
+                total_sign_ins: total,
+                streak_freezes: freezes,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+
+        tracing::info!(
+            points.granted = posting.amount,
+            streak = step.streak,
+            "signed in"
+        );
+        Ok(SignInOutcome {
+            day: today,
+            base_points,
+            multiplier_percent: tier.points_multiplier_pct,
+            requested_points: requested,
+            points_granted: posting.amount,
+            cut_by_cap: posting.cut(),
+            streak: step.streak,
+            total_sign_ins: total,
+            freeze_used: step.frozen_day.is_some(),
+            milestones,
+            balance: member.balance,
+            tomorrow_points: points::multiply(
+                cycle.points_for(step.streak.saturating_add(1)),
+                tier.points_multiplier_pct,
+            ),
+        })
+    }
+
+    /// Fills a missed day of this business month for the make-up cost. Pays no cycle points or
+    /// growth; the streak is recomputed over the filled gap and streak milestones the new streak
+    /// reaches are paid (a made-up day also counts toward the all-time total).
+    ///
+    /// # Errors
+    /// `MAKEUP_NOT_ALLOWED` for today, a future day, another month, a signed day or an exhausted
+    /// quota; `INSUFFICIENT_POINTS` when the member cannot pay the cost.
+    #[tracing::instrument(skip_all, fields(member.id = %member_id))]
+    pub async fn make_up(
+        &self,
+        member_id: MemberId,
+        day: NaiveDate,
+    ) -> Result<MakeUpOutcome, AppError> {
+        let now = self.clock.now();
+        let today = self.clock.today();
+        let txn = self.db.begin().await?;
+        let mut member = store::ledger::lock_member(&txn, member_id).await?;
+        ledger::expire_due(&txn, &mut member, now).await?;
+        let tier = programme::tier_rules(&txn, &member.tier_code).await?;
+        let month = store::signins::between(&txn, member_id, first_of_month(today), today).await?;
+        let used = month.iter().filter(|d| d.kind == DayKind::MakeUp).count();
+        let signed = month.iter().any(|d| d.day == day);
+        signin::check_make_up(
+            day,
+            today,
+            signed,
+            i64::try_from(used).unwrap_or(i64::MAX),
+            i64::from(tier.make_ups_per_month),
+        )?;
+
+        let cost = programme::setting(&txn, programme::MAKE_UP_COST, DEFAULT_MAKE_UP_COST).await?;
+        let key = format!("makeup:{day}");
+        if cost > 0 {
+            ledger::debit(
+                &txn,
+                &mut member,
+                Debit {
+                    kind: EntryKind::MakeUpSignIn,
+                    amount: cost,
+                    is_redemption: false,
+                    key: &key,
+                    payload: &key,
+                    reference: Some(&day.to_string()),
+                    note: None,
+                },
+                now,
+                self.policy,
+            )
+            .await?;
+        }
+        let filled = CalendarDay {
+            day,
+            kind: DayKind::MakeUp,
+            streak: 0,
+            points: 0,
+        };
+        store::signins::insert(&txn, member_id, filled, now)
+            .await
+            .map_err(
+                store::signins::UQ_MEMBER_DAY
+                    .map(|| AppError::MakeUpNotAllowed("that day is already signed")),
+            )?;
+
+        let last = member.last_sign_in_day.map_or(day, |last| last.max(day));
+        let days = store::signins::days_until(&txn, member_id, last).await?;
+        let streak = signin::run_length_ending(&days, last);
+        let joined_before = day
+            .pred_opt()
+            .map_or(0, |eve| signin::run_length_ending(&days, eve));
+        let streak_before = member.current_streak.max(joined_before);
+        let total_before = member.total_sign_ins;
+        let total = total_before.saturating_add(1);
+        let milestones = self
+            .pay_milestones(
+                &txn,
+                &mut member,
+                (streak_before, streak),
+                (total_before, total),
+                &format!("makeup:{day}"),
+                tier.monthly_earn_cap,
+            )
+            .await?;
+        store::signins::update_streak(
+            &txn,
+            member_id,
+            StreakColumns {
+                current_streak: streak,
+                last_sign_in_day: Some(last),
+                total_sign_ins: total,
+                streak_freezes: member.streak_freezes,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(MakeUpOutcome {
+            day,
+            cost,
+            streak: signin::visible_streak(
+                StreakState {
+                    last_day: Some(last),
+                    streak,
+                    freezes: member.streak_freezes,
+                },
+                today,
+            ),
+            total_sign_ins: total,
+            milestones,
+            balance: member.balance,
+        })
+    }
+
+    /// Pays every milestone crossed; milestone points are not multiplied but count toward the cap.
+    async fn pay_milestones(
+        &self,
+        txn: &impl sea_orm::ConnectionTrait,
+        member: &mut LockedMember,
+        streaks: (i32, i32),
+        totals: (i32, i32),
+        occasion: &str,
+        earn_cap: i64,
+    ) -> Result<Vec<MilestoneBonus>, AppError> {
+        let milestones = programme::milestones(txn).await?;
+        let mut paid = Vec::new();
+        for milestone in signin::milestones_reached(&milestones, streaks, totals) {
+            // A total milestone is paid once ever; a streak milestone once per run reaching it.
+            let key = match milestone.kind {
+                MilestoneKind::Total => format!("milestone:TOTAL:{}", milestone.threshold),
+                MilestoneKind::Streak => {
+                    format!("milestone:STREAK:{}:{occasion}", milestone.threshold)
+                }
+            };
+            let posting = ledger::credit(
+                txn,
+                member,
+                Credit {
+                    kind: EntryKind::SignInMilestone,
+                    requested: milestone.points,
+                    earn_cap: Some(earn_cap),
+                    key: &key,
+                    payload: &key,
+                    reference: Some(&format!(
+                        "{}:{}",
+                        milestone.kind.as_str(),
+                        milestone.threshold
+                    )),
+                    note: None,
+                },
+                self.clock.now(),
+                self.policy,
+            )
+            .await?;
+            paid.push(MilestoneBonus {
+                milestone,
+                granted: posting.amount,
+                cut: posting.cut(),
+            });
+        }
+        Ok(paid)
+    }
+
+    /// The member's calendar for a business month: what each day gave, or would give if the
+    /// member signs in every day from today on.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown member.
+    pub async fn calendar(
+        &self,
+        member_id: MemberId,
+        month_start: NaiveDate,
+    ) -> Result<Vec<CalendarEntry>, AppError> {
+        let today = self.clock.today();
+        let member = store::ledger::read_member(&self.db, member_id).await?;
+        let cycle = programme::cycle(&self.db).await?;
+        let tier = programme::tier_rules(&self.db, &member.tier_code).await?;
+        let month_end = last_of_month(month_start);
+        let rows = store::signins::between(&self.db, member_id, month_start, month_end).await?;
+        let state = streak_state(&member);
+        let signed_today = member.last_sign_in_day == Some(today);
+        // The streak today's sign-in makes (or made).
+        let today_streak = if signed_today {
+            member.current_streak
+        } else {
+            signin::next_streak(state, today).map_or(1, |step| step.streak)
+        };
+        let entries = month_start
+            .iter_days()
+            .take_while(|day| *day <= month_end)
+            .map(|day| {
+                if let Some(row) = rows.iter().find(|row| row.day == day) {
+                    let status = match row.kind {
+                        DayKind::SignIn => DayStatus::SignedIn,
+                        DayKind::MakeUp => DayStatus::MadeUp,
+                        DayKind::Freeze => DayStatus::Frozen,
+                    };
+                    return CalendarEntry {
+                        day,
+                        status,
+                        points: row.points,
+                    };
+                }
+                if day < today {
+                    return CalendarEntry {
+                        day,
+                        status: DayStatus::Missed,
+                        points: 0,
+                    };
+                }
+                let ahead = i32::try_from(day.signed_duration_since(today).num_days()).unwrap_or(0);
+                CalendarEntry {
+                    day,
+                    status: if day == today {
+                        DayStatus::Open
+                    } else {
+                        DayStatus::Upcoming
+                    },
+                    points: points::multiply(
+                        cycle.points_for(today_streak.saturating_add(ahead)),
+                        tier.points_multiplier_pct,
+                    ),
+                }
+            })
+            .collect();
+        Ok(entries)
+    }
+
+    /// The member's streak as the UI shows it (0 once a day was missed).
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown member.
+    pub async fn streak(&self, member_id: MemberId) -> Result<(i32, i32, i32), AppError> {
+        let member = store::ledger::read_member(&self.db, member_id).await?;
+        Ok((
+            signin::visible_streak(streak_state(&member), self.clock.today()),
+            member.total_sign_ins,
+            member.streak_freezes,
+        ))
+    }
+
+    /// The current sign-in rules.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn rules(&self) -> Result<SignInRules, AppError> {
+        Ok(SignInRules {
+            cycle: programme::cycle(&self.db).await?,
+            milestones: programme::milestones(&self.db).await?,
+            make_up_cost: programme::setting(
+                &self.db,
+                programme::MAKE_UP_COST,
+                DEFAULT_MAKE_UP_COST,
+            )
+            .await?,
+        })
+    }
+
+    /// Replaces the rules given; each applies from the next sign-in on.
+    ///
+    /// # Errors
+    /// `VALIDATION` for a bad cycle, milestone or cost.
+    pub async fn update_rules(
+        &self,
+        cycle: Option<Cycle>,
+        milestones: Option<Vec<Milestone>>,
+        make_up_cost: Option<i64>,
+    ) -> Result<SignInRules, AppError> {
+        if let Some(milestones) = &milestones {
+            signin::check_milestones(milestones)?;
+        }
+        if make_up_cost.is_some_and(|cost| !(0..=100_000).contains(&cost)) {
+            return Err(AppError::validation(
+                "makeUpCost",
+                "must be 0 to 100000 points",
+            ));
+        }
+        let txn = self.db.begin().await?;
+        if let Some(cycle) = &cycle {
+            programme::replace_cycle(&txn, cycle).await?;
+        }
+        if let Some(milestones) = &milestones {
+            programme::replace_milestones(&txn, milestones).await?;
+        }
+        if let Some(cost) = make_up_cost {
+            programme::set_setting(&txn, programme::MAKE_UP_COST, cost).await?;
+        }
+        txn.commit().await?;
+        self.rules().await
+    }
+
+    /// Gives a member streak freezes (until rewards can grant them).
+    ///
+    /// # Errors
+    /// `VALIDATION` for a count outside 1..=100; `NOT_FOUND` for an unknown member.
+    pub async fn grant_freezes(&self, member_id: MemberId, count: i32) -> Result<i32, AppError> {
+        if !(1..=100).contains(&count) {
+            return Err(AppError::validation("count", "must be 1 to 100"));
+        }
+        let txn = self.db.begin().await?;
+        let member = store::ledger::lock_member(&txn, member_id).await?;
+        store::signins::add_freezes(&txn, member_id, count).await?;
+        txn.commit().await?;
+        Ok(member.streak_freezes.saturating_add(count))
+    }
+}
+
+fn streak_state(member: &LockedMember) -> StreakState {
+    StreakState {
+        last_day: member.last_sign_in_day,
+        streak: member.current_streak,
+        freezes: member.streak_freezes,
+    }
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+fn last_of_month(first: NaiveDate) -> NaiveDate {
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.checked_sub_days(Days::new(1)))
+        .unwrap_or(first)
+}

@@ -1,0 +1,399 @@
+//! The points ledger tables: entries, lots, month counters, and the member's cached balance.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{member_months, members, point_entries, point_lots};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use crate::domain::ids::MemberId;
+use crate::domain::points::{EntryKind, LedgerEntry, OpenLot};
+use crate::error::AppError;
+
+/// A member's points state, read with the member row locked for the transaction (PostgreSQL
+/// `FOR UPDATE`; SQLite serializes writers anyway), so every movement of one member's points
+/// happens one at a time.
+#[derive(Debug, Clone)]
+pub struct LockedMember {
+    pub id: MemberId,
+    pub tier_code: String,
+    pub balance: i64,
+    pub current_streak: i32,
+    pub last_sign_in_day: Option<NaiveDate>,
+    pub total_sign_ins: i32,
+    pub streak_freezes: i32,
+    pub growth_total: i64,
+}
+
+/// # Errors
+/// `NOT_FOUND` for an unknown member; `INTERNAL` on database failure.
+pub async fn lock_member(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+) -> Result<LockedMember, AppError> {
+    let row = members::Entity::find_by_id(id.get())
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    Ok(locked(id, row))
+}
+
+/// The same state without a lock, for reads.
+///
+/// # Errors
+/// `NOT_FOUND` for an unknown member; `INTERNAL` on database failure.
+pub async fn read_member(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+) -> Result<LockedMember, AppError> {
+    let row = members::Entity::find_by_id(id.get())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    Ok(locked(id, row))
+}
+
+fn locked(id: MemberId, row: members::Model) -> LockedMember {
+    LockedMember {
+        id,
+        tier_code: row.tier_code,
+        balance: row.points_balance,
+        current_streak: row.current_streak,
+        last_sign_in_day: row.last_sign_in_day,
+        total_sign_ins: row.total_sign_ins,
+        streak_freezes: row.streak_freezes,
+        growth_total: row.growth_total,
+    }
+}
+
+/// Writes the cached balance.
+pub async fn set_balance(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    balance: i64,
+) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::PointsBalance, Expr::value(balance))
+        .filter(members::Column::Id.eq(id.get()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+fn entry_row(row: point_entries::Model) -> Result<LedgerEntry, AppError> {
+    let kind = EntryKind::parse(&row.kind).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "ledger entry {} has kind {}",
+            row.id,
+            row.kind
+        ))
+    })?;
+    Ok(LedgerEntry {
+        id: row.id,
+        member_id: MemberId::new(row.member_id),
+        kind,
+        amount: row.amount,
+        balance_after: row.balance_after,
+        requested: row.requested,
+        reference: row.reference,
+        idempotency_key: row.idempotency_key,
+        payload_hash: row.payload_hash,
+        note: row.note,
+        created_at: row.created_at,
+    })
+}
+
+/// The entry a member already has under `key`, if any.
+pub async fn entry_by_key(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    key: &str,
+) -> Result<Option<LedgerEntry>, AppError> {
+    point_entries::Entity::find()
+        .filter(point_entries::Column::MemberId.eq(member.get()))
+        .filter(point_entries::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+        .map(entry_row)
+        .transpose()
+}
+
+/// An entry to append.
+pub struct NewEntry<'a> {
+    pub member: MemberId,
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub requested: i64,
+    pub reference: Option<&'a str>,
+    pub idempotency_key: &'a str,
+    pub payload_hash: &'a str,
+    pub note: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// Appends an entry and returns its id.
+///
+/// # Errors
+/// Database errors; a reused key violates `uq_point_entries_member_key`.
+pub async fn insert_entry(db: &impl ConnectionTrait, new: NewEntry<'_>) -> Result<i64, DbErr> {
+    let row = point_entries::ActiveModel {
+        member_id: Set(new.member.get()),
+        kind: Set(new.kind.as_str().to_owned()),
+        amount: Set(new.amount),
+        balance_after: Set(new.balance_after),
+        requested: Set(new.requested),
+        reference: Set(new.reference.map(str::to_owned)),
+        idempotency_key: Set(new.idempotency_key.to_owned()),
+        payload_hash: Set(new.payload_hash.to_owned()),
+        note: Set(new.note.map(str::to_owned)),
+        created_at: Set(new.now),
+        ..Default::default()
+    };
+    Ok(point_entries::Entity::insert(row)
+        .exec(db)
+        .await?
+        .last_insert_id)
+}
+
+/// A credit's lot.
+pub async fn insert_lot(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    entry_id: i64,
+    amount: i64,
+    available_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    let row = point_lots::ActiveModel {
+        member_id: Set(member.get()),
+        entry_id: Set(entry_id),
+        amount: Set(amount),
+        remaining: Set(amount),
+        available_at: Set(available_at),
+        expires_at: Set(expires_at),
+        ..Default::default()
+    };
+    point_lots::Entity::insert(row).exec(db).await.map(|_| ())
+}
+
+/// The member's spendable lots at `now`, FIFO: soonest expiry first (never-expiring last),
+/// then oldest.
+pub async fn open_lots(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Vec<OpenLot>, DbErr> {
+    let rows = point_lots::Entity::find()
+        .filter(point_lots::Column::MemberId.eq(member.get()))
+        .filter(point_lots::Column::Remaining.gt(0))
+        .filter(point_lots::Column::AvailableAt.lte(now))
+        .filter(
+            point_lots::Column::ExpiresAt
+                .is_null()
+                .or(point_lots::Column::ExpiresAt.gt(now)),
+        )
+        .order_by(
+            Expr::col(point_lots::Column::ExpiresAt).is_null(),
+            Order::Asc,
+        )
+        .order_by_asc(point_lots::Column::ExpiresAt)
+        .order_by_asc(point_lots::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| OpenLot {
+            id: row.id,
+            remaining: row.remaining,
+        })
+        .collect())
+}
+
+/// Lots of the member that have expired by `now` with points left.
+pub async fn expired_lots(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Vec<OpenLot>, DbErr> {
+    let rows = point_lots::Entity::find()
+        .filter(point_lots::Column::MemberId.eq(member.get()))
+        .filter(point_lots::Column::Remaining.gt(0))
+        .filter(point_lots::Column::ExpiresAt.lte(now))
+        .order_by_asc(point_lots::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| OpenLot {
+            id: row.id,
+            remaining: row.remaining,
+        })
+        .collect())
+}
+
+/// Members with expired lots that still hold points (for the expiry job).
+pub async fn members_with_expired_lots(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<MemberId>, DbErr> {
+    let ids: Vec<i64> = point_lots::Entity::find()
+        .select_only()
+        .column(point_lots::Column::MemberId)
+        .distinct()
+        .filter(point_lots::Column::Remaining.gt(0))
+        .filter(point_lots::Column::ExpiresAt.lte(now))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(MemberId::new).collect())
+}
+
+/// Takes `take` points from a lot; fails unless the lot still held them.
+///
+/// # Errors
+/// `INTERNAL` when the lot changed underneath (it cannot while the member is locked).
+pub async fn consume_lot(
+    db: &impl ConnectionTrait,
+    lot_id: i64,
+    take: i64,
+) -> Result<(), AppError> {
+    let result = point_lots::Entity::update_many()
+        .col_expr(
+            point_lots::Column::Remaining,
+            Expr::col(point_lots::Column::Remaining).sub(take),
+        )
+        .filter(point_lots::Column::Id.eq(lot_id))
+        .filter(point_lots::Column::Remaining.gte(take))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(AppError::internal(anyhow::anyhow!(
+            "lot {lot_id} no longer holds {take} points"
+        )))
+    }
+}
+
+/// Points that lapse before `until` (what `expiringSoon` shows).
+pub async fn expiring_between(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    let total: Option<Option<i64>> = point_lots::Entity::find()
+        .select_only()
+        // SUM(bigint) is numeric on PostgreSQL; cast it back.
+        .column_as(
+            Expr::from(Func::cast_as(
+                Func::sum(Expr::col(point_lots::Column::Remaining)),
+                Alias::new("BIGINT"),
+            )),
+            "total",
+        )
+        .filter(point_lots::Column::MemberId.eq(member.get()))
+        .filter(point_lots::Column::Remaining.gt(0))
+        .filter(point_lots::Column::ExpiresAt.gt(now))
+        .filter(point_lots::Column::ExpiresAt.lte(until))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.flatten().unwrap_or(0))
+}
+
+/// A member's counters for one business month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonthTotals {
+    pub earned: i64,
+    pub redeemed: i64,
+    pub cut_by_cap: i64,
+}
+
+pub async fn month_totals(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    month: &str,
+) -> Result<MonthTotals, DbErr> {
+    let row = member_months::Entity::find_by_id((member.get(), month.to_owned()))
+        .one(db)
+        .await?;
+    Ok(row.map_or_else(MonthTotals::default, |row| MonthTotals {
+        earned: row.earned,
+        redeemed: row.redeemed,
+        cut_by_cap: row.cut_by_cap,
+    }))
+}
+
+/// Adds to a member's month counters, creating the month's row on first use.
+pub async fn add_to_month(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    month: &str,
+    delta: MonthTotals,
+) -> Result<(), DbErr> {
+    let row = member_months::ActiveModel {
+        member_id: Set(member.get()),
+        month: Set(month.to_owned()),
+        earned: Set(delta.earned),
+        redeemed: Set(delta.redeemed),
+        cut_by_cap: Set(delta.cut_by_cap),
+    };
+    member_months::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                member_months::Column::MemberId,
+                member_months::Column::Month,
+            ])
+            .value(
+                member_months::Column::Earned,
+                Expr::col((member_months::Entity, member_months::Column::Earned)).add(delta.earned),
+            )
+            .value(
+                member_months::Column::Redeemed,
+                Expr::col((member_months::Entity, member_months::Column::Redeemed))
+                    .add(delta.redeemed),
+            )
+            .value(
+                member_months::Column::CutByCap,
+                Expr::col((member_months::Entity, member_months::Column::CutByCap))
+                    .add(delta.cut_by_cap),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+/// One page of a member's entries, newest first, strictly older than `before` when given.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    kinds: &[EntryKind],
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<LedgerEntry>, AppError> {
+    let mut query =
+        point_entries::Entity::find().filter(point_entries::Column::MemberId.eq(member.get()));
+    if !kinds.is_empty() {
+        query = query.filter(point_entries::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    }
+    if let Some(before) = before {
+        query = query.filter(point_entries::Column::Id.lt(before));
+    }
+    query
+        .order_by_desc(point_entries::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(entry_row)
+        .collect()
+}
