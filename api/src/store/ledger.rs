@@ -204,13 +204,14 @@ pub async fn open_lots(
         .order_by_asc(point_lots::Column::Id)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| OpenLot {
-            id: row.id,
-            remaining: row.remaining,
-        })
-        .collect())
+    Ok(rows.into_iter().map(open_lot).collect())
+}
+
+fn open_lot(row: point_lots::Model) -> OpenLot {
+    OpenLot {
+        id: row.id,
+        remaining: row.remaining,
+    }
 }
 
 /// Lots of the member that have expired by `now` with points left.
@@ -226,13 +227,7 @@ pub async fn expired_lots(
         .order_by_asc(point_lots::Column::Id)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| OpenLot {
-            id: row.id,
-            remaining: row.remaining,
-        })
-        .collect())
+    Ok(rows.into_iter().map(open_lot).collect())
 }
 
 /// Members with expired lots that still hold points (for the expiry job).
