@@ -110,6 +110,8 @@ pub struct BusinessSettings {
     pub points_expiry_months: u32,
     /// How often the background job expires points; 0 turns it off (admins can still run it).
     pub jobs_interval_seconds: u64,
+    /// The return window: purchase points stay pending this many days.
+    pub purchase_pending_days: u32,
 }
 
 impl Settings {
@@ -228,6 +230,8 @@ impl Settings {
                     .context("MEMBERCARD_POINTS_EXPIRY_MONTHS is too large")?,
                 jobs_interval_seconds: u64::try_from(size("MEMBERCARD_JOBS_INTERVAL_SECONDS", 60)?)
                     .context("MEMBERCARD_JOBS_INTERVAL_SECONDS is too large")?,
+                purchase_pending_days: u32::try_from(size("MEMBERCARD_PURCHASE_PENDING_DAYS", 7)?)
+                    .context("MEMBERCARD_PURCHASE_PENDING_DAYS is too large")?,
             },
         })
     }

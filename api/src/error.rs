@@ -24,6 +24,8 @@ pub enum AppError {
     MakeUpNotAllowed(&'static str),
     #[error("not enough points: {needed} needed, {available} available")]
     InsufficientPoints { needed: i64, available: i64 },
+    #[error("this month's redemption cap is reached: {remaining} points left this month")]
+    MonthlyRedeemCapReached { remaining: i64 },
     /// Never shown to a client: the source is logged once at the GraphQL boundary.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -42,6 +44,7 @@ impl AppError {
             Self::AlreadySignedIn => "ALREADY_SIGNED_IN",
             Self::MakeUpNotAllowed(_) => "MAKEUP_NOT_ALLOWED",
             Self::InsufficientPoints { .. } => "INSUFFICIENT_POINTS",
+            Self::MonthlyRedeemCapReached { .. } => "MONTHLY_REDEEM_CAP_REACHED",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -167,6 +167,7 @@ pub fn services(
         ledger: LedgerPolicy {
             timezone: settings.business.timezone,
             expiry_months: settings.business.points_expiry_months,
+            pending_days: settings.business.purchase_pending_days,
         },
     }))
 }

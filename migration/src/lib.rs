@@ -14,6 +14,7 @@ mod m20260101_000004_create_sign_in_rules;
 mod m20260101_000005_seed_default_programme;
 mod m20260201_000001_create_points_ledger;
 mod m20260201_000002_create_sign_ins;
+mod m20260202_000001_create_purchases;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000005_seed_default_programme::Migration),
             Box::new(m20260201_000001_create_points_ledger::Migration),
             Box::new(m20260201_000002_create_sign_ins::Migration),
+            Box::new(m20260202_000001_create_purchases::Migration),
         ]
     }
 }

@@ -282,6 +282,13 @@ impl TestApp {
             .expect("a balance")
     }
 
+    /// The given fields of `me.points`.
+    pub async fn points(&self, member: &Session, fields: &str) -> Value {
+        let query = format!("{{ me {{ points {{ {fields} }} }} }}");
+        let res = self.gql(Some(member), &query, json!({})).await;
+        res.expect_ok()["me"]["points"].clone()
+    }
+
     /// Sets the app's clock to an RFC 3339 instant.
     pub fn set_clock(&self, rfc3339: &str) {
         let at = chrono::DateTime::parse_from_rfc3339(rfc3339).expect("an RFC 3339 instant");

@@ -35,7 +35,8 @@ impl Role {
             AdminAction::ControlTestClock
             | AdminAction::ManageRules
             | AdminAction::AdjustPoints
-            | AdminAction::RunJobs => self == Self::Admin,
+            | AdminAction::RunJobs
+            | AdminAction::Integrations => self == Self::Admin,
         }
     }
 }
@@ -53,6 +54,8 @@ pub enum AdminAction {
     AdjustPoints,
     /// Run scheduled jobs by hand (points expiry).
     RunJobs,
+    /// The mall/POS integration: purchases, refunds, checkout deductions.
+    Integrations,
 }
 
 /// The authenticated caller of a request.

@@ -4,5 +4,6 @@ pub mod auth;
 pub mod ids;
 pub mod member;
 pub mod points;
+pub mod purchase;
 pub mod signin;
 pub mod tier;

@@ -18,6 +18,7 @@ impl ErrorExtensions for AppError {
                     ext.set("needed", *needed);
                     ext.set("available", *available);
                 }
+                Self::MonthlyRedeemCapReached { remaining } => ext.set("remaining", *remaining),
                 _ => {}
             }
         })

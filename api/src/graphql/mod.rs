@@ -7,6 +7,7 @@ pub mod error;
 pub mod loaders;
 pub mod members;
 pub mod points;
+pub mod purchases;
 pub mod schema;
 pub mod signin;
 

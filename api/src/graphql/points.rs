@@ -121,6 +121,11 @@ impl MemberPoints {
         self.summary.balance
     }
 
+    /// Purchase points inside their return window: visible, not yet spendable.
+    async fn pending_points(&self) -> i64 {
+        self.summary.pending
+    }
+
     /// Points earned this business month (what the cap counts).
     async fn month_earned(&self) -> i64 {
         self.summary.month_earned
@@ -187,6 +192,8 @@ pub struct PointsExpiryPayload {
     members: u64,
     /// Points expired.
     points: i64,
+    /// Purchase points whose return window closed and that became spendable.
+    matured_points: i64,
 }
 
 impl From<ExpiryRun> for PointsExpiryPayload {
@@ -194,6 +201,7 @@ impl From<ExpiryRun> for PointsExpiryPayload {
         Self {
             members: run.members,
             points: run.points,
+            matured_points: run.matured,
         }
     }
 }
@@ -272,7 +280,8 @@ impl PointsMutation {
         Ok(posting.into())
     }
 
-    /// Expires lapsed points now (ADMIN); the server also runs this periodically.
+    /// Expires lapsed points and credits purchases whose return window closed, now (ADMIN);
+    /// the server also runs this periodically.
     async fn run_points_expiry(
         &self,
         ctx: &Context<'_>,

@@ -13,11 +13,18 @@ use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
+use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::service::Services;
 
 #[derive(MergedObject, Default)]
-pub struct Query(MemberQuery, SigninQuery, PointsQuery, ClockQuery);
+pub struct Query(
+    MemberQuery,
+    SigninQuery,
+    PointsQuery,
+    PurchaseQuery,
+    ClockQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -25,6 +32,7 @@ pub struct Mutation(
     MemberMutation,
     SigninMutation,
     PointsMutation,
+    PurchaseMutation,
     ClockMutation,
 );
 

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::points::{self, EntryKind, LedgerEntry, MonthKey};
 use crate::error::AppError;
+use crate::store;
 use crate::store::ledger::{self, LockedMember, MonthTotals, NewEntry};
 
 /// How credits are made: the business zone and how long points live.
@@ -17,12 +18,17 @@ pub struct LedgerPolicy {
     pub timezone: Tz,
     /// 0 = points never expire.
     pub expiry_months: u32,
+    /// Days purchase points stay pending (the return window).
+    pub pending_days: u32,
 }
 
 /// A credit to post.
 pub struct Credit<'a> {
     pub kind: EntryKind,
     pub requested: i64,
+    /// What to record as requested when the cap was applied earlier (a purchase is capped when
+    /// it is recorded and credited when its return window closes).
+    pub requested_before_cap: Option<i64>,
     /// The month's earn cap; `None` for kinds the cap does not apply to.
     pub earn_cap: Option<i64>,
     pub key: &'a str,
@@ -140,7 +146,7 @@ pub async fn credit(
             kind: credit.kind,
             amount: outcome.granted,
             balance_after,
-            requested: credit.requested,
+            requested: credit.requested_before_cap.unwrap_or(credit.requested),
             reference: credit.reference,
             idempotency_key: credit.key,
             payload_hash: &fingerprint(credit.payload),
@@ -167,7 +173,7 @@ pub async fn credit(
         entry_id,
         kind: credit.kind,
         amount: outcome.granted,
-        requested: credit.requested,
+        requested: credit.requested_before_cap.unwrap_or(credit.requested),
         balance_after,
         replayed: false,
     })
@@ -239,6 +245,58 @@ pub async fn debit(
         balance_after,
         replayed: false,
     })
+}
+
+/// Brings a member's points up to `now`: credits purchases whose return window has closed,
+/// then expires lapsed lots. Every points transaction starts with it, so a balance is always
+/// what the member can spend. Returns (points made available, points expired).
+///
+/// # Errors
+/// `INTERNAL` on database failure.
+pub async fn settle(
+    db: &impl ConnectionTrait,
+    member: &mut LockedMember,
+    now: DateTime<Utc>,
+    policy: LedgerPolicy,
+) -> Result<(i64, i64), AppError> {
+    let mut matured = 0_i64;
+    for purchase in store::purchases::due_for_member(db, member.id, now).await? {
+        let key = format!("purchase:{}", purchase.order_id);
+        let posting = credit(
+            db,
+            member,
+            Credit {
+                kind: EntryKind::Purchase,
+                requested: purchase.points_granted,
+                requested_before_cap: Some(purchase.points_requested),
+                // The cap was applied when the purchase was recorded.
+                earn_cap: None,
+                key: &key,
+                payload: &key,
+                reference: Some(&purchase.order_id),
+                note: None,
+            },
+            purchase.available_at,
+            policy,
+        )
+        .await?;
+        if purchase.growth > 0 {
+            store::signins::add_growth(
+                db,
+                member.id,
+                purchase.growth,
+                "PURCHASE",
+                Some(&purchase.order_id),
+                purchase.available_at,
+            )
+            .await?;
+            member.growth_total = member.growth_total.saturating_add(purchase.growth);
+        }
+        store::purchases::mark_available(db, purchase.id).await?;
+        matured = matured.saturating_add(posting.amount);
+    }
+    let expired = expire_due(db, member, now).await?;
+    Ok((matured, expired))
 }
 
 /// Writes an `EXPIRY` entry for each of the member's lots that lapsed by `now` with points

@@ -7,6 +7,7 @@ pub mod health;
 pub mod ledger;
 pub mod members;
 pub mod points;
+pub mod purchases;
 pub mod signin;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub struct Services {
     pub health: health::HealthService,
     pub signin: signin::SigninService,
     pub points: points::PointsService,
+    pub purchases: purchases::PurchaseService,
 }
 
 /// The shared parts services are built from.
@@ -56,6 +58,7 @@ impl Services {
             clock: clock::ClockService::new(Arc::clone(&clock)),
             signin: signin::SigninService::new(db.clone(), Arc::clone(&clock), ledger),
             points: points::PointsService::new(db.clone(), Arc::clone(&clock), ledger),
+            purchases: purchases::PurchaseService::new(db.clone(), Arc::clone(&clock), ledger),
             health: health::HealthService::new(db, redis),
         }
     }

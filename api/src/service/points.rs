@@ -17,6 +17,8 @@ use crate::store::{self, programme};
 #[derive(Debug, Clone, Copy)]
 pub struct PointsSummary {
     pub balance: i64,
+    /// Purchase points inside their return window.
+    pub pending: i64,
     pub month_earned: i64,
     pub month_earn_cap: i64,
     pub month_redeemed: i64,
@@ -34,8 +36,12 @@ pub struct HistoryPage {
 /// What an expiry run did.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExpiryRun {
+    /// Members who lost points to expiry.
     pub members: u64,
+    /// Points expired.
     pub points: i64,
+    /// Purchase points whose return window closed and that became spendable.
+    pub matured: i64,
 }
 
 /// The most members one expiry pass handles before it looks again.
@@ -61,13 +67,15 @@ impl PointsService {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::expire_due(&txn, &mut member, now).await?;
+        ledger::settle(&txn, &mut member, now, self.policy).await?;
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
         let month = MonthKey::of(now, self.policy.timezone);
         let totals = store::ledger::month_totals(&txn, member_id, month.as_str()).await?;
+        let pending = store::purchases::pending_points(&txn, member_id, now).await?;
         txn.commit().await?;
         Ok(PointsSummary {
             balance: member.balance,
+            pending,
             month_earned: totals.earned,
             month_earn_cap: tier.monthly_earn_cap,
             month_redeemed: totals.redeemed,
@@ -155,11 +163,12 @@ impl PointsService {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::expire_due(&txn, &mut member, now).await?;
+        ledger::settle(&txn, &mut member, now, self.policy).await?;
         let posting = if amount > 0 {
             let credit = Credit {
                 kind: EntryKind::AdminAdjust,
                 requested: amount,
+                requested_before_cap: None,
                 earn_cap: None,
                 key: &key,
                 payload: &payload,
@@ -183,8 +192,9 @@ impl PointsService {
         Ok(posting)
     }
 
-    /// Expires every lapsed lot of every member. Safe to run twice or on several instances at
-    /// once: each member is handled under its row lock and an emptied lot is not found again.
+    /// Brings every member up to date: credits purchases whose return window closed and expires
+    /// lapsed lots. Safe to run twice or on several instances at once: each member is handled
+    /// under its row lock, and what was credited or emptied is not found again.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
@@ -192,16 +202,21 @@ impl PointsService {
         let now = self.clock.now();
         let mut run = ExpiryRun::default();
         loop {
-            let members =
+            let mut members =
                 store::ledger::members_with_expired_lots(&self.db, now, EXPIRY_BATCH).await?;
+            members.extend(store::purchases::members_with_due(&self.db, now, EXPIRY_BATCH).await?);
+            members.sort_unstable();
+            members.dedup();
             if members.is_empty() {
                 return Ok(run);
             }
             for member_id in members {
                 let txn = self.db.begin().await?;
                 let mut member = store::ledger::lock_member(&txn, member_id).await?;
-                let expired = ledger::expire_due(&txn, &mut member, now).await?;
+                let (matured, expired) =
+                    ledger::settle(&txn, &mut member, now, self.policy).await?;
                 txn.commit().await?;
+                run.matured = run.matured.saturating_add(matured);
                 if expired > 0 {
                     run.members = run.members.saturating_add(1);
                     run.points = run.points.saturating_add(expired);

@@ -111,7 +111,7 @@ impl SigninService {
         let today = self.clock.today();
         let txn = self.db.begin().await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::expire_due(&txn, &mut member, now).await?;
+        ledger::settle(&txn, &mut member, now, self.policy).await?;
         let step = signin::next_streak(streak_state(&member), today)?;
         let cycle = programme::cycle(&txn).await?;
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
@@ -134,6 +134,7 @@ impl SigninService {
             Credit {
                 kind: EntryKind::SignIn,
                 requested,
+                requested_before_cap: None,
                 earn_cap: Some(tier.monthly_earn_cap),
                 key: &key,
                 payload: &key,
@@ -226,7 +227,7 @@ impl SigninService {
         let today = self.clock.today();
         let txn = self.db.begin().await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::expire_due(&txn, &mut member, now).await?;
+        ledger::settle(&txn, &mut member, now, self.policy).await?;
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
         let month = store::signins::between(&txn, member_id, first_of_month(today), today).await?;
         let used = month.iter().filter(|d| d.kind == DayKind::MakeUp).count();
@@ -346,6 +347,7 @@ impl SigninService {
                 Credit {
                     kind: EntryKind::SignInMilestone,
                     requested: milestone.points,
+                    requested_before_cap: None,
                     earn_cap: Some(earn_cap),
                     key: &key,
                     payload: &key,

@@ -5,6 +5,7 @@ pub mod admins;
 pub mod ledger;
 pub mod members;
 pub mod programme;
+pub mod purchases;
 pub mod signins;
 pub mod tiers;
 

@@ -6,4 +6,5 @@ mod http;
 mod identity;
 mod points;
 mod profile;
+mod purchases;
 mod signin;
