@@ -4,6 +4,7 @@ pub mod admins;
 pub mod growth_entries;
 pub mod member_months;
 pub mod members;
+pub mod notifications;
 pub mod order_deductions;
 pub mod point_entries;
 pub mod point_lots;

@@ -15,6 +15,7 @@ mod m20260101_000005_seed_default_programme;
 mod m20260201_000001_create_points_ledger;
 mod m20260201_000002_create_sign_ins;
 mod m20260202_000001_create_purchases;
+mod m20260203_000001_create_notifications;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260201_000001_create_points_ledger::Migration),
             Box::new(m20260201_000002_create_sign_ins::Migration),
             Box::new(m20260202_000001_create_purchases::Migration),
+            Box::new(m20260203_000001_create_notifications::Migration),
         ]
     }
 }

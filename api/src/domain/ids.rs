@@ -53,6 +53,11 @@ id_type!(
     AdminId,
     "id"
 );
+id_type!(
+    /// A notice in a member's inbox.
+    NotificationId,
+    "id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod clock;
 pub mod context;
 pub mod error;
+pub mod inbox;
 pub mod loaders;
 pub mod members;
 pub mod points;

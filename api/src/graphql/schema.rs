@@ -11,6 +11,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
+use crate::graphql::inbox::{InboxMutation, InboxQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
@@ -23,6 +24,7 @@ pub struct Query(
     SigninQuery,
     PointsQuery,
     PurchaseQuery,
+    InboxQuery,
     ClockQuery,
 );
 
@@ -33,6 +35,7 @@ pub struct Mutation(
     SigninMutation,
     PointsMutation,
     PurchaseMutation,
+    InboxMutation,
     ClockMutation,
 );
 

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
+use crate::domain::notification;
 use crate::domain::points::{self, EntryKind, LedgerEntry, MonthKey};
 use crate::error::AppError;
 use crate::store;
@@ -169,6 +170,15 @@ pub async fn credit(
     }
     ledger::set_balance(db, member.id, balance_after).await?;
     member.balance = balance_after;
+    notify_movement(
+        db,
+        member,
+        credit.kind,
+        outcome.granted,
+        credit.reference,
+        now,
+    )
+    .await?;
     Ok(Posting {
         entry_id,
         kind: credit.kind,
@@ -237,6 +247,7 @@ pub async fn debit(
     }
     ledger::set_balance(db, member.id, balance_after).await?;
     member.balance = balance_after;
+    notify_movement(db, member, debit.kind, amount, debit.reference, now).await?;
     Ok(Posting {
         entry_id,
         kind: debit.kind,
@@ -337,6 +348,23 @@ pub async fn expire_due(
     }
     if expired > 0 {
         ledger::set_balance(db, member.id, member.balance).await?;
+        let lapsed = expired.saturating_neg();
+        notify_movement(db, member, EntryKind::Expiry, lapsed, None, now).await?;
     }
     Ok(expired)
+}
+
+/// Puts the notice for a ledger movement in the member's inbox, in the same transaction.
+async fn notify_movement(
+    db: &impl ConnectionTrait,
+    member: &LockedMember,
+    kind: EntryKind,
+    amount: i64,
+    reference: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if let Some(notice) = notification::for_movement(kind, amount, member.balance) {
+        store::notifications::insert(db, member.id, notice, reference, None, now).await?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod health;
+pub mod inbox;
 pub mod ledger;
 pub mod members;
 pub mod points;
@@ -28,6 +29,7 @@ pub struct Services {
     pub signin: signin::SigninService,
     pub points: points::PointsService,
     pub purchases: purchases::PurchaseService,
+    pub inbox: inbox::InboxService,
 }
 
 /// The shared parts services are built from.
@@ -59,6 +61,7 @@ impl Services {
             signin: signin::SigninService::new(db.clone(), Arc::clone(&clock), ledger),
             points: points::PointsService::new(db.clone(), Arc::clone(&clock), ledger),
             purchases: purchases::PurchaseService::new(db.clone(), Arc::clone(&clock), ledger),
+            inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
             health: health::HealthService::new(db, redis),
         }
     }

@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
+use crate::domain::notification;
 use crate::domain::points::{EntryKind, LedgerEntry, MonthKey};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -43,6 +44,9 @@ pub struct ExpiryRun {
     /// Purchase points whose return window closed and that became spendable.
     pub matured: i64,
 }
+
+/// How far ahead members are told their points will lapse.
+const EXPIRING_NOTICE_DAYS: i64 = 30;
 
 /// The most members one expiry pass handles before it looks again.
 const EXPIRY_BATCH: u64 = 500;
@@ -208,6 +212,7 @@ impl PointsService {
             members.sort_unstable();
             members.dedup();
             if members.is_empty() {
+                self.notify_expiring(now).await?;
                 return Ok(run);
             }
             for member_id in members {
@@ -223,5 +228,23 @@ impl PointsService {
                 }
             }
         }
+    }
+
+    /// Tells members, once per expiry date, that points lapse within 30 days.
+    async fn notify_expiring(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
+        let until = now + TimeDelta::days(EXPIRING_NOTICE_DAYS);
+        for (member, expires_at, points) in
+            store::notifications::expiring_lots(&self.db, now, until).await?
+        {
+            // Lots lapse at the start of a business day; the last day to use them is the one before.
+            let last_day = (expires_at - TimeDelta::seconds(1))
+                .with_timezone(&self.policy.timezone)
+                .date_naive()
+                .to_string();
+            let notice = notification::expiring(points, &last_day);
+            let key = format!("expiring:{last_day}");
+            store::notifications::insert(&self.db, member, notice, None, Some(&key), now).await?;
+        }
+        Ok(())
     }
 }

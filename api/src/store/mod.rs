@@ -4,6 +4,7 @@
 pub mod admins;
 pub mod ledger;
 pub mod members;
+pub mod notifications;
 pub mod programme;
 pub mod purchases;
 pub mod signins;

@@ -4,6 +4,7 @@ mod admin;
 mod clock;
 mod http;
 mod identity;
+mod inbox;
 mod points;
 mod profile;
 mod purchases;

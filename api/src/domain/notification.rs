@@ -1,0 +1,128 @@
+//! Inbox notices (消息模板) about points: what they say.
+
+use crate::domain::points::EntryKind;
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    PointsEarned,
+    PointsRedeemed,
+    PointsExpiring,
+    PointsExpired,
+}
+
+impl NoticeKind {
+    pub const ALL: [Self; 4] = [
+        Self::PointsEarned,
+        Self::PointsRedeemed,
+        Self::PointsExpiring,
+        Self::PointsExpired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PointsEarned => "POINTS_EARNED",
+            Self::PointsRedeemed => "POINTS_REDEEMED",
+            Self::PointsExpiring => "POINTS_EXPIRING",
+            Self::PointsExpired => "POINTS_EXPIRED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
+    }
+}
+
+/// A notice ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub title: String,
+    pub body: String,
+}
+
+/// How a ledger entry kind reads to a member.
+pub fn entry_label(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::SignIn => "每日签到",
+        EntryKind::SignInMilestone => "签到里程碑奖励",
+        EntryKind::MakeUpSignIn => "补签",
+        EntryKind::Purchase => "消费积分",
+        EntryKind::PurchaseRefund => "订单退款扣回",
+        EntryKind::KocTask => "KOC任务奖励",
+        EntryKind::Referral => "邀请奖励",
+        EntryKind::Birthday => "生日礼",
+        EntryKind::TierUpgradeGift => "升级礼",
+        EntryKind::AdminAdjust => "积分调整",
+        EntryKind::Redemption => "积分兑换",
+        EntryKind::RedemptionRefund => "兑换退回",
+        EntryKind::Expiry => "积分过期",
+    }
+}
+
+/// The notice for a ledger movement of `amount` (signed), or none for a movement of zero.
+pub fn for_movement(kind: EntryKind, amount: i64, balance_after: i64) -> Option<Notice> {
+    let label = entry_label(kind);
+    match amount {
+        0 => None,
+        _ if kind == EntryKind::Expiry => Some(Notice {
+            kind: NoticeKind::PointsExpired,
+            title: "积分已过期".to_owned(),
+            body: format!(
+                "{} 积分已过期，当前余额 {balance_after} 积分",
+                amount.saturating_neg()
+            ),
+        }),
+        credit if credit > 0 => Some(Notice {
+            kind: NoticeKind::PointsEarned,
+            title: "积分到账".to_owned(),
+            body: format!("{label} +{credit} 积分，当前余额 {balance_after} 积分"),
+        }),
+        debit => Some(Notice {
+            kind: NoticeKind::PointsRedeemed,
+            title: "积分已使用".to_owned(),
+            body: format!("{label} {debit} 积分，当前余额 {balance_after} 积分"),
+        }),
+    }
+}
+
+/// The notice that `points` lapse on `day` (a business date, written YYYY-MM-DD).
+pub fn expiring(points: i64, day: &str) -> Notice {
+    Notice {
+        kind: NoticeKind::PointsExpiring,
+        title: "积分即将过期".to_owned(),
+        body: format!("{points} 积分将于 {day} 过期，记得使用哦"),
+    }
+}
+
+/// A notice in a member's inbox.
+#[derive(Debug, Clone)]
+pub struct InboxNotice {
+    pub id: i64,
+    pub kind: NoticeKind,
+    pub title: String,
+    pub body: String,
+    pub reference: Option<String>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn movements_read_as_earned_redeemed_or_expired() {
+        let earned = for_movement(EntryKind::SignIn, 5, 15).unwrap();
+        assert_eq!(earned.kind, NoticeKind::PointsEarned);
+        assert_eq!(earned.body, "每日签到 +5 积分，当前余额 15 积分");
+        let spent = for_movement(EntryKind::MakeUpSignIn, -20, 0).unwrap();
+        assert_eq!(spent.kind, NoticeKind::PointsRedeemed);
+        let expired = for_movement(EntryKind::Expiry, -30, 0).unwrap();
+        assert_eq!(expired.kind, NoticeKind::PointsExpired);
+        assert!(for_movement(EntryKind::SignIn, 0, 0).is_none());
+        for kind in NoticeKind::ALL {
+            assert_eq!(NoticeKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The member inbox (消息模板).
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::ids::NotificationId;
+use crate::domain::notification::{InboxNotice, NoticeKind};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+
+/// What a notice is about.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationKind {
+    PointsEarned,
+    PointsRedeemed,
+    PointsExpiring,
+    PointsExpired,
+}
+
+impl From<NoticeKind> for NotificationKind {
+    fn from(kind: NoticeKind) -> Self {
+        match kind {
+            NoticeKind::PointsEarned => Self::PointsEarned,
+            NoticeKind::PointsRedeemed => Self::PointsRedeemed,
+            NoticeKind::PointsExpiring => Self::PointsExpiring,
+            NoticeKind::PointsExpired => Self::PointsExpired,
+        }
+    }
+}
+
+/// A notice in the member's inbox.
+#[derive(SimpleObject)]
+pub struct Notification {
+    id: ID,
+    kind: NotificationKind,
+    title: String,
+    body: String,
+    /// The order, day or other record the notice is about.
+    reference: Option<String>,
+    read: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<InboxNotice> for Notification {
+    fn from(notice: InboxNotice) -> Self {
+        Self {
+            id: ID(notice.id.to_string()),
+            kind: notice.kind.into(),
+            title: notice.title,
+            body: notice.body,
+            reference: notice.reference,
+            read: notice.read_at.is_some(),
+            created_at: notice.created_at,
+        }
+    }
+}
+
+/// The result of marking notices read.
+#[derive(SimpleObject)]
+pub struct MarkNotificationsReadPayload {
+    /// Unread notices left.
+    unread_count: u64,
+}
+
+#[derive(Default)]
+pub struct InboxQuery;
+
+#[Object]
+impl InboxQuery {
+    /// The signed-in member's notices, newest first.
+    async fn inbox(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        #[graphql(default = false)] unread_only: bool,
+    ) -> async_graphql::Result<Connection<String, Notification, EmptyFields, EmptyFields>> {
+        let member = ctx.viewer()?.member().extend()?;
+        let after = after
+            .map(|cursor| {
+                cursor
+                    .parse::<i64>()
+                    .ok()
+                    .ok_or(AppError::validation("after", "is not a cursor"))
+            })
+            .transpose()
+            .extend()?;
+        let first = usize::try_from(first).unwrap_or(0);
+        let page = ctx
+            .services()
+            .inbox
+            .page(member, first, after, unread_only)
+            .await
+            .extend()?;
+        let mut connection = Connection::new(after.is_some(), page.has_next_page);
+        connection.edges.extend(
+            page.notices
+                .into_iter()
+                .map(|notice| Edge::new(notice.id.to_string(), Notification::from(notice))),
+        );
+        Ok(connection)
+    }
+
+    /// How many of the signed-in member's notices are unread.
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let member = ctx.viewer()?.member().extend()?;
+        ctx.services().inbox.unread_count(member).await.extend()
+    }
+}
+
+#[derive(Default)]
+pub struct InboxMutation;
+
+#[Object]
+impl InboxMutation {
+    /// Marks the given notices read (at most 100; other members' ids are ignored).
+    async fn mark_notifications_read(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<MarkNotificationsReadPayload> {
+        let member = ctx.viewer()?.member().extend()?;
+        let ids = ids
+            .iter()
+            .map(|id| NotificationId::parse_as(id, "ids").map(NotificationId::get))
+            .collect::<Result<Vec<_>, _>>()
+            .extend()?;
+        let unread_count = ctx
+            .services()
+            .inbox
+            .mark_read(member, Some(ids))
+            .await
+            .extend()?;
+        Ok(MarkNotificationsReadPayload { unread_count })
+    }
+
+    /// Marks every notice of the signed-in member read.
+    async fn mark_all_notifications_read(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<MarkNotificationsReadPayload> {
+        let member = ctx.viewer()?.member().extend()?;
+        let unread_count = ctx
+            .services()
+            .inbox
+            .mark_read(member, None)
+            .await
+            .extend()?;
+        Ok(MarkNotificationsReadPayload { unread_count })
+    }
+}
