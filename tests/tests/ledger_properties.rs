@@ -1,4 +1,5 @@
-//! Property test: random sequences of earning, spending, sign-ins, clock moves and expiry,
+//! Property test: random sequences of earning, spending, sign-ins, purchases and refunds, clock
+//! moves and expiry,
 //! driven through the service layer against a real database, keep the ledger invariants after
 //! every step (balance ≥ 0; balance = sum of entries = sum of spendable lots), and a debit
 //! succeeds exactly when the spendable balance covers it.
@@ -13,6 +14,10 @@ enum Op {
     Earn(i64),
     Spend(i64),
     SignIn,
+    /// A purchase of this many cents, reported now.
+    Purchase(i64),
+    /// Refund the n-th purchase made so far (modulo their number).
+    Refund(usize),
     AdvanceDays(i64),
     Expire,
 }
@@ -22,6 +27,8 @@ fn op() -> impl Strategy<Value = Op> {
         (1_i64..500).prop_map(Op::Earn),
         (1_i64..400).prop_map(Op::Spend),
         Just(Op::SignIn),
+        (100_i64..100_000).prop_map(Op::Purchase),
+        (0_usize..8).prop_map(Op::Refund),
         (1_i64..200).prop_map(Op::AdvanceDays),
         Just(Op::Expire),
     ]
@@ -42,6 +49,7 @@ proptest! {
             app.set_clock("2026-01-10T02:00:00Z");
             let services = &app.services;
             let (member, _) = services.auth.ensure_member("property", None).await.unwrap();
+            let mut orders: Vec<String> = Vec::new();
             for (step, op) in ops.iter().enumerate() {
                 match op {
                     Op::Earn(amount) => {
@@ -69,6 +77,24 @@ proptest! {
                     Op::SignIn => {
                         if let Err(e) = services.signin.sign_in(member.id).await {
                             assert_eq!(e.code(), "ALREADY_SIGNED_IN");
+                        }
+                    }
+                    Op::Purchase(cents) => {
+                        let order = format!("order-{step}");
+                        services
+                            .purchases
+                            .record(member.id, &order, *cents, app.clock.now())
+                            .await
+                            .unwrap();
+                        orders.push(order);
+                    }
+                    Op::Refund(n) => {
+                        if !orders.is_empty() {
+                            let order = &orders[n % orders.len()];
+                            let before = services.points.summary(member.id).await.unwrap().balance;
+                            let refund = services.purchases.refund(order).await.unwrap();
+                            let after = services.points.summary(member.id).await.unwrap().balance;
+                            assert_eq!(after, before - refund.points_reversed * i64::from(!refund.already_refunded));
                         }
                     }
                     Op::AdvanceDays(days) => app.clock.advance(TimeDelta::days(*days)).unwrap(),

@@ -280,3 +280,37 @@ async fn admins_read_a_members_points_but_members_cannot_run_expiry() {
     assert_eq!(read.expect_ok()["member"]["points"]["balance"], 5);
     run.expect_error("FORBIDDEN");
 }
+
+#[tokio::test]
+async fn concurrent_expiry_runs_expire_each_lot_once() {
+    let app = spawn_app().await;
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let mut members = Vec::new();
+    for i in 0..5 {
+        members.push(app.login_member(&format!("m{i}")).await);
+    }
+    app.set_clock("2026-01-15T02:00:00Z");
+    for (i, member) in members.iter().enumerate() {
+        adjust(&app, &admin, member, 40, &format!("seed-{i}"))
+            .await
+            .expect_ok();
+    }
+    app.set_clock("2027-03-01T02:00:00Z");
+
+    let runs = (0..4).map(|_| {
+        app.gql(
+            Some(&admin),
+            "mutation { runPointsExpiry { points } }",
+            json!({}),
+        )
+    });
+    let results = futures::future::join_all(runs).await;
+
+    let expired: i64 = results
+        .iter()
+        .map(|r| r.expect_ok()["runPointsExpiry"]["points"].as_i64().unwrap())
+        .sum();
+    assert_eq!(expired, 200);
+    assert_eq!(app.count("point_entries").await, 10);
+    app.assert_ledger_invariants().await;
+}
