@@ -172,8 +172,10 @@ pub fn services(
     }))
 }
 
-/// Scheduled work: points expiry, every `interval`. Safe on every instance at once (see
-/// `PointsService::run_expiry`); a failed run is logged and tried again next time.
+/// Scheduled work, every `interval`: points expiry and pending purchases, and the monthly tier
+/// evaluation on the first run of each business month. Safe on every instance at once (see
+/// `PointsService::run_expiry`, `TierService::evaluate_monthly`); a failed run is logged and
+/// tried again next time.
 async fn run_jobs(services: Arc<Services>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -185,6 +187,16 @@ async fn run_jobs(services: Arc<Services>, interval: Duration) {
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = ?e, "points expiry failed"),
+        }
+        match services.tiers.evaluate_monthly().await {
+            Ok(Some(evaluation)) => tracing::info!(
+                members = evaluation.evaluated,
+                upgraded = evaluation.upgraded,
+                downgraded = evaluation.downgraded,
+                "monthly tier evaluation done"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = ?e, "tier evaluation failed"),
         }
     }
 }

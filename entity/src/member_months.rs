@@ -11,6 +11,7 @@ pub struct Model {
     pub earned: i64,
     pub redeemed: i64,
     pub cut_by_cap: i64,
+    pub growth: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

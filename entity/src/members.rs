@@ -25,6 +25,8 @@ pub struct Model {
     pub total_sign_ins: i32,
     pub streak_freezes: i32,
     pub growth_total: i64,
+    /// 1-3 for a KOC; null otherwise.
+    pub koc_level: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

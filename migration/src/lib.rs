@@ -16,6 +16,7 @@ mod m20260201_000001_create_points_ledger;
 mod m20260201_000002_create_sign_ins;
 mod m20260202_000001_create_purchases;
 mod m20260203_000001_create_notifications;
+mod m20260204_000001_add_tier_tracking;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260201_000002_create_sign_ins::Migration),
             Box::new(m20260202_000001_create_purchases::Migration),
             Box::new(m20260203_000001_create_notifications::Migration),
+            Box::new(m20260204_000001_add_tier_tracking::Migration),
         ]
     }
 }

@@ -127,6 +127,9 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         ("MEMBERCARD_WECHAT_BASE_URL".into(), wechat.uri()),
         ("MEMBERCARD_DEV_LOGIN".into(), "true".into()),
         ("MEMBERCARD_DATABASE_MAX_CONNECTIONS".into(), "5".into()),
+        // Scenarios run scheduled work themselves (runPointsExpiry, evaluateTiers), so a
+        // background pass never changes state halfway through a test.
+        ("MEMBERCARD_JOBS_INTERVAL_SECONDS".into(), "0".into()),
         // Scenarios walk the test clock through months; tokens should outlive them.
         (
             "MEMBERCARD_MEMBER_TOKEN_TTL_SECONDS".into(),
@@ -265,7 +268,7 @@ impl TestApp {
         let res = self
             .gql(
                 Some(member),
-                "mutation { signIn { day basePoints multiplierPercent requestedPoints pointsGranted cutByCap capped streak totalSignIns freezeUsed balance tomorrowPoints milestoneBonuses { kind threshold points cutByCap } } }",
+                "mutation { signIn { day basePoints multiplierPercent requestedPoints pointsGranted cutByCap capped streak totalSignIns freezeUsed birthdayPoints balance tomorrowPoints milestoneBonuses { kind threshold points cutByCap } } }",
                 json!({}),
             )
             .await;
@@ -280,6 +283,17 @@ impl TestApp {
         res.expect_ok()["me"]["points"]["balance"]
             .as_i64()
             .expect("a balance")
+    }
+
+    /// The member's tier code, read over GraphQL.
+    pub async fn tier_code(&self, member: &Session) -> String {
+        let res = self
+            .gql(Some(member), "{ me { tier { code } } }", json!({}))
+            .await;
+        res.expect_ok()["me"]["tier"]["code"]
+            .as_str()
+            .expect("a tier code")
+            .to_owned()
     }
 
     /// The given fields of `me.points`.

@@ -9,14 +9,16 @@ pub enum NoticeKind {
     PointsRedeemed,
     PointsExpiring,
     PointsExpired,
+    TierChanged,
 }
 
 impl NoticeKind {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::PointsEarned,
         Self::PointsRedeemed,
         Self::PointsExpiring,
         Self::PointsExpired,
+        Self::TierChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -25,6 +27,7 @@ impl NoticeKind {
             Self::PointsRedeemed => "POINTS_REDEEMED",
             Self::PointsExpiring => "POINTS_EXPIRING",
             Self::PointsExpired => "POINTS_EXPIRED",
+            Self::TierChanged => "TIER_CHANGED",
         }
     }
 
@@ -83,6 +86,20 @@ pub fn for_movement(kind: EntryKind, amount: i64, balance_after: i64) -> Option<
             title: "积分已使用".to_owned(),
             body: format!("{label} {debit} 积分，当前余额 {balance_after} 积分"),
         }),
+    }
+}
+
+/// The notice that the member moved from one tier to another.
+pub fn tier_changed(from: &str, to: &str, upgraded: bool) -> Notice {
+    Notice {
+        kind: NoticeKind::TierChanged,
+        title: if upgraded {
+            "会员升级"
+        } else {
+            "会员等级调整"
+        }
+        .to_owned(),
+        body: format!("您的会员等级已由{from}调整为{to}"),
     }
 }
 

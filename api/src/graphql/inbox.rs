@@ -16,6 +16,7 @@ pub enum NotificationKind {
     PointsRedeemed,
     PointsExpiring,
     PointsExpired,
+    TierChanged,
 }
 
 impl From<NoticeKind> for NotificationKind {
@@ -25,6 +26,7 @@ impl From<NoticeKind> for NotificationKind {
             NoticeKind::PointsRedeemed => Self::PointsRedeemed,
             NoticeKind::PointsExpiring => Self::PointsExpiring,
             NoticeKind::PointsExpired => Self::PointsExpired,
+            NoticeKind::TierChanged => Self::TierChanged,
         }
     }
 }

@@ -1,6 +1,5 @@
 //! The member card: `me`, `updateProfile`, and members as admins look them up.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -9,8 +8,8 @@ use crate::domain::ids::MemberId;
 use crate::domain::member::{AvatarUrl, Birthday, MemberProfile, Nickname, Phone, ProfileUpdate};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::TierLoader;
 use crate::graphql::points::MemberPoints;
+use crate::graphql::tiers::MemberTier;
 
 /// A member of the programme. Only the member themself and admins ever see one.
 pub struct Member(MemberProfile);
@@ -58,22 +57,10 @@ impl Member {
         &self.0.invite_code
     }
 
-    /// The member's current tier.
+    /// The member's tier, the next one, progress and privileges.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberTier> {
-        let tier = ctx
-            .data_unchecked::<DataLoader<TierLoader>>()
-            .load_one(self.0.tier_code.clone())
-            .await?
-            .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("tier {} is missing", self.0.tier_code))
-            })
-            .extend()?;
-        Ok(MemberTier {
-            code: tier.code,
-            name: tier.name,
-            rank: tier.rank,
-            badge: tier.badge,
-        })
+        let standing = ctx.services().tiers.standing(self.0.id).await.extend()?;
+        Ok(standing.into())
     }
 
     /// Points balance and this month's counters.
@@ -86,19 +73,6 @@ impl Member {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-}
-
-/// A tier as shown on the member card.
-#[derive(SimpleObject)]
-pub struct MemberTier {
-    /// Stable code: NEW, REGULAR, CORE, SEED (or one an operator added).
-    code: String,
-    /// Display name, e.g. 核心会员.
-    name: String,
-    /// 0 for the entry tier, rising with each tier.
-    rank: i32,
-    /// The badge or title the UI shows.
-    badge: String,
 }
 
 /// Profile fields to change; omitted fields stay as they are.

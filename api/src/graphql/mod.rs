@@ -5,12 +5,12 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod inbox;
-pub mod loaders;
 pub mod members;
 pub mod points;
 pub mod purchases;
 pub mod schema;
 pub mod signin;
+pub mod tiers;
 
 pub use context::RequestAuth;
 pub use schema::{AppSchema, Schemas, build_schema, sdl};

@@ -16,6 +16,7 @@ use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
+use crate::graphql::tiers::{TierMutation, TierQuery};
 use crate::service::Services;
 
 #[derive(MergedObject, Default)]
@@ -25,6 +26,7 @@ pub struct Query(
     PointsQuery,
     PurchaseQuery,
     InboxQuery,
+    TierQuery,
     ClockQuery,
 );
 
@@ -36,6 +38,7 @@ pub struct Mutation(
     PointsMutation,
     PurchaseMutation,
     InboxMutation,
+    TierMutation,
     ClockMutation,
 );
 

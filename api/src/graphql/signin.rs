@@ -87,6 +87,8 @@ pub struct SignInPayload {
     freeze_used: bool,
     /// Milestone bonuses reached today.
     milestone_bonuses: Vec<MilestoneBonus>,
+    /// The tier's birthday points, paid on the member's birthday (once a year).
+    birthday_points: i64,
     /// Balance after everything above.
     balance: i64,
     /// What tomorrow's sign-in pays if the streak goes on (before the cap).
@@ -109,6 +111,7 @@ impl From<SignInOutcome> for SignInPayload {
             total_sign_ins: outcome.total_sign_ins,
             freeze_used: outcome.freeze_used,
             milestone_bonuses: outcome.milestones.into_iter().map(Into::into).collect(),
+            birthday_points: outcome.birthday_points,
             balance: outcome.balance,
             tomorrow_points: outcome.tomorrow_points,
         }

@@ -15,7 +15,6 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::graphql::RequestAuth;
-use crate::graphql::loaders;
 use crate::graphql::schema::operation_type;
 use crate::http::HttpState;
 
@@ -116,7 +115,7 @@ async fn execute(
         .for_document(document, operation_name.as_deref())
         .clone();
 
-    let request = loaders::attach(request.data(authenticate(req, state)), &state.services);
+    let request = request.data(authenticate(req, state));
     let mut response = schema.execute(request).await;
 
     if response.data == Value::Null

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::auth::{Role, Viewer};
 use crate::domain::ids::AdminId;
@@ -14,6 +14,8 @@ use crate::infra::clock::Clock;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::{WechatClient, WechatSession};
 use crate::infra::{password, random};
+use crate::service::ledger::LedgerPolicy;
+use crate::service::tiers;
 use crate::store;
 
 /// The prefix of login codes that name an openid directly (development only).
@@ -50,6 +52,7 @@ pub struct AuthService {
     tokens: TokenService,
     wechat: Option<WechatClient>,
     dev_login: bool,
+    policy: LedgerPolicy,
 }
 
 impl AuthService {
@@ -59,6 +62,7 @@ impl AuthService {
         tokens: TokenService,
         wechat: Option<WechatClient>,
         dev_login: bool,
+        policy: LedgerPolicy,
     ) -> Self {
         Self {
             db,
@@ -66,6 +70,7 @@ impl AuthService {
             tokens,
             wechat,
             dev_login,
+            policy,
         }
     }
 
@@ -80,6 +85,11 @@ impl AuthService {
         let (member, is_new) = self
             .ensure_member(&session.openid, session.unionid.as_deref())
             .await?;
+        // The first login of a birthday pays the birthday points (once a year).
+        let txn = self.db.begin().await?;
+        let mut locked = store::ledger::lock_member(&txn, member.id).await?;
+        tiers::grant_birthday_if_due(&txn, &mut locked, self.clock.now(), self.policy).await?;
+        txn.commit().await?;
         let issued = self
             .tokens
             .issue(Viewer::Member(member.id), self.clock.now())?;

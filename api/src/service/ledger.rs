@@ -291,18 +291,16 @@ pub async fn settle(
             policy,
         )
         .await?;
-        if purchase.growth > 0 {
-            store::signins::add_growth(
-                db,
-                member.id,
-                purchase.growth,
-                "PURCHASE",
-                Some(&purchase.order_id),
-                purchase.available_at,
-            )
-            .await?;
-            member.growth_total = member.growth_total.saturating_add(purchase.growth);
-        }
+        crate::service::tiers::record_growth(
+            db,
+            member,
+            purchase.growth,
+            "PURCHASE",
+            Some(&purchase.order_id),
+            purchase.available_at,
+            policy,
+        )
+        .await?;
         store::purchases::mark_available(db, purchase.id).await?;
         matured = matured.saturating_add(posting.amount);
     }

@@ -6,7 +6,6 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
 use crate::domain::member::{self, BirthdayChange, MemberProfile, ProfileUpdate};
-use crate::domain::tier::TierSummary;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::store;
@@ -74,13 +73,5 @@ impl MemberService {
             .ok_or(AppError::NotFound("member"))?;
         txn.commit().await?;
         Ok(updated)
-    }
-
-    /// The tiers with the given codes (batched for DataLoaders).
-    ///
-    /// # Errors
-    /// `INTERNAL` on database failure.
-    pub async fn tiers_by_code(&self, codes: Vec<String>) -> Result<Vec<TierSummary>, AppError> {
-        Ok(store::tiers::by_codes(&self.db, codes).await?)
     }
 }

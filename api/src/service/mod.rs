@@ -10,6 +10,7 @@ pub mod members;
 pub mod points;
 pub mod purchases;
 pub mod signin;
+pub mod tiers;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub struct Services {
     pub points: points::PointsService,
     pub purchases: purchases::PurchaseService,
     pub inbox: inbox::InboxService,
+    pub tiers: tiers::TierService,
 }
 
 /// The shared parts services are built from.
@@ -55,13 +57,21 @@ impl Services {
             ledger,
         } = deps;
         Self {
-            auth: auth::AuthService::new(db.clone(), Arc::clone(&clock), tokens, wechat, dev_login),
+            auth: auth::AuthService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                tokens,
+                wechat,
+                dev_login,
+                ledger,
+            ),
             members: members::MemberService::new(db.clone(), Arc::clone(&clock)),
             clock: clock::ClockService::new(Arc::clone(&clock)),
             signin: signin::SigninService::new(db.clone(), Arc::clone(&clock), ledger),
             points: points::PointsService::new(db.clone(), Arc::clone(&clock), ledger),
             purchases: purchases::PurchaseService::new(db.clone(), Arc::clone(&clock), ledger),
             inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
+            tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), ledger),
             health: health::HealthService::new(db, redis),
         }
     }

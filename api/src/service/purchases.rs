@@ -11,6 +11,7 @@ use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
+use crate::service::tiers;
 use crate::store::ledger::MonthTotals;
 use crate::store::purchases::{Deduction, NewPurchase, Purchase, RefundColumns};
 use crate::store::{self, programme};
@@ -245,17 +246,16 @@ impl PurchaseService {
                         )
                         .await?;
                     }
-                    if purchase.growth > 0 {
-                        store::signins::add_growth(
-                            &txn,
-                            member_id,
-                            purchase.growth.saturating_neg(),
-                            "PURCHASE_REFUND",
-                            Some(order_id),
-                            now,
-                        )
-                        .await?;
-                    }
+                    tiers::record_growth(
+                        &txn,
+                        &mut member,
+                        purchase.growth.saturating_neg(),
+                        "PURCHASE_REFUND",
+                        Some(order_id),
+                        now,
+                        self.policy,
+                    )
+                    .await?;
                     store::purchases::mark_refunded(
                         &txn,
                         purchase.id,

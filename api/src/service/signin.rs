@@ -11,6 +11,7 @@ use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
+use crate::service::tiers;
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
@@ -39,6 +40,8 @@ pub struct SignInOutcome {
     pub total_sign_ins: i32,
     pub freeze_used: bool,
     pub milestones: Vec<MilestoneBonus>,
+    /// The tier's birthday points, when today is the member's birthday (once a year).
+    pub birthday_points: i64,
     pub balance: i64,
     pub tomorrow_points: i64,
 }
@@ -168,8 +171,18 @@ impl SigninService {
                 tier.monthly_earn_cap,
             )
             .await?;
-        store::signins::add_growth(&txn, member_id, 1, "SIGN_IN", Some(&today.to_string()), now)
-            .await?;
+        tiers::record_growth(
+            &txn,
+            &mut member,
+            1,
+            "SIGN_IN",
+            Some(&today.to_string()),
+            now,
+            self.policy,
+        )
+        .await?;
+        let birthday_points =
+            tiers::grant_birthday_if_due(&txn, &mut member, now, self.policy).await?;
         let freezes = member
             .streak_freezes
             .saturating_sub(i32::from(step.frozen_day.is_some()));
@@ -202,6 +215,7 @@ impl SigninService {
             total_sign_ins: total,
             freeze_used: step.frozen_day.is_some(),
             milestones,
+            birthday_points,
             balance: member.balance,
             tomorrow_points: points::multiply(
                 cycle.points_for(step.streak.saturating_add(1)),

@@ -25,6 +25,9 @@ pub struct LockedMember {
     pub total_sign_ins: i32,
     pub streak_freezes: i32,
     pub growth_total: i64,
+    pub koc_level: Option<i32>,
+    /// "MM-DD"
+    pub birthday: Option<String>,
 }
 
 /// # Errors
@@ -66,7 +69,37 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         total_sign_ins: row.total_sign_ins,
         streak_freezes: row.streak_freezes,
         growth_total: row.growth_total,
+        koc_level: row.koc_level,
+        birthday: row.birthday,
     }
+}
+
+/// Moves the member to another tier.
+pub async fn set_tier(db: &impl ConnectionTrait, id: MemberId, code: &str) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::TierCode, Expr::value(code))
+        .filter(members::Column::Id.eq(id.get()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Member ids after `after`, in order, `limit` at a time (for passes over every member).
+pub async fn member_ids_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<MemberId>, DbErr> {
+    let ids: Vec<i64> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .filter(members::Column::Id.gt(after))
+        .order_by_asc(members::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(MemberId::new).collect())
 }
 
 /// Writes the cached balance.
@@ -309,6 +342,7 @@ pub struct MonthTotals {
     pub earned: i64,
     pub redeemed: i64,
     pub cut_by_cap: i64,
+    pub growth: i64,
 }
 
 pub async fn month_totals(
@@ -323,6 +357,7 @@ pub async fn month_totals(
         earned: row.earned,
         redeemed: row.redeemed,
         cut_by_cap: row.cut_by_cap,
+        growth: row.growth,
     }))
 }
 
@@ -339,6 +374,7 @@ pub async fn add_to_month(
         earned: Set(delta.earned),
         redeemed: Set(delta.redeemed),
         cut_by_cap: Set(delta.cut_by_cap),
+        growth: Set(delta.growth),
     };
     member_months::Entity::insert(row)
         .on_conflict(
@@ -360,11 +396,29 @@ pub async fn add_to_month(
                 Expr::col((member_months::Entity, member_months::Column::CutByCap))
                     .add(delta.cut_by_cap),
             )
+            .value(
+                member_months::Column::Growth,
+                Expr::col((member_months::Entity, member_months::Column::Growth)).add(delta.growth),
+            )
             .to_owned(),
         )
         .exec_without_returning(db)
         .await
         .map(|_| ())
+}
+
+/// Growth recorded in the given business months.
+pub async fn growth_in_months(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    months: Vec<String>,
+) -> Result<i64, DbErr> {
+    let rows = member_months::Entity::find()
+        .filter(member_months::Column::MemberId.eq(member.get()))
+        .filter(member_months::Column::Month.is_in(months))
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(|row| row.growth).sum())
 }
 
 /// One page of a member's entries, newest first, strictly older than `before` when given.

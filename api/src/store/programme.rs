@@ -1,9 +1,12 @@
 //! The programme's editable rules: the sign-in cycle, milestones, scalar settings, tier rules.
 
 use entity::{programme_settings, sign_in_cycle_days, sign_in_milestones, tiers};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use crate::domain::signin::{Cycle, Milestone, MilestoneKind};
+use crate::domain::tier::Tier;
 use crate::error::AppError;
 
 pub const MAKE_UP_COST: &str = "make_up_cost";
@@ -99,26 +102,77 @@ pub async fn set_setting(db: &impl ConnectionTrait, key: &str, value: i64) -> Re
         .map(|_| ())
 }
 
-/// The rules of a tier that points depend on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TierRules {
-    pub points_multiplier_pct: i32,
-    pub monthly_earn_cap: i64,
-    pub monthly_redeem_cap: i64,
-    pub make_ups_per_month: i32,
+fn tier(row: tiers::Model) -> Tier {
+    Tier {
+        code: row.code,
+        name: row.name,
+        rank: row.rank,
+        growth_threshold: row.growth_threshold,
+        points_multiplier_pct: row.points_multiplier_pct,
+        monthly_earn_cap: row.monthly_earn_cap,
+        monthly_redeem_cap: row.monthly_redeem_cap,
+        birthday_points: row.birthday_points,
+        make_ups_per_month: row.make_ups_per_month,
+        member_day_discount_pct: row.member_day_discount_pct,
+        upgrade_gift_points: row.upgrade_gift_points,
+        badge: row.badge,
+        priority_support: row.priority_support,
+    }
 }
 
+/// A tier by code.
+///
 /// # Errors
 /// `INTERNAL` when the member's tier does not exist.
-pub async fn tier_rules(db: &impl ConnectionTrait, code: &str) -> Result<TierRules, AppError> {
-    let tier = tiers::Entity::find_by_id(code.to_owned())
+pub async fn tier_rules(db: &impl ConnectionTrait, code: &str) -> Result<Tier, AppError> {
+    tiers::Entity::find_by_id(code.to_owned())
         .one(db)
         .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("tier {code} does not exist")))?;
-    Ok(TierRules {
-        points_multiplier_pct: tier.points_multiplier_pct,
-        monthly_earn_cap: tier.monthly_earn_cap,
-        monthly_redeem_cap: tier.monthly_redeem_cap,
-        make_ups_per_month: tier.make_ups_per_month,
-    })
+        .map(tier)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("tier {code} does not exist")))
+}
+
+/// Every tier, entry tier first.
+pub async fn all_tiers(db: &impl ConnectionTrait) -> Result<Vec<Tier>, DbErr> {
+    Ok(tiers::Entity::find()
+        .order_by_asc(tiers::Column::Rank)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(tier)
+        .collect())
+}
+
+/// Writes a tier's editable fields (its code and rank stay).
+pub async fn update_tier(db: &impl ConnectionTrait, t: &Tier) -> Result<(), DbErr> {
+    let row = tiers::ActiveModel {
+        code: Set(t.code.clone()),
+        name: Set(t.name.clone()),
+        rank: Set(t.rank),
+        growth_threshold: Set(t.growth_threshold),
+        points_multiplier_pct: Set(t.points_multiplier_pct),
+        monthly_earn_cap: Set(t.monthly_earn_cap),
+        monthly_redeem_cap: Set(t.monthly_redeem_cap),
+        birthday_points: Set(t.birthday_points),
+        make_ups_per_month: Set(t.make_ups_per_month),
+        member_day_discount_pct: Set(t.member_day_discount_pct),
+        upgrade_gift_points: Set(t.upgrade_gift_points),
+        badge: Set(t.badge.clone()),
+        priority_support: Set(t.priority_support),
+    };
+    tiers::Entity::update(row).exec(db).await.map(|_| ())
+}
+
+/// Claims the monthly tier evaluation for `month` (YYYYMM); true for exactly one caller.
+pub async fn claim_tier_evaluation(db: &impl ConnectionTrait, month: i64) -> Result<bool, DbErr> {
+    let result = programme_settings::Entity::update_many()
+        .col_expr(
+            programme_settings::Column::Value,
+            sea_orm::sea_query::Expr::value(month),
+        )
+        .filter(programme_settings::Column::Key.eq("tiers_evaluated_month"))
+        .filter(programme_settings::Column::Value.lt(month))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

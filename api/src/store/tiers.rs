@@ -1,9 +1,7 @@
 //! The `tiers` table.
 
 use entity::tiers;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
-
-use crate::domain::tier::TierSummary;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder};
 
 /// The code of the entry tier (lowest rank), which new members start in.
 ///
@@ -16,24 +14,4 @@ pub async fn entry_tier_code(db: &impl ConnectionTrait) -> Result<String, DbErr>
         .await?
         .map(|tier| tier.code)
         .ok_or_else(|| DbErr::RecordNotFound("no tiers are configured".into()))
-}
-
-/// The tiers with the given codes, in one query.
-pub async fn by_codes(
-    db: &impl ConnectionTrait,
-    codes: impl IntoIterator<Item = String>,
-) -> Result<Vec<TierSummary>, DbErr> {
-    let rows = tiers::Entity::find()
-        .filter(tiers::Column::Code.is_in(codes))
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| TierSummary {
-            code: row.code,
-            name: row.name,
-            rank: row.rank,
-            badge: row.badge,
-        })
-        .collect())
 }

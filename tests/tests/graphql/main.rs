@@ -9,3 +9,4 @@ mod points;
 mod profile;
 mod purchases;
 mod signin;
+mod tiers;

@@ -1,0 +1,225 @@
+//! Tiers and their privileges; a member's standing; operators' tier edits and evaluation.
+
+use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject};
+
+use crate::domain::auth::AdminAction;
+use crate::domain::tier::Tier as TierView;
+use crate::graphql::context::ContextExt;
+use crate::service::tiers::{Evaluation, TierStanding};
+
+/// What a tier grants.
+#[derive(SimpleObject, Clone)]
+pub struct TierPrivileges {
+    /// Multiplier on sign-in and purchase points, in percent (120 = 1.2×).
+    points_multiplier_percent: i32,
+    /// Points a member may earn per business month.
+    monthly_earn_cap: i64,
+    /// Points a member may spend on redemptions per business month.
+    monthly_redeem_cap: i64,
+    /// Points on the member's birthday.
+    birthday_points: i64,
+    /// Make-up sign-ins per month.
+    make_ups_per_month: i32,
+    /// Extra member-day discount on rewards, in percent.
+    member_day_discount_percent: i32,
+    /// Points paid once when a member first reaches the tier.
+    upgrade_gift_points: i64,
+    /// The badge or title shown in the UI.
+    badge: String,
+    /// Priority customer support.
+    priority_support: bool,
+}
+
+/// A membership tier (会员等级).
+#[derive(SimpleObject, Clone)]
+pub struct Tier {
+    /// Stable code: NEW, REGULAR, CORE, SEED.
+    code: String,
+    name: String,
+    /// 0 for the entry tier, rising with each tier.
+    rank: i32,
+    /// Growth over the trailing 12 months that reaches this tier.
+    growth_threshold: i64,
+    privileges: TierPrivileges,
+}
+
+impl From<TierView> for Tier {
+    fn from(tier: TierView) -> Self {
+        Self {
+            privileges: TierPrivileges {
+                points_multiplier_percent: tier.points_multiplier_pct,
+                monthly_earn_cap: tier.monthly_earn_cap,
+                monthly_redeem_cap: tier.monthly_redeem_cap,
+                birthday_points: tier.birthday_points,
+                make_ups_per_month: tier.make_ups_per_month,
+                member_day_discount_percent: tier.member_day_discount_pct,
+                upgrade_gift_points: tier.upgrade_gift_points,
+                badge: tier.badge,
+                priority_support: tier.priority_support,
+            },
+            code: tier.code,
+            name: tier.name,
+            rank: tier.rank,
+            growth_threshold: tier.growth_threshold,
+        }
+    }
+}
+
+/// How far the member is from the next tier.
+#[derive(SimpleObject)]
+pub struct TierProgress {
+    /// Growth over the trailing 12 business months.
+    growth: i64,
+    /// The next tier's threshold; null at the top tier.
+    next_threshold: Option<i64>,
+    /// Growth still needed for the next tier; 0 at the top tier.
+    growth_needed: i64,
+}
+
+/// A member's tier standing.
+#[derive(SimpleObject)]
+pub struct MemberTier {
+    /// The current tier's code.
+    code: String,
+    name: String,
+    rank: i32,
+    /// The badge or title the UI shows.
+    badge: String,
+    current: Tier,
+    /// The next tier up; null at the top.
+    next: Option<Tier>,
+    progress: TierProgress,
+    /// What the current tier grants.
+    privileges: TierPrivileges,
+}
+
+impl From<TierStanding> for MemberTier {
+    fn from(standing: TierStanding) -> Self {
+        let current = Tier::from(standing.current);
+        let next = standing.next.map(Tier::from);
+        let next_threshold = next.as_ref().map(|t| t.growth_threshold);
+        Self {
+            code: current.code.clone(),
+            name: current.name.clone(),
+            rank: current.rank,
+            badge: current.privileges.badge.clone(),
+            privileges: current.privileges.clone(),
+            progress: TierProgress {
+                growth: standing.growth,
+                next_threshold,
+                growth_needed: next_threshold.map_or(0, |threshold| {
+                    threshold.saturating_sub(standing.growth).max(0)
+                }),
+            },
+            current,
+            next,
+        }
+    }
+}
+
+/// Tier fields to change; omitted ones stay. Codes and ranks are fixed.
+#[derive(InputObject)]
+pub struct UpdateTierInput {
+    name: Option<String>,
+    growth_threshold: Option<i64>,
+    points_multiplier_percent: Option<i32>,
+    monthly_earn_cap: Option<i64>,
+    monthly_redeem_cap: Option<i64>,
+    birthday_points: Option<i64>,
+    make_ups_per_month: Option<i32>,
+    member_day_discount_percent: Option<i32>,
+    upgrade_gift_points: Option<i64>,
+    badge: Option<String>,
+    priority_support: Option<bool>,
+}
+
+/// What an evaluation pass did.
+#[derive(SimpleObject)]
+pub struct EvaluateTiersPayload {
+    evaluated: u64,
+    upgraded: u64,
+    downgraded: u64,
+}
+
+impl From<Evaluation> for EvaluateTiersPayload {
+    fn from(e: Evaluation) -> Self {
+        Self {
+            evaluated: e.evaluated,
+            upgraded: e.upgraded,
+            downgraded: e.downgraded,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct TierQuery;
+
+#[Object]
+impl TierQuery {
+    /// Every tier with its privileges, entry tier first. Public.
+    async fn tiers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tier>> {
+        let tiers = ctx.services().tiers.tiers().await.extend()?;
+        Ok(tiers.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct TierMutation;
+
+#[Object]
+impl TierMutation {
+    /// Edits a tier (ADMIN). The table must still rise: the entry tier at 0, each threshold
+    /// above the one below. Applies from the next action on.
+    async fn update_tier(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        input: UpdateTierInput,
+    ) -> async_graphql::Result<Tier> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let tier = ctx
+            .services()
+            .tiers
+            .update(&code, |t| {
+                let UpdateTierInput {
+                    name,
+                    growth_threshold,
+                    points_multiplier_percent,
+                    monthly_earn_cap,
+                    monthly_redeem_cap,
+                    birthday_points,
+                    make_ups_per_month,
+                    member_day_discount_percent,
+                    upgrade_gift_points,
+                    badge,
+                    priority_support,
+                } = input;
+                t.name = name.unwrap_or_else(|| t.name.clone());
+                t.growth_threshold = growth_threshold.unwrap_or(t.growth_threshold);
+                t.points_multiplier_pct =
+                    points_multiplier_percent.unwrap_or(t.points_multiplier_pct);
+                t.monthly_earn_cap = monthly_earn_cap.unwrap_or(t.monthly_earn_cap);
+                t.monthly_redeem_cap = monthly_redeem_cap.unwrap_or(t.monthly_redeem_cap);
+                t.birthday_points = birthday_points.unwrap_or(t.birthday_points);
+                t.make_ups_per_month = make_ups_per_month.unwrap_or(t.make_ups_per_month);
+                t.member_day_discount_pct =
+                    member_day_discount_percent.unwrap_or(t.member_day_discount_pct);
+                t.upgrade_gift_points = upgrade_gift_points.unwrap_or(t.upgrade_gift_points);
+                t.badge = badge.unwrap_or_else(|| t.badge.clone());
+                t.priority_support = priority_support.unwrap_or(t.priority_support);
+            })
+            .await
+            .extend()?;
+        Ok(tier.into())
+    }
+
+    /// Runs the tier evaluation now (ADMIN): members move to the tier their trailing 12-month
+    /// growth earns, down one level at most. The server also runs it once a month.
+    async fn evaluate_tiers(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<EvaluateTiersPayload> {
+        ctx.viewer()?.admin_for(AdminAction::RunJobs).extend()?;
+        Ok(ctx.services().tiers.evaluate().await.extend()?.into())
+    }
+}
