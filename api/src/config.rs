@@ -112,6 +112,8 @@ pub struct BusinessSettings {
     pub jobs_interval_seconds: u64,
     /// The return window: purchase points stay pending this many days.
     pub purchase_pending_days: u32,
+    /// The monthly member day (1-31); 0 turns it off.
+    pub member_day: u32,
 }
 
 impl Settings {
@@ -232,6 +234,10 @@ impl Settings {
                     .context("MEMBERCARD_JOBS_INTERVAL_SECONDS is too large")?,
                 purchase_pending_days: u32::try_from(size("MEMBERCARD_PURCHASE_PENDING_DAYS", 7)?)
                     .context("MEMBERCARD_PURCHASE_PENDING_DAYS is too large")?,
+                member_day: match size("MEMBERCARD_MEMBER_DAY", 8)? {
+                    day @ 0..=31 => u32::try_from(day).unwrap_or(8),
+                    _ => bail!("MEMBERCARD_MEMBER_DAY must be a day of the month (1-31) or 0"),
+                },
             },
         })
     }

@@ -20,7 +20,7 @@ use crate::infra::redis::Redis;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::WechatClient;
 use crate::service::ledger::LedgerPolicy;
-use crate::service::{Deps, Services};
+use crate::service::{Deps, Services, jobs};
 use crate::store;
 
 /// A built, bound, not yet serving application.
@@ -168,6 +168,7 @@ pub fn services(
             timezone: settings.business.timezone,
             expiry_months: settings.business.points_expiry_months,
             pending_days: settings.business.purchase_pending_days,
+            member_day_of_month: settings.business.member_day,
         },
     }))
 }
@@ -181,22 +182,15 @@ async fn run_jobs(services: Arc<Services>, interval: Duration) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match services.points.run_expiry().await {
-            Ok(run) if run.points > 0 => {
-                tracing::info!(members = run.members, points = run.points, "points expired");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = ?e, "points expiry failed"),
-        }
-        match services.tiers.evaluate_monthly().await {
-            Ok(Some(evaluation)) => tracing::info!(
-                members = evaluation.evaluated,
-                upgraded = evaluation.upgraded,
-                downgraded = evaluation.downgraded,
-                "monthly tier evaluation done"
+        match jobs::run_all(&services).await {
+            Ok(run) => tracing::debug!(
+                points.expired = run.expiry.points,
+                points.matured = run.expiry.matured,
+                tiers.evaluated = run.tiers.map_or(0, |t| t.evaluated),
+                member_day.notices = run.member_day_notices,
+                "scheduled jobs ran"
             ),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = ?e, "tier evaluation failed"),
+            Err(e) => tracing::error!(error = ?e, "scheduled jobs failed"),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod growth_entries;
+pub mod member_day_events;
 pub mod member_months;
 pub mod members;
 pub mod notifications;

@@ -17,6 +17,7 @@ mod m20260201_000002_create_sign_ins;
 mod m20260202_000001_create_purchases;
 mod m20260203_000001_create_notifications;
 mod m20260204_000001_add_tier_tracking;
+mod m20260205_000001_create_member_day;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260202_000001_create_purchases::Migration),
             Box::new(m20260203_000001_create_notifications::Migration),
             Box::new(m20260204_000001_add_tier_tracking::Migration),
+            Box::new(m20260205_000001_create_member_day::Migration),
         ]
     }
 }

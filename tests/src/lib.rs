@@ -268,7 +268,7 @@ impl TestApp {
         let res = self
             .gql(
                 Some(member),
-                "mutation { signIn { day basePoints multiplierPercent requestedPoints pointsGranted cutByCap capped streak totalSignIns freezeUsed birthdayPoints balance tomorrowPoints milestoneBonuses { kind threshold points cutByCap } } }",
+                "mutation { signIn { day basePoints multiplierPercent requestedPoints pointsGranted cutByCap capped streak totalSignIns freezeUsed birthdayPoints memberDayMultiplierPercent balance tomorrowPoints milestoneBonuses { kind threshold points cutByCap } } }",
                 json!({}),
             )
             .await;

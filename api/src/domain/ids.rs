@@ -58,6 +58,11 @@ id_type!(
     NotificationId,
     "id"
 );
+id_type!(
+    /// A one-off member-day event.
+    EventId,
+    "id"
+);
 
 #[cfg(test)]
 mod tests {

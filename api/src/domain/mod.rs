@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod ids;
 pub mod member;
+pub mod member_day;
 pub mod notification;
 pub mod points;
 pub mod purchase;

@@ -10,15 +10,17 @@ pub enum NoticeKind {
     PointsExpiring,
     PointsExpired,
     TierChanged,
+    MemberDayTomorrow,
 }
 
 impl NoticeKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::PointsEarned,
         Self::PointsRedeemed,
         Self::PointsExpiring,
         Self::PointsExpired,
         Self::TierChanged,
+        Self::MemberDayTomorrow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +30,7 @@ impl NoticeKind {
             Self::PointsExpiring => "POINTS_EXPIRING",
             Self::PointsExpired => "POINTS_EXPIRED",
             Self::TierChanged => "TIER_CHANGED",
+            Self::MemberDayTomorrow => "MEMBER_DAY_TOMORROW",
         }
     }
 
@@ -101,6 +104,15 @@ pub fn tier_changed(from: &str, to: &str, upgraded: bool) -> Notice {
         .to_owned(),
         body: format!("您的会员等级已由{from}调整为{to}"),
     }
+}
+
+/// What tomorrow's member day brings.
+pub fn member_day_body(title: &str, multiplier_pct: i32, discount_pct: i32) -> String {
+    format!(
+        "明天是{title}：签到和消费积分 {}.{}0 倍，兑换立减 {discount_pct}%",
+        multiplier_pct / 100,
+        (multiplier_pct % 100) / 10
+    )
 }
 
 /// The notice that `points` lapse on `day` (a business date, written YYYY-MM-DD).

@@ -80,6 +80,25 @@ pub fn multiply(base: i64, percent: i32) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// Applies several multipliers given in percent together, then floors once (so 5 × 1.2 × 2 is
+/// 12, not floor(floor(6) × 2)).
+pub fn multiply_all(base: i64, percents: &[i32]) -> i64 {
+    let (scaled, scale) =
+        percents
+            .iter()
+            .fold((Some(i128::from(base)), Some(1_i128)), |(n, d), p| {
+                (
+                    n.and_then(|n| n.checked_mul(i128::from(*p))),
+                    d.and_then(|d| d.checked_mul(100)),
+                )
+            });
+    scaled
+        .zip(scale)
+        .and_then(|(n, d)| n.checked_div(d))
+        .and_then(|v| i64::try_from(v).ok())
+        .unwrap_or(i64::MAX)
+}
+
 /// How much of `requested` the monthly cap lets through, given what was `earned` this month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapOutcome {
@@ -207,6 +226,14 @@ mod tests {
         assert_eq!(multiply(5, 120), 6);
         assert_eq!(multiply(15, 150), 22);
         assert_eq!(multiply(5, 250), 12);
+    }
+
+    #[test]
+    fn several_multipliers_floor_once() {
+        assert_eq!(multiply_all(5, &[120, 200]), 12);
+        assert_eq!(multiply_all(5, &[150, 200]), 15);
+        assert_eq!(multiply_all(7, &[120, 150]), 12);
+        assert_eq!(multiply_all(7, &[]), 7);
     }
 
     #[test]

@@ -71,10 +71,10 @@ pub fn check_order_id(order_id: &str) -> Result<(), AppError> {
 }
 
 /// Points (before the cap) and growth a purchase earns: 1 per whole yuan, points times the
-/// multiplier (percent) and floored; growth is not multiplied by tier or member day.
-pub fn purchase_rewards(amount_cents: i64, multiplier_percent: i32) -> (i64, i64) {
+/// multipliers (percent: tier, member day) and floored; growth is not multiplied by them.
+pub fn purchase_rewards(amount_cents: i64, multiplier_percents: &[i32]) -> (i64, i64) {
     let yuan = amount_cents.checked_div(100).unwrap_or(0);
-    (points::multiply(yuan, multiplier_percent), yuan)
+    (points::multiply_all(yuan, multiplier_percents), yuan)
 }
 
 /// How a refund after the window takes points back: as much as the balance holds; the rest is
@@ -146,9 +146,10 @@ mod tests {
 
     #[test]
     fn a_purchase_earns_per_whole_yuan_times_the_multiplier() {
-        assert_eq!(purchase_rewards(12_345, 100), (123, 123));
-        assert_eq!(purchase_rewards(12_345, 150), (184, 123));
-        assert_eq!(purchase_rewards(99, 200), (0, 0));
+        assert_eq!(purchase_rewards(12_345, &[100, 100]), (123, 123));
+        assert_eq!(purchase_rewards(12_345, &[150, 100]), (184, 123));
+        assert_eq!(purchase_rewards(12_345, &[120, 200]), (295, 123));
+        assert_eq!(purchase_rewards(99, &[200]), (0, 0));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub enum NotificationKind {
     PointsExpiring,
     PointsExpired,
     TierChanged,
+    MemberDayTomorrow,
 }
 
 impl From<NoticeKind> for NotificationKind {
@@ -27,6 +28,7 @@ impl From<NoticeKind> for NotificationKind {
             NoticeKind::PointsExpiring => Self::PointsExpiring,
             NoticeKind::PointsExpired => Self::PointsExpired,
             NoticeKind::TierChanged => Self::TierChanged,
+            NoticeKind::MemberDayTomorrow => Self::MemberDayTomorrow,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod inbox;
+pub mod member_day;
 pub mod members;
 pub mod points;
 pub mod purchases;

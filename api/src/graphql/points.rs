@@ -9,6 +9,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::points::{EntryKind, LedgerEntry};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
+use crate::service::jobs;
 use crate::service::ledger::Posting;
 use crate::service::points::{ExpiryRun, PointsSummary};
 
@@ -206,6 +207,19 @@ impl From<ExpiryRun> for PointsExpiryPayload {
     }
 }
 
+/// What a pass of the scheduled jobs did.
+#[derive(SimpleObject)]
+pub struct ScheduledJobsPayload {
+    /// Points expired.
+    points_expired: i64,
+    /// Purchase points whose return window closed.
+    matured_points: i64,
+    /// Members evaluated, when this pass ran the month's tier evaluation.
+    tiers_evaluated: Option<u64>,
+    /// Member-day notices sent for tomorrow.
+    member_day_notices: u64,
+}
+
 #[derive(Default)]
 pub struct PointsQuery;
 
@@ -278,6 +292,22 @@ impl PointsMutation {
             .await
             .extend()?;
         Ok(posting.into())
+    }
+
+    /// Runs every scheduled job once now (ADMIN), as the server does each interval: expiry and
+    /// pending purchases, the month's tier evaluation (once a month), tomorrow's member-day notice.
+    async fn run_scheduled_jobs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<ScheduledJobsPayload> {
+        ctx.viewer()?.admin_for(AdminAction::RunJobs).extend()?;
+        let run = jobs::run_all(ctx.services()).await.extend()?;
+        Ok(ScheduledJobsPayload {
+            points_expired: run.expiry.points,
+            matured_points: run.expiry.matured,
+            tiers_evaluated: run.tiers.map(|t| t.evaluated),
+            member_day_notices: run.member_day_notices,
+        })
     }
 
     /// Expires lapsed points and credits purchases whose return window closed, now (ADMIN);

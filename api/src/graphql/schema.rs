@@ -12,6 +12,7 @@ use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
 use crate::graphql::inbox::{InboxMutation, InboxQuery};
+use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
@@ -27,6 +28,7 @@ pub struct Query(
     PurchaseQuery,
     InboxQuery,
     TierQuery,
+    MemberDayQuery,
     ClockQuery,
 );
 
@@ -39,6 +41,7 @@ pub struct Mutation(
     PurchaseMutation,
     InboxMutation,
     TierMutation,
+    MemberDayMutation,
     ClockMutation,
 );
 

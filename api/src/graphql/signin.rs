@@ -71,7 +71,9 @@ pub struct SignInPayload {
     base_points: i64,
     /// The tier multiplier applied, in percent (120 = 1.2×).
     multiplier_percent: i32,
-    /// Base points times the multiplier, floored.
+    /// The member-day multiplier applied, in percent (100 when it is not member day).
+    member_day_multiplier_percent: i32,
+    /// Base points times both multipliers, floored once.
     requested_points: i64,
     /// Points paid for the sign-in after the monthly cap.
     points_granted: i64,
@@ -103,6 +105,7 @@ impl From<SignInOutcome> for SignInPayload {
             day: outcome.day,
             base_points: outcome.base_points,
             multiplier_percent: outcome.multiplier_percent,
+            member_day_multiplier_percent: outcome.member_day_multiplier_percent,
             requested_points: outcome.requested_points,
             points_granted: outcome.points_granted,
             cut_by_cap: outcome.cut_by_cap.saturating_add(milestone_cut),

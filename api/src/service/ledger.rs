@@ -21,6 +21,8 @@ pub struct LedgerPolicy {
     pub expiry_months: u32,
     /// Days purchase points stay pending (the return window).
     pub pending_days: u32,
+    /// The monthly member day (day of the month); 0 = none.
+    pub member_day_of_month: u32,
 }
 
 /// A credit to post.

@@ -5,7 +5,9 @@ pub mod auth;
 pub mod clock;
 pub mod health;
 pub mod inbox;
+pub mod jobs;
 pub mod ledger;
+pub mod member_day;
 pub mod members;
 pub mod points;
 pub mod purchases;
@@ -32,6 +34,7 @@ pub struct Services {
     pub purchases: purchases::PurchaseService,
     pub inbox: inbox::InboxService,
     pub tiers: tiers::TierService,
+    pub member_day: member_day::MemberDayService,
 }
 
 /// The shared parts services are built from.
@@ -72,6 +75,7 @@ impl Services {
             purchases: purchases::PurchaseService::new(db.clone(), Arc::clone(&clock), ledger),
             inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
             tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), ledger),
+            member_day: member_day::MemberDayService::new(db.clone(), Arc::clone(&clock), ledger),
             health: health::HealthService::new(db, redis),
         }
     }

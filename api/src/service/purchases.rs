@@ -11,7 +11,7 @@ use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
-use crate::service::tiers;
+use crate::service::{member_day, tiers};
 use crate::store::ledger::MonthTotals;
 use crate::store::purchases::{Deduction, NewPurchase, Purchase, RefundColumns};
 use crate::store::{self, programme};
@@ -112,8 +112,12 @@ impl PurchaseService {
             });
         }
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
-        let (requested, growth) =
-            purchase::purchase_rewards(amount_cents, tier.points_multiplier_pct);
+        // Member day counts when the purchase happened.
+        let day = member_day::effects_at(&txn, occurred_at, Some(tier.rank), self.policy).await?;
+        let (requested, growth) = purchase::purchase_rewards(
+            amount_cents,
+            &[tier.points_multiplier_pct, day.multiplier_pct],
+        );
         let month = MonthKey::of(now, self.policy.timezone);
         let earned = store::ledger::month_totals(&txn, member_id, month.as_str())
             .await?

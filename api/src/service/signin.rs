@@ -6,15 +6,17 @@ use chrono::{Datelike, Days, NaiveDate};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
+use crate::domain::member_day as member_day_rules;
 use crate::domain::points::{self, EntryKind};
 use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
-use crate::service::tiers;
+use crate::service::{member_day, tiers};
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
+use chrono::TimeZone;
 
 /// Make-up cost when none is configured.
 const DEFAULT_MAKE_UP_COST: i64 = 20;
@@ -33,6 +35,7 @@ pub struct SignInOutcome {
     pub day: NaiveDate,
     pub base_points: i64,
     pub multiplier_percent: i32,
+    pub member_day_multiplier_percent: i32,
     pub requested_points: i64,
     pub points_granted: i64,
     pub cut_by_cap: i64,
@@ -119,7 +122,18 @@ impl SigninService {
         let cycle = programme::cycle(&txn).await?;
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
         let base_points = cycle.points_for(step.streak);
-        let requested = points::multiply(base_points, tier.points_multiplier_pct);
+        let member_day = member_day::effects_at(&txn, now, Some(tier.rank), self.policy).await?;
+        let requested = points::multiply_all(
+            base_points,
+            &[tier.points_multiplier_pct, member_day.multiplier_pct],
+        );
+        let tomorrow = member_day::effects_at(
+            &txn,
+            now + chrono::TimeDelta::days(1),
+            Some(tier.rank),
+            self.policy,
+        )
+        .await?;
 
         if let Some(frozen) = step.frozen_day {
             let covered = CalendarDay {
@@ -208,6 +222,7 @@ impl SigninService {
             day: today,
             base_points,
             multiplier_percent: tier.points_multiplier_pct,
+            member_day_multiplier_percent: member_day.multiplier_pct,
             requested_points: requested,
             points_granted: posting.amount,
             cut_by_cap: posting.cut(),
@@ -217,9 +232,9 @@ impl SigninService {
             milestones,
             birthday_points,
             balance: member.balance,
-            tomorrow_points: points::multiply(
+            tomorrow_points: points::multiply_all(
                 cycle.points_for(step.streak.saturating_add(1)),
-                tier.points_multiplier_pct,
+                &[tier.points_multiplier_pct, tomorrow.multiplier_pct],
             ),
         })
     }
@@ -401,6 +416,22 @@ impl SigninService {
         let tier = programme::tier_rules(&self.db, &member.tier_code).await?;
         let month_end = last_of_month(month_start);
         let rows = store::signins::between(&self.db, member_id, month_start, month_end).await?;
+        let tz = self.policy.timezone;
+        let at_noon = |day: NaiveDate| {
+            day.and_hms_opt(12, 0, 0)
+                .and_then(|noon| tz.from_local_datetime(&noon).earliest())
+                .map(|at| at.with_timezone(&chrono::Utc))
+        };
+        let (Some(from), Some(to)) = (at_noon(month_start), at_noon(month_end)) else {
+            return Ok(Vec::new());
+        };
+        let windows = member_day::windows(
+            &self.db,
+            from,
+            to + chrono::TimeDelta::hours(1),
+            self.policy,
+        )
+        .await?;
         let state = streak_state(&member);
         let signed_today = member.last_sign_in_day == Some(today);
         // The streak today's sign-in makes (or made).
@@ -440,9 +471,15 @@ impl SigninService {
                     } else {
                         DayStatus::Upcoming
                     },
-                    points: points::multiply(
+                    points: points::multiply_all(
                         cycle.points_for(today_streak.saturating_add(ahead)),
-                        tier.points_multiplier_pct,
+                        &[
+                            tier.points_multiplier_pct,
+                            at_noon(day).map_or(100, |at| {
+                                member_day_rules::effects(&windows, at, Some(tier.rank))
+                                    .multiplier_pct
+                            }),
+                        ],
                     ),
                 }
             })

@@ -272,7 +272,7 @@ impl TierService {
         let month = i64::from(today.year())
             .saturating_mul(100)
             .saturating_add(i64::from(today.month()));
-        if programme::claim_tier_evaluation(&self.db, month).await? {
+        if programme::claim_setting_above(&self.db, "tiers_evaluated_month", month).await? {
             return self.evaluate().await.map(Some);
         }
         Ok(None)

@@ -102,6 +102,28 @@ pub async fn member_ids_after(
     Ok(ids.into_iter().map(MemberId::new).collect())
 }
 
+/// Member ids and tier codes after `after`, in order, `limit` at a time.
+pub async fn member_tiers_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(MemberId, String)>, DbErr> {
+    let rows: Vec<(i64, String)> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .column(members::Column::TierCode)
+        .filter(members::Column::Id.gt(after))
+        .order_by_asc(members::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, tier)| (MemberId::new(id), tier))
+        .collect())
+}
+
 /// Writes the cached balance.
 pub async fn set_balance(
     db: &impl ConnectionTrait,

@@ -3,6 +3,7 @@
 
 pub mod admins;
 pub mod ledger;
+pub mod member_days;
 pub mod members;
 pub mod notifications;
 pub mod programme;

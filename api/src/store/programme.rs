@@ -163,15 +163,20 @@ pub async fn update_tier(db: &impl ConnectionTrait, t: &Tier) -> Result<(), DbEr
     tiers::Entity::update(row).exec(db).await.map(|_| ())
 }
 
-/// Claims the monthly tier evaluation for `month` (YYYYMM); true for exactly one caller.
-pub async fn claim_tier_evaluation(db: &impl ConnectionTrait, month: i64) -> Result<bool, DbErr> {
+/// Raises the setting `key` to `value` when it is below it: true for exactly one caller, so a
+/// once-per-period job runs on one instance only.
+pub async fn claim_setting_above(
+    db: &impl ConnectionTrait,
+    key: &str,
+    value: i64,
+) -> Result<bool, DbErr> {
     let result = programme_settings::Entity::update_many()
         .col_expr(
             programme_settings::Column::Value,
-            sea_orm::sea_query::Expr::value(month),
+            sea_orm::sea_query::Expr::value(value),
         )
-        .filter(programme_settings::Column::Key.eq("tiers_evaluated_month"))
-        .filter(programme_settings::Column::Value.lt(month))
+        .filter(programme_settings::Column::Key.eq(key))
+        .filter(programme_settings::Column::Value.lt(value))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -5,6 +5,7 @@ mod clock;
 mod http;
 mod identity;
 mod inbox;
+mod member_day;
 mod points;
 mod profile;
 mod purchases;

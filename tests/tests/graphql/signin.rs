@@ -3,7 +3,7 @@
 
 use api::domain::auth::Role;
 use serde_json::json;
-use tests::{Session, TestApp, spawn_app};
+use tests::{Session, TestApp, spawn_app, spawn_app_with};
 
 const MAKE_UP: &str = "mutation($d: NaiveDate!) {
     makeUpSignIn(date: $d) { day cost streak totalSignIns balance milestoneBonuses { kind threshold points } }
@@ -21,7 +21,8 @@ async fn update_rules(app: &TestApp, admin: &Session, input: serde_json::Value) 
 
 #[tokio::test]
 async fn a_seven_day_cycle_pays_its_table_and_restarts() {
-    let app = spawn_app().await;
+    // Without the monthly member day, which would double the 8th.
+    let app = spawn_app_with(&[("MEMBERCARD_MEMBER_DAY", "0")]).await;
     app.set_clock("2026-03-01T02:00:00Z");
     let alice = app.login_member("alice").await;
 
@@ -127,8 +128,8 @@ async fn a_freeze_saves_exactly_one_missed_day() {
             "UPCOMING"
         ]
     );
-    // Tomorrow would be day 2 of the new run.
-    assert_eq!(days[7]["points"], 5);
+    // Tomorrow, the 8th, would be day 2 of the new run, doubled by member day.
+    assert_eq!(days[7]["points"], 10);
     assert_eq!(days[9]["points"], 10);
 }
 

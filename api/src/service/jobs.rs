@@ -1,0 +1,32 @@
+//! Scheduled work, run by every instance each interval and by admins on demand: points expiry
+//! and pending purchases, the monthly tier evaluation, and the member-day notice the day before.
+//! Each step is safe to run on several instances at once.
+
+use crate::error::AppError;
+use crate::service::Services;
+use crate::service::points::ExpiryRun;
+use crate::service::tiers::Evaluation;
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JobsRun {
+    pub expiry: ExpiryRun,
+    /// Set when this pass ran the month's tier evaluation.
+    pub tiers: Option<Evaluation>,
+    pub member_day_notices: u64,
+}
+
+/// Runs every scheduled step once.
+///
+/// # Errors
+/// The first step that fails; later steps run on the next pass.
+pub async fn run_all(services: &Services) -> Result<JobsRun, AppError> {
+    let expiry = services.points.run_expiry().await?;
+    let tiers = services.tiers.evaluate_monthly().await?;
+    let member_day_notices = services.member_day.announce_tomorrow().await?;
+    Ok(JobsRun {
+        expiry,
+        tiers,
+        member_day_notices,
+    })
+}

@@ -1,0 +1,96 @@
+//! The `member_day_events` table.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::member_day::ScheduledEvent;
+use entity::member_day_events;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+
+fn event(row: member_day_events::Model) -> ScheduledEvent {
+    ScheduledEvent {
+        id: row.id,
+        title: row.title,
+        starts_at: row.starts_at,
+        ends_at: row.ends_at,
+        multiplier_pct: row.multiplier_pct,
+        discount_pct: row.discount_pct,
+        min_tier: row.min_tier,
+    }
+}
+
+/// Events that overlap [`from`, `to`).
+pub async fn overlapping(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ScheduledEvent>, DbErr> {
+    Ok(member_day_events::Entity::find()
+        .filter(member_day_events::Column::StartsAt.lt(to))
+        .filter(member_day_events::Column::EndsAt.gt(from))
+        .order_by_asc(member_day_events::Column::StartsAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(event)
+        .collect())
+}
+
+/// The first event starting after `at`.
+pub async fn next_after(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<Option<ScheduledEvent>, DbErr> {
+    Ok(member_day_events::Entity::find()
+        .filter(member_day_events::Column::StartsAt.gt(at))
+        .order_by_asc(member_day_events::Column::StartsAt)
+        .one(db)
+        .await?
+        .map(event))
+}
+
+/// Every event not yet over at `at`, soonest first.
+pub async fn not_over(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<Vec<ScheduledEvent>, DbErr> {
+    Ok(member_day_events::Entity::find()
+        .filter(member_day_events::Column::EndsAt.gt(at))
+        .order_by_asc(member_day_events::Column::StartsAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(event)
+        .collect())
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: &ScheduledEvent,
+    now: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    let row = member_day_events::ActiveModel {
+        title: Set(new.title.clone()),
+        starts_at: Set(new.starts_at),
+        ends_at: Set(new.ends_at),
+        multiplier_pct: Set(new.multiplier_pct),
+        discount_pct: Set(new.discount_pct),
+        min_tier: Set(new.min_tier.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    Ok(member_day_events::Entity::insert(row)
+        .exec(db)
+        .await?
+        .last_insert_id)
+}
+
+/// Deletes an event; true when it existed.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    Ok(member_day_events::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
