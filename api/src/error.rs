@@ -26,6 +26,18 @@ pub enum AppError {
     InsufficientPoints { needed: i64, available: i64 },
     #[error("this month's redemption cap is reached: {remaining} points left this month")]
     MonthlyRedeemCapReached { remaining: i64 },
+    #[error("this reward is not available")]
+    RewardUnavailable,
+    #[error("this reward needs a higher tier ({required})")]
+    TierTooLow { required: String },
+    #[error("this reward can only be redeemed on member day")]
+    NotMemberDay,
+    #[error("the redemption limit for this reward is reached")]
+    RedemptionLimitReached,
+    #[error("this reward is out of stock")]
+    OutOfStock,
+    #[error("this coupon is not valid")]
+    CouponInvalid,
     /// Never shown to a client: the source is logged once at the GraphQL boundary.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -45,6 +57,12 @@ impl AppError {
             Self::MakeUpNotAllowed(_) => "MAKEUP_NOT_ALLOWED",
             Self::InsufficientPoints { .. } => "INSUFFICIENT_POINTS",
             Self::MonthlyRedeemCapReached { .. } => "MONTHLY_REDEEM_CAP_REACHED",
+            Self::RewardUnavailable => "REWARD_UNAVAILABLE",
+            Self::TierTooLow { .. } => "TIER_TOO_LOW",
+            Self::NotMemberDay => "NOT_MEMBER_DAY",
+            Self::RedemptionLimitReached => "REDEMPTION_LIMIT_REACHED",
+            Self::OutOfStock => "OUT_OF_STOCK",
+            Self::CouponInvalid => "COUPON_INVALID",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -1,6 +1,7 @@
 //! sea-orm entities for membercard's tables. Plain data: no GraphQL, HTTP or Redis here.
 
 pub mod admins;
+pub mod coupons;
 pub mod growth_entries;
 pub mod member_day_events;
 pub mod member_months;
@@ -11,6 +12,8 @@ pub mod point_entries;
 pub mod point_lots;
 pub mod programme_settings;
 pub mod purchases;
+pub mod redemptions;
+pub mod rewards;
 pub mod sign_in_cycle_days;
 pub mod sign_in_milestones;
 pub mod sign_ins;

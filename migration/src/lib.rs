@@ -18,6 +18,7 @@ mod m20260202_000001_create_purchases;
 mod m20260203_000001_create_notifications;
 mod m20260204_000001_add_tier_tracking;
 mod m20260205_000001_create_member_day;
+mod m20260206_000001_create_rewards;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260203_000001_create_notifications::Migration),
             Box::new(m20260204_000001_add_tier_tracking::Migration),
             Box::new(m20260205_000001_create_member_day::Migration),
+            Box::new(m20260206_000001_create_rewards::Migration),
         ]
     }
 }

@@ -31,7 +31,7 @@ impl Role {
     /// Whether this role may perform `action`.
     pub fn can(self, action: AdminAction) -> bool {
         match action {
-            AdminAction::ReadMembers => true,
+            AdminAction::ReadMembers | AdminAction::Fulfil => true,
             AdminAction::ControlTestClock
             | AdminAction::ManageRules
             | AdminAction::AdjustPoints
@@ -56,6 +56,8 @@ pub enum AdminAction {
     RunJobs,
     /// The mall/POS integration: purchases, refunds, checkout deductions.
     Integrations,
+    /// Write coupons off, fulfil or cancel redemptions.
+    Fulfil,
 }
 
 /// The authenticated caller of a request.

@@ -63,6 +63,16 @@ id_type!(
     EventId,
     "id"
 );
+id_type!(
+    /// A reward in the catalogue.
+    RewardId,
+    "id"
+);
+id_type!(
+    /// A member's redemption of a reward.
+    RedemptionId,
+    "id"
+);
 
 #[cfg(test)]
 mod tests {

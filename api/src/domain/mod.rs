@@ -7,5 +7,6 @@ pub mod member_day;
 pub mod notification;
 pub mod points;
 pub mod purchase;
+pub mod reward;
 pub mod signin;
 pub mod tier;

@@ -92,12 +92,20 @@ impl Cycle {
 
     /// Base points for the sign-in that makes the streak `streak` (≥ 1).
     pub fn points_for(&self, streak: i32) -> i64 {
+        self.0.get(self.index_for(streak)).copied().unwrap_or(0)
+    }
+
+    /// The cycle day (1-based) the sign-in that makes the streak `streak` lands on.
+    pub fn day_for(&self, streak: i32) -> i32 {
+        i32::try_from(self.index_for(streak)).map_or(1, |index| index.saturating_add(1))
+    }
+
+    fn index_for(&self, streak: i32) -> usize {
         let len = self.0.len().max(1);
-        let index = usize::try_from(streak.saturating_sub(1).max(0))
+        usize::try_from(streak.saturating_sub(1).max(0))
             .unwrap_or(0)
             .checked_rem(len)
-            .unwrap_or(0);
-        self.0.get(index).copied().unwrap_or(0)
+            .unwrap_or(0)
     }
 }
 
@@ -278,6 +286,8 @@ mod tests {
         let cycle = Cycle::parse(vec![5, 5, 10, 10, 15, 15, 30]).unwrap();
         let paid: Vec<i64> = (1..=8).map(|streak| cycle.points_for(streak)).collect();
         assert_eq!(paid, vec![5, 5, 10, 10, 15, 15, 30, 5]);
+        assert_eq!(cycle.day_for(7), 7);
+        assert_eq!(cycle.day_for(8), 1);
         assert!(Cycle::parse(vec![]).is_err());
         assert!(Cycle::parse(vec![-1]).is_err());
     }

@@ -19,6 +19,7 @@ impl ErrorExtensions for AppError {
                     ext.set("available", *available);
                 }
                 Self::MonthlyRedeemCapReached { remaining } => ext.set("remaining", *remaining),
+                Self::TierTooLow { required } => ext.set("requiredTier", required.as_str()),
                 _ => {}
             }
         })

@@ -9,6 +9,7 @@ pub mod member_day;
 pub mod members;
 pub mod points;
 pub mod purchases;
+pub mod rewards;
 pub mod schema;
 pub mod signin;
 pub mod tiers;

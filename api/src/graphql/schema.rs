@@ -16,6 +16,7 @@ use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
+use crate::graphql::rewards::{RewardMutation, RewardQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::graphql::tiers::{TierMutation, TierQuery};
 use crate::service::Services;
@@ -29,6 +30,7 @@ pub struct Query(
     InboxQuery,
     TierQuery,
     MemberDayQuery,
+    RewardQuery,
     ClockQuery,
 );
 
@@ -42,6 +44,7 @@ pub struct Mutation(
     InboxMutation,
     TierMutation,
     MemberDayMutation,
+    RewardMutation,
     ClockMutation,
 );
 

@@ -4,10 +4,11 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObj
 use chrono::NaiveDate;
 
 use crate::domain::auth::AdminAction;
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{MemberId, RewardId};
 use crate::domain::points::MonthKey;
 use crate::domain::signin::{self, Cycle, Milestone};
 use crate::graphql::context::ContextExt;
+use crate::graphql::rewards::{Coupon, RewardKind};
 use crate::service::signin::{
     CalendarEntry, DayStatus, MakeUpOutcome, MilestoneBonus as BonusView, SignInOutcome,
     SignInRules as RulesView,
@@ -91,6 +92,8 @@ pub struct SignInPayload {
     milestone_bonuses: Vec<MilestoneBonus>,
     /// The tier's birthday points, paid on the member's birthday (once a year).
     birthday_points: i64,
+    /// The reward today's cycle day grants ("coupon after check-in"), when it could be granted.
+    granted_reward: Option<GrantedReward>,
     /// Balance after everything above.
     balance: i64,
     /// What tomorrow's sign-in pays if the streak goes on (before the cap).
@@ -115,10 +118,37 @@ impl From<SignInOutcome> for SignInPayload {
             freeze_used: outcome.freeze_used,
             milestone_bonuses: outcome.milestones.into_iter().map(Into::into).collect(),
             birthday_points: outcome.birthday_points,
+            granted_reward: outcome
+                .granted_reward
+                .map(|(reward, coupons)| GrantedReward {
+                    reward_id: ID(reward.id.to_string()),
+                    title: reward.title,
+                    kind: reward.kind.into(),
+                    coupons: coupons.into_iter().map(Into::into).collect(),
+                }),
             balance: outcome.balance,
             tomorrow_points: outcome.tomorrow_points,
         }
     }
+}
+
+/// A reward granted with a sign-in.
+#[derive(SimpleObject)]
+pub struct GrantedReward {
+    reward_id: ID,
+    title: String,
+    kind: RewardKind,
+    /// The coupons issued (COUPON rewards).
+    coupons: Vec<Coupon>,
+}
+
+/// A cycle day that grants a reward.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "CycleRewardInput")]
+pub struct CycleReward {
+    /// 1-based day of the cycle.
+    day: i32,
+    reward_id: ID,
 }
 
 /// The result of a make-up sign-in.
@@ -206,6 +236,8 @@ pub struct SignInRules {
     milestones: Vec<SignInMilestone>,
     /// Points a make-up sign-in costs.
     make_up_cost: i64,
+    /// Cycle days that also grant a reward.
+    cycle_rewards: Vec<CycleReward>,
 }
 
 impl From<RulesView> for SignInRules {
@@ -222,6 +254,14 @@ impl From<RulesView> for SignInRules {
                 })
                 .collect(),
             make_up_cost: rules.make_up_cost,
+            cycle_rewards: rules
+                .cycle_rewards
+                .into_iter()
+                .map(|(day, reward)| CycleReward {
+                    day,
+                    reward_id: ID(reward.to_string()),
+                })
+                .collect(),
         }
     }
 }
@@ -235,6 +275,8 @@ pub struct UpdateSignInRulesInput {
     milestones: Option<Vec<SignInMilestone>>,
     /// 0 to 100000 points.
     make_up_cost: Option<i64>,
+    /// Replaces which cycle days grant a reward.
+    cycle_rewards: Option<Vec<CycleReward>>,
 }
 
 /// A member's sign-in standing.
@@ -332,10 +374,21 @@ impl SigninMutation {
                 })
                 .collect()
         });
+        let cycle_rewards = input
+            .cycle_rewards
+            .map(|list| {
+                list.into_iter()
+                    .map(|r| {
+                        RewardId::parse_as(&r.reward_id, "cycleRewards").map(|id| (r.day, id.get()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .extend()?;
         let rules = ctx
             .services()
             .signin
-            .update_rules(cycle, milestones, input.make_up_cost)
+            .update_rules(cycle, milestones, input.make_up_cost, cycle_rewards)
             .await
             .extend()?;
         Ok(rules.into())

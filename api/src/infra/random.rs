@@ -4,14 +4,24 @@ use rand::Rng;
 use rand::rngs::OsRng;
 
 use crate::domain::member::{INVITE_CODE_ALPHABET, INVITE_CODE_LENGTH};
+use crate::domain::reward::{COUPON_ALPHABET, COUPON_LENGTH};
 
 /// A fresh invite code drawn from the unambiguous alphabet.
 pub fn invite_code() -> String {
+    code(INVITE_CODE_ALPHABET, INVITE_CODE_LENGTH)
+}
+
+/// A fresh coupon code: 16 characters of the unambiguous alphabet from the OS generator.
+pub fn coupon_code() -> String {
+    code(COUPON_ALPHABET, COUPON_LENGTH)
+}
+
+fn code(alphabet: &[u8], length: usize) -> String {
     let mut rng = OsRng;
-    (0..INVITE_CODE_LENGTH)
+    (0..length)
         .filter_map(|_| {
-            INVITE_CODE_ALPHABET
-                .get(rng.gen_range(0..INVITE_CODE_ALPHABET.len()))
+            alphabet
+                .get(rng.gen_range(0..alphabet.len()))
                 .map(|byte| char::from(*byte))
         })
         .collect()

@@ -11,6 +11,7 @@ pub mod member_day;
 pub mod members;
 pub mod points;
 pub mod purchases;
+pub mod rewards;
 pub mod signin;
 pub mod tiers;
 
@@ -35,6 +36,7 @@ pub struct Services {
     pub inbox: inbox::InboxService,
     pub tiers: tiers::TierService,
     pub member_day: member_day::MemberDayService,
+    pub rewards: rewards::RewardService,
 }
 
 /// The shared parts services are built from.
@@ -76,6 +78,7 @@ impl Services {
             inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
             tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), ledger),
             member_day: member_day::MemberDayService::new(db.clone(), Arc::clone(&clock), ledger),
+            rewards: rewards::RewardService::new(db.clone(), Arc::clone(&clock), ledger),
             health: health::HealthService::new(db, redis),
         }
     }

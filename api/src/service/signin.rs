@@ -8,11 +8,12 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use crate::domain::ids::MemberId;
 use crate::domain::member_day as member_day_rules;
 use crate::domain::points::{self, EntryKind};
+use crate::domain::reward::{Coupon, Reward};
 use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
-use crate::service::{member_day, tiers};
+use crate::service::{member_day, rewards, tiers};
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
@@ -45,6 +46,8 @@ pub struct SignInOutcome {
     pub milestones: Vec<MilestoneBonus>,
     /// The tier's birthday points, when today is the member's birthday (once a year).
     pub birthday_points: i64,
+    /// The reward today's cycle day grants, with its coupons, when it could be granted.
+    pub granted_reward: Option<(Reward, Vec<Coupon>)>,
     pub balance: i64,
     pub tomorrow_points: i64,
 }
@@ -90,6 +93,8 @@ pub struct CalendarEntry {
 #[derive(Debug, Clone)]
 pub struct SignInRules {
     pub cycle: Cycle,
+    /// (cycle day, reward id) for days that grant a reward.
+    pub cycle_rewards: Vec<(i32, i64)>,
     pub milestones: Vec<Milestone>,
     pub make_up_cost: i64,
 }
@@ -172,6 +177,18 @@ impl SigninService {
             .await
             .map_err(store::signins::UQ_MEMBER_DAY.map(|| AppError::AlreadySignedIn))?;
 
+        let cycle_day = cycle.day_for(step.streak);
+        let granted_reward = match programme::cycle_rewards(&txn)
+            .await?
+            .into_iter()
+            .find(|(day, _)| *day == cycle_day)
+        {
+            Some((_, reward_id)) => {
+                let key = format!("signin-reward:{today}");
+                rewards::grant_free(&txn, &member, reward_id, &key, now, self.policy).await?
+            }
+            None => None,
+        };
         let total_before = member.total_sign_ins;
         let total = total_before.saturating_add(1);
         let streak_before = step.streak.saturating_sub(1);
@@ -231,6 +248,7 @@ impl SigninService {
             freeze_used: step.frozen_day.is_some(),
             milestones,
             birthday_points,
+            granted_reward,
             balance: member.balance,
             tomorrow_points: points::multiply_all(
                 cycle.points_for(step.streak.saturating_add(1)),
@@ -506,6 +524,7 @@ impl SigninService {
     /// `INTERNAL` on database failure.
     pub async fn rules(&self) -> Result<SignInRules, AppError> {
         Ok(SignInRules {
+            cycle_rewards: programme::cycle_rewards(&self.db).await?,
             cycle: programme::cycle(&self.db).await?,
             milestones: programme::milestones(&self.db).await?,
             make_up_cost: programme::setting(
@@ -526,6 +545,7 @@ impl SigninService {
         cycle: Option<Cycle>,
         milestones: Option<Vec<Milestone>>,
         make_up_cost: Option<i64>,
+        cycle_rewards: Option<Vec<(i32, i64)>>,
     ) -> Result<SignInRules, AppError> {
         if let Some(milestones) = &milestones {
             signin::check_milestones(milestones)?;
@@ -545,6 +565,27 @@ impl SigninService {
         }
         if let Some(cost) = make_up_cost {
             programme::set_setting(&txn, programme::MAKE_UP_COST, cost).await?;
+        }
+        if let Some(cycle_rewards) = &cycle_rewards {
+            let length = programme::cycle(&txn).await?.days().len();
+            for (day, reward_id) in cycle_rewards {
+                if usize::try_from(*day).map_or(true, |d| d == 0 || d > length) {
+                    return Err(AppError::validation(
+                        "cycleRewards",
+                        "day is not in the cycle",
+                    ));
+                }
+                if store::rewards::find_reward(&txn, *reward_id)
+                    .await?
+                    .is_none()
+                {
+                    return Err(AppError::validation(
+                        "cycleRewards",
+                        "reward does not exist",
+                    ));
+                }
+            }
+            programme::set_cycle_rewards(&txn, cycle_rewards).await?;
         }
         txn.commit().await?;
         self.rules().await

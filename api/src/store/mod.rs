@@ -8,6 +8,7 @@ pub mod members;
 pub mod notifications;
 pub mod programme;
 pub mod purchases;
+pub mod rewards;
 pub mod signins;
 pub mod tiers;
 

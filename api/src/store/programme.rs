@@ -24,19 +24,57 @@ pub async fn cycle(db: &impl ConnectionTrait) -> Result<Cycle, AppError> {
         .map_err(|e| AppError::internal(anyhow::anyhow!("stored sign-in cycle is invalid: {e}")))
 }
 
-/// Replaces the cycle.
+/// Replaces the cycle; a day that stays keeps its reward.
 pub async fn replace_cycle(db: &impl ConnectionTrait, cycle: &Cycle) -> Result<(), DbErr> {
+    let rewards = cycle_rewards(db).await?;
     sign_in_cycle_days::Entity::delete_many().exec(db).await?;
     let rows = (1_i32..)
         .zip(cycle.days())
         .map(|(day, points)| sign_in_cycle_days::ActiveModel {
             day: Set(day),
             points: Set(*points),
+            reward_id: Set(rewards.iter().find(|(d, _)| *d == day).map(|(_, r)| *r)),
         });
     sign_in_cycle_days::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await
         .map(|_| ())
+}
+
+/// The cycle days that grant a reward: (day, reward id).
+pub async fn cycle_rewards(db: &impl ConnectionTrait) -> Result<Vec<(i32, i64)>, DbErr> {
+    Ok(sign_in_cycle_days::Entity::find()
+        .order_by_asc(sign_in_cycle_days::Column::Day)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|row| row.reward_id.map(|reward| (row.day, reward)))
+        .collect())
+}
+
+/// Sets which reward each cycle day grants (days not listed grant none).
+pub async fn set_cycle_rewards(
+    db: &impl ConnectionTrait,
+    rewards: &[(i32, i64)],
+) -> Result<(), DbErr> {
+    sign_in_cycle_days::Entity::update_many()
+        .col_expr(
+            sign_in_cycle_days::Column::RewardId,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .exec(db)
+        .await?;
+    for (day, reward) in rewards {
+        sign_in_cycle_days::Entity::update_many()
+            .col_expr(
+                sign_in_cycle_days::Column::RewardId,
+                sea_orm::sea_query::Expr::value(Some(*reward)),
+            )
+            .filter(sign_in_cycle_days::Column::Day.eq(*day))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn milestones(db: &impl ConnectionTrait) -> Result<Vec<Milestone>, DbErr> {

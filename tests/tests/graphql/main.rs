@@ -9,5 +9,6 @@ mod member_day;
 mod points;
 mod profile;
 mod purchases;
+mod rewards;
 mod signin;
 mod tiers;

@@ -1,0 +1,487 @@
+//! The rewards catalogue, redemption, coupons and fulfilment.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::auth::{AdminAction, Viewer};
+use crate::domain::ids::{RedemptionId, RewardId};
+use crate::domain::reward::{self, Coupon as CouponView, Redemption as RedemptionView};
+use crate::error::AppError;
+use crate::graphql::context::{ContextExt, RequestAuth};
+use crate::service::rewards::{RedeemOutcome, RewardOffer};
+
+/// What a reward is.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum RewardKind {
+    /// A coupon with a code staff write off.
+    Coupon,
+    /// Shipped; pending until fulfilled or cancelled.
+    Physical,
+    /// Delivered at once.
+    Virtual,
+    /// A streak freeze, added to the member's stock.
+    StreakFreeze,
+}
+
+impl From<reward::RewardKind> for RewardKind {
+    fn from(kind: reward::RewardKind) -> Self {
+        match kind {
+            reward::RewardKind::Coupon => Self::Coupon,
+            reward::RewardKind::Physical => Self::Physical,
+            reward::RewardKind::Virtual => Self::Virtual,
+            reward::RewardKind::StreakFreeze => Self::StreakFreeze,
+        }
+    }
+}
+
+impl From<RewardKind> for reward::RewardKind {
+    fn from(kind: RewardKind) -> Self {
+        match kind {
+            RewardKind::Coupon => Self::Coupon,
+            RewardKind::Physical => Self::Physical,
+            RewardKind::Virtual => Self::Virtual,
+            RewardKind::StreakFreeze => Self::StreakFreeze,
+        }
+    }
+}
+
+/// Where a redemption stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum RedemptionStatus {
+    Pending,
+    Fulfilled,
+    Cancelled,
+}
+
+impl From<reward::RedemptionStatus> for RedemptionStatus {
+    fn from(status: reward::RedemptionStatus) -> Self {
+        match status {
+            reward::RedemptionStatus::Pending => Self::Pending,
+            reward::RedemptionStatus::Fulfilled => Self::Fulfilled,
+            reward::RedemptionStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<RedemptionStatus> for reward::RedemptionStatus {
+    fn from(status: RedemptionStatus) -> Self {
+        match status {
+            RedemptionStatus::Pending => Self::Pending,
+            RedemptionStatus::Fulfilled => Self::Fulfilled,
+            RedemptionStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// A reward in the catalogue, as the caller sees it today.
+#[derive(SimpleObject)]
+pub struct Reward {
+    id: ID,
+    title: String,
+    description: String,
+    image_url: Option<String>,
+    kind: RewardKind,
+    /// The list price in points.
+    points_cost: i64,
+    /// What one unit costs the caller now (member-day discount applied).
+    price: i64,
+    /// Units left; null = unlimited.
+    stock: Option<i64>,
+    /// Units per member per business month; null = no limit.
+    monthly_limit: Option<i32>,
+    /// Units per member ever; null = no limit.
+    lifetime_limit: Option<i32>,
+    /// The lowest tier that may redeem it; null = every tier.
+    min_tier: Option<String>,
+    available_from: Option<DateTime<Utc>>,
+    available_until: Option<DateTime<Utc>>,
+    member_day_only: bool,
+    active: bool,
+    /// For a signed-in member: true when one unit could be redeemed now.
+    eligible: Option<bool>,
+    /// For a signed-in member: the error code redeeming one unit would get now.
+    unavailable_reason: Option<String>,
+}
+
+impl Reward {
+    fn from_offer(offer: RewardOffer, for_member: bool) -> Self {
+        let r = offer.reward;
+        Self {
+            id: ID(r.id.to_string()),
+            title: r.title,
+            description: r.description,
+            image_url: r.image_url,
+            kind: r.kind.into(),
+            points_cost: r.points_cost,
+            price: offer.price,
+            stock: r.stock,
+            monthly_limit: r.monthly_limit,
+            lifetime_limit: r.lifetime_limit,
+            min_tier: r.min_tier,
+            available_from: r.available_from,
+            available_until: r.available_until,
+            member_day_only: r.member_day_only,
+            active: r.active,
+            eligible: for_member.then_some(offer.unavailable_reason.is_none()),
+            unavailable_reason: offer.unavailable_reason.map(str::to_owned),
+        }
+    }
+
+    fn plain(r: reward::Reward) -> Self {
+        Self::from_offer(
+            RewardOffer {
+                price: r.points_cost,
+                unavailable_reason: None,
+                reward: r,
+            },
+            false,
+        )
+    }
+}
+
+/// A coupon.
+#[derive(SimpleObject)]
+pub struct Coupon {
+    /// 16 characters; staff write it off with `redeemCoupon`.
+    code: String,
+    reward_id: ID,
+    redemption_id: ID,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+impl From<CouponView> for Coupon {
+    fn from(c: CouponView) -> Self {
+        Self {
+            code: c.code,
+            reward_id: ID(c.reward_id.to_string()),
+            redemption_id: ID(c.redemption_id.to_string()),
+            expires_at: c.expires_at,
+            used_at: c.used_at,
+        }
+    }
+}
+
+/// A redemption.
+#[derive(SimpleObject)]
+pub struct Redemption {
+    id: ID,
+    member_id: ID,
+    reward_id: ID,
+    quantity: i32,
+    /// Points per unit paid.
+    unit_price: i64,
+    points_total: i64,
+    status: RedemptionStatus,
+    tracking_number: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<RedemptionView> for Redemption {
+    fn from(r: RedemptionView) -> Self {
+        Self {
+            id: ID(r.id.to_string()),
+            member_id: ID(r.member_id.to_string()),
+            reward_id: ID(r.reward_id.to_string()),
+            quantity: r.quantity,
+            unit_price: r.unit_price,
+            points_total: r.points_total,
+            status: r.status.into(),
+            tracking_number: r.tracking_number,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The result of `redeemReward`.
+#[derive(SimpleObject)]
+pub struct RedeemRewardPayload {
+    redemption: Redemption,
+    /// The coupons issued (COUPON rewards).
+    coupons: Vec<Coupon>,
+    balance_after: i64,
+    /// True when this replayed an earlier call with the same key.
+    replayed: bool,
+}
+
+impl From<RedeemOutcome> for RedeemRewardPayload {
+    fn from(o: RedeemOutcome) -> Self {
+        Self {
+            redemption: o.redemption.into(),
+            coupons: o.coupons.into_iter().map(Into::into).collect(),
+            balance_after: o.balance_after,
+            replayed: o.replayed,
+        }
+    }
+}
+
+/// A reward's fields.
+#[derive(InputObject)]
+pub struct RewardInput {
+    title: String,
+    #[graphql(default)]
+    description: String,
+    image_url: Option<String>,
+    kind: RewardKind,
+    points_cost: i64,
+    stock: Option<i64>,
+    monthly_limit: Option<i32>,
+    lifetime_limit: Option<i32>,
+    min_tier: Option<String>,
+    available_from: Option<DateTime<Utc>>,
+    available_until: Option<DateTime<Utc>>,
+    #[graphql(default)]
+    member_day_only: bool,
+    #[graphql(default = true)]
+    active: bool,
+}
+
+impl RewardInput {
+    fn into_reward(self, id: i64) -> reward::Reward {
+        reward::Reward {
+            id,
+            title: self.title.trim().to_owned(),
+            description: self.description,
+            image_url: self.image_url,
+            kind: self.kind.into(),
+            points_cost: self.points_cost,
+            stock: self.stock,
+            monthly_limit: self.monthly_limit,
+            lifetime_limit: self.lifetime_limit,
+            min_tier: self.min_tier,
+            available_from: self.available_from,
+            available_until: self.available_until,
+            member_day_only: self.member_day_only,
+            active: self.active,
+        }
+    }
+}
+
+fn cursor(after: Option<String>) -> Result<Option<i64>, AppError> {
+    after
+        .map(|c| {
+            c.parse::<i64>()
+                .ok()
+                .ok_or(AppError::validation("after", "is not a cursor"))
+        })
+        .transpose()
+}
+
+type Page<T> = Connection<String, T, EmptyFields, EmptyFields>;
+
+fn page<T: async_graphql::OutputType>(
+    items: Vec<(i64, T)>,
+    after: Option<i64>,
+    has_next: bool,
+) -> Page<T> {
+    let mut connection = Connection::new(after.is_some(), has_next);
+    connection.edges.extend(
+        items
+            .into_iter()
+            .map(|(id, item)| Edge::new(id.to_string(), item)),
+    );
+    connection
+}
+
+#[derive(Default)]
+pub struct RewardQuery;
+
+#[Object]
+impl RewardQuery {
+    /// The catalogue, newest first. Public; a signed-in member sees today's price, eligibility
+    /// and the reason when not eligible. Admins also see inactive rewards.
+    async fn rewards(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<Reward>> {
+        let (member, admin) = match ctx.data_opt::<RequestAuth>() {
+            Some(RequestAuth::Authenticated(Viewer::Member(id))) => (Some(*id), false),
+            Some(RequestAuth::Authenticated(Viewer::Admin { .. })) => (None, true),
+            _ => (None, false),
+        };
+        let after = cursor(after).extend()?;
+        let first = usize::try_from(first).unwrap_or(0);
+        let (offers, has_next) = ctx
+            .services()
+            .rewards
+            .catalogue(member, admin, first, after)
+            .await
+            .extend()?;
+        let items = offers
+            .into_iter()
+            .map(|o| (o.reward.id, Reward::from_offer(o, member.is_some())))
+            .collect();
+        Ok(page(items, after, has_next))
+    }
+
+    /// The signed-in member's redemptions, newest first.
+    async fn my_redemptions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<Redemption>> {
+        let member = ctx.viewer()?.member().extend()?;
+        let after = cursor(after).extend()?;
+        let first = usize::try_from(first).unwrap_or(0);
+        let (list, has_next) = ctx
+            .services()
+            .rewards
+            .redemptions(Some(member), None, first, after)
+            .await
+            .extend()?;
+        Ok(page(
+            list.into_iter().map(|r| (r.id, r.into())).collect(),
+            after,
+            has_next,
+        ))
+    }
+
+    /// The signed-in member's coupons, newest first.
+    async fn my_coupons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Coupon>> {
+        let member = ctx.viewer()?.member().extend()?;
+        let coupons = ctx.services().rewards.coupons(member).await.extend()?;
+        Ok(coupons.into_iter().map(Into::into).collect())
+    }
+
+    /// Redemptions of every member, newest first, optionally by status (admins and operators).
+    async fn redemptions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<RedemptionStatus>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<Redemption>> {
+        ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
+        let after = cursor(after).extend()?;
+        let first = usize::try_from(first).unwrap_or(0);
+        let (list, has_next) = ctx
+            .services()
+            .rewards
+            .redemptions(None, status.map(Into::into), first, after)
+            .await
+            .extend()?;
+        Ok(page(
+            list.into_iter().map(|r| (r.id, r.into())).collect(),
+            after,
+            has_next,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct RewardMutation;
+
+#[Object]
+impl RewardMutation {
+    /// Redeems a reward. Checks in order: REWARD_UNAVAILABLE, TIER_TOO_LOW, NOT_MEMBER_DAY,
+    /// REDEMPTION_LIMIT_REACHED, MONTHLY_REDEEM_CAP_REACHED, OUT_OF_STOCK, INSUFFICIENT_POINTS.
+    /// The same key replays the first result.
+    async fn redeem_reward(
+        &self,
+        ctx: &Context<'_>,
+        reward_id: ID,
+        #[graphql(default = 1)] quantity: i32,
+        idempotency_key: String,
+    ) -> async_graphql::Result<RedeemRewardPayload> {
+        let member = ctx.viewer()?.member().extend()?;
+        let reward_id = RewardId::parse_as(&reward_id, "rewardId").extend()?;
+        let outcome = ctx
+            .services()
+            .rewards
+            .redeem(member, reward_id.get(), quantity, &idempotency_key)
+            .await
+            .extend()?;
+        Ok(outcome.into())
+    }
+
+    /// Writes a coupon off at the counter (admins and operators), once. COUPON_INVALID for an
+    /// unknown, used or expired code.
+    async fn redeem_coupon(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Coupon> {
+        ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
+        Ok(ctx
+            .services()
+            .rewards
+            .use_coupon(&code)
+            .await
+            .extend()?
+            .into())
+    }
+
+    /// Marks a pending physical redemption shipped (admins and operators).
+    async fn fulfill_redemption(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        tracking_number: String,
+    ) -> async_graphql::Result<Redemption> {
+        ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
+        let id = RedemptionId::parse(&id).extend()?;
+        let redemption = ctx
+            .services()
+            .rewards
+            .fulfil(id.get(), &tracking_number)
+            .await
+            .extend()?;
+        Ok(redemption.into())
+    }
+
+    /// Cancels a pending physical redemption (admins and operators): points back as
+    /// REDEMPTION_REFUND and stock restored, once.
+    async fn cancel_redemption(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Redemption> {
+        ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
+        let id = RedemptionId::parse(&id).extend()?;
+        Ok(ctx
+            .services()
+            .rewards
+            .cancel(id.get())
+            .await
+            .extend()?
+            .into())
+    }
+
+    /// Adds a reward (ADMIN).
+    async fn create_reward(
+        &self,
+        ctx: &Context<'_>,
+        input: RewardInput,
+    ) -> async_graphql::Result<Reward> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let created = ctx
+            .services()
+            .rewards
+            .create(input.into_reward(0))
+            .await
+            .extend()?;
+        Ok(Reward::plain(created))
+    }
+
+    /// Replaces a reward's fields (ADMIN).
+    async fn update_reward(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: RewardInput,
+    ) -> async_graphql::Result<Reward> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let id = RewardId::parse(&id).extend()?.get();
+        let updated = ctx
+            .services()
+            .rewards
+            .update(id, |r| *r = input.into_reward(id))
+            .await
+            .extend()?;
+        Ok(Reward::plain(updated))
+    }
+}

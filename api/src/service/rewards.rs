@@ -1,0 +1,536 @@
+//! The rewards catalogue, redemption, coupons and fulfilment.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+
+use crate::domain::ids::MemberId;
+use crate::domain::points::{EntryKind, MonthKey};
+use crate::domain::reward::{
+    self, COUPON_VALID_DAYS, Coupon, RedeemContext, Redemption, RedemptionStatus, Reward,
+    RewardKind,
+};
+use crate::error::AppError;
+use crate::infra::clock::Clock;
+use crate::infra::random;
+use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
+use crate::service::member_day;
+use crate::store::ledger::LockedMember;
+use crate::store::{self, programme};
+
+/// A reward as one member sees it today.
+#[derive(Debug, Clone)]
+pub struct RewardOffer {
+    pub reward: Reward,
+    /// The price of one unit now (member-day discount applied).
+    pub price: i64,
+    /// The error code redeeming one unit would get now; None when it would succeed.
+    pub unavailable_reason: Option<&'static str>,
+}
+
+/// The result of a redemption.
+#[derive(Debug, Clone)]
+pub struct RedeemOutcome {
+    pub redemption: Redemption,
+    pub coupons: Vec<Coupon>,
+    pub balance_after: i64,
+    pub replayed: bool,
+}
+
+/// The member-wide part of the redemption checks.
+struct MemberContext {
+    ranks: std::collections::HashMap<String, i32>,
+    tier: crate::domain::tier::Tier,
+    member_day_discount_pct: Option<i32>,
+    month_redeemed_points: i64,
+    now: DateTime<Utc>,
+}
+
+impl MemberContext {
+    fn for_reward(&self, reward: &Reward, this_month: i64, lifetime: i64) -> RedeemContext {
+        RedeemContext {
+            at: self.now,
+            member_rank: self.tier.rank,
+            min_rank: reward
+                .min_tier
+                .as_ref()
+                .and_then(|code| self.ranks.get(code).copied()),
+            member_day_discount_pct: self.member_day_discount_pct,
+            tier_member_day_discount_pct: self.tier.member_day_discount_pct,
+            redeemed_this_month: this_month,
+            redeemed_lifetime: lifetime,
+            month_redeemed_points: self.month_redeemed_points,
+            monthly_redeem_cap: self.tier.monthly_redeem_cap,
+        }
+    }
+}
+
+pub struct RewardService {
+    db: DatabaseConnection,
+    clock: Arc<Clock>,
+    policy: LedgerPolicy,
+}
+
+impl RewardService {
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, policy: LedgerPolicy) -> Self {
+        Self { db, clock, policy }
+    }
+
+    /// Adds a reward to the catalogue.
+    ///
+    /// # Errors
+    /// `VALIDATION` for bad fields or an unknown tier.
+    pub async fn create(&self, mut new: Reward) -> Result<Reward, AppError> {
+        self.check(&new).await?;
+        new.id = store::rewards::insert_reward(&self.db, &new, self.clock.now()).await?;
+        Ok(new)
+    }
+
+    /// Changes a reward; `edit` gets the current one.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `VALIDATION` for bad fields.
+    pub async fn update(
+        &self,
+        id: i64,
+        edit: impl FnOnce(&mut Reward),
+    ) -> Result<Reward, AppError> {
+        let mut reward = store::rewards::find_reward(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound("reward"))?;
+        edit(&mut reward);
+        self.check(&reward).await?;
+        store::rewards::update_reward(&self.db, &reward).await?;
+        Ok(reward)
+    }
+
+    async fn check(&self, reward: &Reward) -> Result<(), AppError> {
+        reward::check_reward(reward)?;
+        if let Some(code) = &reward.min_tier
+            && !programme::all_tiers(&self.db)
+                .await?
+                .iter()
+                .any(|t| &t.code == code)
+        {
+            return Err(AppError::validation("minTier", "is not a tier code"));
+        }
+        Ok(())
+    }
+
+    /// The catalogue page, newest first. For a member, each reward carries today's price and
+    /// whether one unit could be redeemed now (with the code it would fail with).
+    ///
+    /// # Errors
+    /// `VALIDATION` for `first` outside 1..=100.
+    pub async fn catalogue(
+        &self,
+        member: Option<MemberId>,
+        include_inactive: bool,
+        first: usize,
+        after: Option<i64>,
+    ) -> Result<(Vec<RewardOffer>, bool), AppError> {
+        if !(1..=100).contains(&first) {
+            return Err(AppError::validation("first", "must be 1 to 100"));
+        }
+        let limit = u64::try_from(first).unwrap_or(100).saturating_add(1);
+        let mut rewards =
+            store::rewards::list_rewards(&self.db, include_inactive, after, limit).await?;
+        let has_next = rewards.len() > first;
+        rewards.truncate(first);
+        let now = self.clock.now();
+        let Some(member_id) = member else {
+            let offers = rewards
+                .into_iter()
+                .map(|reward| RewardOffer {
+                    price: reward.points_cost,
+                    unavailable_reason: None,
+                    reward,
+                })
+                .collect();
+            return Ok((offers, has_next));
+        };
+        let member = store::ledger::read_member(&self.db, member_id).await?;
+        let month = MonthKey::of(now, self.policy.timezone);
+        let used =
+            store::rewards::redeemed_units_by_reward(&self.db, member_id, month.as_str()).await?;
+        let member_ctx = self.member_context(&self.db, &member, now).await?;
+        let mut offers = Vec::with_capacity(rewards.len());
+        for reward in rewards {
+            let (this_month, lifetime) = used.get(&reward.id).copied().unwrap_or((0, 0));
+            let ctx = member_ctx.for_reward(&reward, this_month, lifetime);
+            let verdict = reward::check_redemption(&reward, 1, &ctx).and_then(|price| {
+                if reward.stock.is_some_and(|stock| stock < 1) {
+                    Err(AppError::OutOfStock)
+                } else if price > member.balance {
+                    Err(AppError::InsufficientPoints {
+                        needed: price,
+                        available: member.balance,
+                    })
+                } else {
+                    Ok(())
+                }
+            });
+            offers.push(RewardOffer {
+                price: reward::unit_price(&reward, &ctx),
+                unavailable_reason: verdict.err().map(|e| e.code()),
+                reward,
+            });
+        }
+        Ok((offers, has_next))
+    }
+
+    /// What the checks need about the member now, read once per request.
+    async fn member_context(
+        &self,
+        db: &impl ConnectionTrait,
+        member: &LockedMember,
+        now: DateTime<Utc>,
+    ) -> Result<MemberContext, AppError> {
+        let tiers = programme::all_tiers(db).await?;
+        let tier = tiers
+            .iter()
+            .find(|t| t.code == member.tier_code)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("tier {} is missing", member.tier_code))
+            })?;
+        let effects = member_day::effects_at(db, now, Some(tier.rank), self.policy).await?;
+        let month = MonthKey::of(now, self.policy.timezone);
+        let redeemed = store::ledger::month_totals(db, member.id, month.as_str())
+            .await?
+            .redeemed;
+        Ok(MemberContext {
+            ranks: tiers.into_iter().map(|t| (t.code, t.rank)).collect(),
+            tier,
+            member_day_discount_pct: effects.is_active().then_some(effects.discount_pct),
+            month_redeemed_points: redeemed,
+            now,
+        })
+    }
+
+    /// Redeems `quantity` units. Checks, in order: available, tier, member day, limits, monthly
+    /// cap, stock, balance. The same key replays the first result; with another reward or
+    /// quantity it is `CONFLICT`. Holds under any number of concurrent requests: the member row
+    /// is locked, stock is taken by one conditional statement, and the balance by the ledger.
+    ///
+    /// # Errors
+    /// The codes above, `VALIDATION` for a bad quantity or key, `CONFLICT`.
+    #[tracing::instrument(skip_all, fields(member.id = %member_id, reward.id = reward_id))]
+    pub async fn redeem(
+        &self,
+        member_id: MemberId,
+        reward_id: i64,
+        quantity: i32,
+        idempotency_key: &str,
+    ) -> Result<RedeemOutcome, AppError> {
+        if !(1..=10).contains(&quantity) {
+            return Err(AppError::validation("quantity", "must be 1 to 10"));
+        }
+        let key = idempotency_key.trim();
+        if key.is_empty() || key.len() > 100 {
+            return Err(AppError::validation(
+                "idempotencyKey",
+                "must be 1 to 100 characters",
+            ));
+        }
+        let key = format!("redeem:{key}");
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        let mut member = store::ledger::lock_member(&txn, member_id).await?;
+        ledger::settle(&txn, &mut member, now, self.policy).await?;
+        if let Some(existing) = store::rewards::redemption_by_key(&txn, member_id, &key).await? {
+            if existing.reward_id != reward_id || existing.quantity != quantity {
+                return Err(AppError::Conflict(
+                    "this idempotency key was already used for a different redemption".into(),
+                ));
+            }
+            let coupons = store::rewards::coupons_of_redemption(&txn, existing.id).await?;
+            return Ok(RedeemOutcome {
+                redemption: existing,
+                coupons,
+                balance_after: member.balance,
+                replayed: true,
+            });
+        }
+        let reward = store::rewards::find_reward(&txn, reward_id)
+            .await?
+            .ok_or(AppError::RewardUnavailable)?;
+        let month = MonthKey::of(now, self.policy.timezone);
+        let (this_month, lifetime) =
+            store::rewards::redeemed_units(&txn, member_id, reward_id, month.as_str()).await?;
+        let ctx = self
+            .member_context(&txn, &member, now)
+            .await?
+            .for_reward(&reward, this_month, lifetime);
+        let units = i64::from(quantity);
+        let total = reward::check_redemption(&reward, units, &ctx)?;
+        if !store::rewards::take_stock(&txn, reward_id, units).await? {
+            return Err(AppError::OutOfStock);
+        }
+        if total > 0 {
+            ledger::debit(
+                &txn,
+                &mut member,
+                Debit {
+                    kind: EntryKind::Redemption,
+                    amount: total,
+                    is_redemption: true,
+                    key: &key,
+                    payload: &format!("{reward_id}|{quantity}"),
+                    reference: Some(&format!("reward:{reward_id}")),
+                    note: Some(&reward.title),
+                },
+                now,
+                self.policy,
+            )
+            .await?;
+        }
+        let (redemption, coupons) = deliver(
+            &txn,
+            &member,
+            &reward,
+            quantity,
+            reward::unit_price(&reward, &ctx),
+            &key,
+            month.as_str(),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(
+            redemption.id = redemption.id,
+            points.spent = total,
+            "reward redeemed"
+        );
+        Ok(RedeemOutcome {
+            redemption,
+            coupons,
+            balance_after: member.balance,
+            replayed: false,
+        })
+    }
+
+    /// Writes a coupon off (核销), once.
+    ///
+    /// # Errors
+    /// `COUPON_INVALID` for an unknown, used or expired code.
+    pub async fn use_coupon(&self, code: &str) -> Result<Coupon, AppError> {
+        let code = code.trim().to_ascii_uppercase();
+        let now = self.clock.now();
+        if !store::rewards::use_coupon(&self.db, &code, now).await? {
+            return Err(AppError::CouponInvalid);
+        }
+        store::rewards::coupon_by_code(&self.db, &code)
+            .await?
+            .ok_or(AppError::CouponInvalid)
+    }
+
+    /// Marks a pending (physical) redemption shipped.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `CONFLICT` when it is not pending.
+    pub async fn fulfil(&self, id: i64, tracking_number: &str) -> Result<Redemption, AppError> {
+        let tracking = tracking_number.trim();
+        if tracking.is_empty() || tracking.len() > 64 {
+            return Err(AppError::validation(
+                "trackingNumber",
+                "must be 1 to 64 characters",
+            ));
+        }
+        store::rewards::redemption(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound("redemption"))?;
+        let moved = store::rewards::transition(
+            &self.db,
+            id,
+            RedemptionStatus::Pending,
+            RedemptionStatus::Fulfilled,
+            Some(tracking),
+            self.clock.now(),
+        )
+        .await?;
+        if !moved {
+            return Err(AppError::Conflict(
+                "only a pending redemption can be fulfilled".into(),
+            ));
+        }
+        store::rewards::redemption(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound("redemption"))
+    }
+
+    /// Cancels a pending (physical) redemption: the points come back as `REDEMPTION_REFUND`
+    /// and the stock is restored, exactly once.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `CONFLICT` when it is not pending.
+    pub async fn cancel(&self, id: i64) -> Result<Redemption, AppError> {
+        let found = store::rewards::redemption(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound("redemption"))?;
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        let mut member = store::ledger::lock_member(&txn, found.member_id).await?;
+        let moved = store::rewards::transition(
+            &txn,
+            id,
+            RedemptionStatus::Pending,
+            RedemptionStatus::Cancelled,
+            None,
+            now,
+        )
+        .await?;
+        if !moved {
+            return Err(AppError::Conflict(
+                "only a pending redemption can be cancelled".into(),
+            ));
+        }
+        if found.points_total > 0 {
+            let key = format!("redemption-refund:{id}");
+            ledger::credit(
+                &txn,
+                &mut member,
+                Credit {
+                    kind: EntryKind::RedemptionRefund,
+                    requested: found.points_total,
+                    requested_before_cap: None,
+                    earn_cap: None,
+                    key: &key,
+                    payload: &key,
+                    reference: Some(&format!("redemption:{id}")),
+                    note: None,
+                },
+                now,
+                self.policy,
+            )
+            .await?;
+        }
+        store::rewards::return_stock(&txn, found.reward_id, i64::from(found.quantity)).await?;
+        txn.commit().await?;
+        store::rewards::redemption(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound("redemption"))
+    }
+
+    /// Redemptions newest first: one member's, or everyone's with an optional status.
+    ///
+    /// # Errors
+    /// `VALIDATION` for `first` outside 1..=100.
+    pub async fn redemptions(
+        &self,
+        member: Option<MemberId>,
+        status: Option<RedemptionStatus>,
+        first: usize,
+        after: Option<i64>,
+    ) -> Result<(Vec<Redemption>, bool), AppError> {
+        if !(1..=100).contains(&first) {
+            return Err(AppError::validation("first", "must be 1 to 100"));
+        }
+        let limit = u64::try_from(first).unwrap_or(100).saturating_add(1);
+        let mut list =
+            store::rewards::list_redemptions(&self.db, member, status, after, limit).await?;
+        let has_next = list.len() > first;
+        list.truncate(first);
+        Ok((list, has_next))
+    }
+
+    /// The member's coupons, newest first.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn coupons(&self, member: MemberId) -> Result<Vec<Coupon>, AppError> {
+        Ok(store::rewards::member_coupons(&self.db, member).await?)
+    }
+}
+
+/// Records a redemption and delivers it: coupons with fresh codes, streak freezes into stock,
+/// physical rewards pending, virtual ones at once.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one delivery, described field by field"
+)]
+pub async fn deliver(
+    db: &impl ConnectionTrait,
+    member: &LockedMember,
+    reward: &Reward,
+    quantity: i32,
+    unit_price: i64,
+    key: &str,
+    month: &str,
+    now: DateTime<Utc>,
+) -> Result<(Redemption, Vec<Coupon>), AppError> {
+    let status = if reward.kind.starts_pending() {
+        RedemptionStatus::Pending
+    } else {
+        RedemptionStatus::Fulfilled
+    };
+    let id = store::rewards::insert_redemption(
+        db,
+        store::rewards::NewRedemption {
+            member: member.id,
+            reward_id: reward.id,
+            quantity,
+            unit_price,
+            points_total: unit_price.saturating_mul(i64::from(quantity)),
+            status,
+            idempotency_key: key,
+            month,
+            now,
+        },
+    )
+    .await
+    .map_err(
+        store::rewards::UQ_REDEMPTION_KEY
+            .map(|| AppError::Conflict("this idempotency key was already used".into())),
+    )?;
+    let mut coupons = Vec::new();
+    match reward.kind {
+        RewardKind::Coupon => {
+            for _ in 0..quantity {
+                let coupon = Coupon {
+                    code: random::coupon_code(),
+                    redemption_id: id,
+                    member_id: member.id,
+                    reward_id: reward.id,
+                    expires_at: now + TimeDelta::days(COUPON_VALID_DAYS),
+                    used_at: None,
+                };
+                store::rewards::insert_coupon(db, &coupon, now).await?;
+                coupons.push(coupon);
+            }
+        }
+        RewardKind::StreakFreeze => {
+            store::signins::add_freezes(db, member.id, quantity).await?;
+        }
+        RewardKind::Physical | RewardKind::Virtual => {}
+    }
+    let redemption = store::rewards::redemption(db, id)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("redemption vanished after insert")))?;
+    Ok((redemption, coupons))
+}
+
+/// Grants one unit of a reward for free (a sign-in cycle day's reward): only while it is
+/// available and in stock; otherwise nothing is granted.
+///
+/// # Errors
+/// `INTERNAL` on database failure.
+pub async fn grant_free(
+    db: &impl ConnectionTrait,
+    member: &LockedMember,
+    reward_id: i64,
+    key: &str,
+    now: DateTime<Utc>,
+    policy: LedgerPolicy,
+) -> Result<Option<(Reward, Vec<Coupon>)>, AppError> {
+    let Some(reward) = store::rewards::find_reward(db, reward_id).await? else {
+        return Ok(None);
+    };
+    if !reward.is_available(now) || !store::rewards::take_stock(db, reward_id, 1).await? {
+        return Ok(None);
+    }
+    let month = MonthKey::of(now, policy.timezone);
+    let (_, coupons) = deliver(db, member, &reward, 1, 0, key, month.as_str(), now).await?;
+    Ok(Some((reward, coupons)))
+}
