@@ -467,6 +467,15 @@ impl RewardMutation {
         Ok(Reward::plain(created))
     }
 
+    /// Deletes a reward nobody has redeemed (ADMIN); CONFLICT otherwise (retire it with
+    /// `active: false`).
+    async fn delete_reward(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let id = RewardId::parse(&id).extend()?.get();
+        ctx.services().rewards.delete(id).await.extend()?;
+        Ok(true)
+    }
+
     /// Replaces a reward's fields (ADMIN).
     async fn update_reward(
         &self,

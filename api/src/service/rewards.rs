@@ -105,6 +105,34 @@ impl RewardService {
         Ok(reward)
     }
 
+    /// Deletes a reward nobody has redeemed and no sign-in cycle day grants; a reward with
+    /// history is retired with `active: false` instead.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `CONFLICT` when it has redemptions or a cycle day grants it.
+    pub async fn delete(&self, id: i64) -> Result<(), AppError> {
+        let txn = self.db.begin().await?;
+        if store::rewards::has_redemptions(&txn, id).await? {
+            return Err(AppError::Conflict(
+                "this reward has redemptions; set active: false to retire it".into(),
+            ));
+        }
+        if programme::cycle_rewards(&txn)
+            .await?
+            .iter()
+            .any(|(_, reward)| *reward == id)
+        {
+            return Err(AppError::Conflict(
+                "a sign-in cycle day grants this reward".into(),
+            ));
+        }
+        if !store::rewards::delete_reward(&txn, id).await? {
+            return Err(AppError::NotFound("reward"));
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
     async fn check(&self, reward: &Reward) -> Result<(), AppError> {
         reward::check_reward(reward)?;
         if let Some(code) = &reward.min_tier

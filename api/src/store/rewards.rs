@@ -111,6 +111,24 @@ pub async fn list_rewards(
         .collect()
 }
 
+/// Deletes a reward that was never redeemed; false when it does not exist.
+pub async fn delete_reward(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    Ok(rewards::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Whether anyone ever redeemed the reward.
+pub async fn has_redemptions(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    Ok(redemptions::Entity::find()
+        .filter(redemptions::Column::RewardId.eq(id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Takes `quantity` from a limited stock; false when not enough is left. Unlimited rewards
 /// always succeed. One conditional statement, so concurrent redemptions cannot oversell.
 pub async fn take_stock(db: &impl ConnectionTrait, id: i64, quantity: i64) -> Result<bool, DbErr> {

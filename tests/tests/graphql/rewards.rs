@@ -424,3 +424,48 @@ async fn a_cycle_day_can_grant_a_coupon_and_a_freeze_can_be_redeemed() {
     assert_eq!(status.expect_ok()["signInStatus"]["streakFreezes"], 1);
     app.assert_ledger_invariants().await;
 }
+
+#[tokio::test]
+async fn admins_edit_and_delete_rewards_within_the_rules() {
+    let (app, admin, alice) = setup().await;
+    give(&app, &admin, &alice, 500).await;
+    let used = reward(&app, &admin, json!({})).await;
+    let unused = reward(&app, &admin, json!({})).await;
+    redeem(&app, &alice, &used, 1, "u").await.expect_ok();
+    let delete = "mutation($id: ID!) { deleteReward(id: $id) }";
+
+    let by_member = app
+        .gql(
+            Some(&alice),
+            CREATE,
+            json!({ "i": { "title": "x", "kind": "VIRTUAL", "pointsCost": 1 } }),
+        )
+        .await;
+    let bad = app
+        .gql(
+            Some(&admin),
+            CREATE,
+            json!({ "i": { "title": "", "kind": "VIRTUAL", "pointsCost": 1 } }),
+        )
+        .await;
+    let edited = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { updateReward(id: $id, input: { title: \"新品\", kind: PHYSICAL, pointsCost: 300, stock: 7 }) { title kind pointsCost stock } }",
+            json!({ "id": unused }),
+        )
+        .await;
+    let with_history = app.gql(Some(&admin), delete, json!({ "id": used })).await;
+    let gone = app.gql(Some(&admin), delete, json!({ "id": unused })).await;
+    let again = app.gql(Some(&admin), delete, json!({ "id": unused })).await;
+
+    by_member.expect_error("FORBIDDEN");
+    bad.expect_error("VALIDATION");
+    assert_eq!(
+        edited.expect_ok()["updateReward"],
+        json!({ "title": "新品", "kind": "PHYSICAL", "pointsCost": 300, "stock": 7 })
+    );
+    with_history.expect_error("CONFLICT");
+    assert_eq!(gone.expect_ok()["deleteReward"], true);
+    again.expect_error("NOT_FOUND");
+}
