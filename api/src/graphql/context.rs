@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ErrorExtensions};
 
 use crate::domain::auth::Viewer;
+use crate::domain::ids::MemberId;
 use crate::error::AppError;
 use crate::service::Services;
 
@@ -22,6 +23,11 @@ pub trait ContextExt {
     /// The authenticated caller, or `UNAUTHENTICATED`.
     fn viewer(&self) -> async_graphql::Result<Viewer>;
     fn services(&self) -> &Arc<Services>;
+    /// The member behind the request, when a valid member token was sent (public fields that
+    /// show more to members).
+    fn member_if_any(&self) -> Option<MemberId>;
+    /// Whether a valid admin or operator token was sent.
+    fn is_admin(&self) -> bool;
 }
 
 impl ContextExt for Context<'_> {
@@ -33,6 +39,20 @@ impl ContextExt for Context<'_> {
                 Err(AppError::Unauthenticated("please sign in").extend())
             }
         }
+    }
+
+    fn member_if_any(&self) -> Option<MemberId> {
+        match self.data_opt::<RequestAuth>() {
+            Some(RequestAuth::Authenticated(Viewer::Member(id))) => Some(*id),
+            _ => None,
+        }
+    }
+
+    fn is_admin(&self) -> bool {
+        matches!(
+            self.data_opt::<RequestAuth>(),
+            Some(RequestAuth::Authenticated(Viewer::Admin { .. }))
+        )
     }
 
     fn services(&self) -> &Arc<Services> {

@@ -3,10 +3,10 @@
 use async_graphql::{Context, ID, InputObject, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::domain::auth::{AdminAction, Viewer};
+use crate::domain::auth::AdminAction;
 use crate::domain::ids::EventId;
 use crate::domain::member_day::ScheduledEvent;
-use crate::graphql::context::{ContextExt, RequestAuth};
+use crate::graphql::context::ContextExt;
 use crate::service::member_day::{MemberDayForViewer, NewEvent};
 
 /// The member day in force now, or the next one.
@@ -75,14 +75,10 @@ impl MemberDayQuery {
     /// The member day in force now, or the next one. Public; with a member token, tier-gated
     /// events and the member's own discount are included.
     async fn member_day(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MemberDay>> {
-        let member = match ctx.data_opt::<RequestAuth>() {
-            Some(RequestAuth::Authenticated(Viewer::Member(id))) => Some(*id),
-            _ => None,
-        };
         let found = ctx
             .services()
             .member_day
-            .for_viewer(member)
+            .for_viewer(ctx.member_if_any())
             .await
             .extend()?;
         Ok(found.map(

@@ -4,11 +4,11 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::domain::auth::{AdminAction, Viewer};
+use crate::domain::auth::AdminAction;
 use crate::domain::ids::{RedemptionId, RewardId};
 use crate::domain::reward::{self, Coupon as CouponView, Redemption as RedemptionView};
 use crate::error::AppError;
-use crate::graphql::context::{ContextExt, RequestAuth};
+use crate::graphql::context::ContextExt;
 use crate::service::rewards::{RedeemOutcome, RewardOffer};
 
 /// What a reward is.
@@ -297,11 +297,7 @@ impl RewardQuery {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<Page<Reward>> {
-        let (member, admin) = match ctx.data_opt::<RequestAuth>() {
-            Some(RequestAuth::Authenticated(Viewer::Member(id))) => (Some(*id), false),
-            Some(RequestAuth::Authenticated(Viewer::Admin { .. })) => (None, true),
-            _ => (None, false),
-        };
+        let (member, admin) = (ctx.member_if_any(), ctx.is_admin());
         let after = cursor(after).extend()?;
         let first = usize::try_from(first).unwrap_or(0);
         let (offers, has_next) = ctx

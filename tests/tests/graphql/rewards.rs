@@ -100,11 +100,12 @@ async fn every_refusal_has_its_code_in_the_specified_order() {
             .await
             .expect_error(code);
     }
-    // 1500 + 1500 would pass the 2000 monthly redemption cap of NEW before stock is looked at.
+    // 2 × 1500 passes NEW's 2000 monthly redemption cap; the cap is checked before the (empty)
+    // stock.
     let over_cap = redeem(&app, &alice, &pricey, 2, "cap").await;
     over_cap.expect_error("MONTHLY_REDEEM_CAP_REACHED");
+    // 1900 fits the 1950 left of the cap, but not the balance of 1750.
     let short = redeem(&app, &alice, &too_dear, 1, "short").await;
-    // 1900 > the 1950 left of the cap? No: 50 spent, 1950 left, so the balance (1750) refuses.
     short.expect_error("INSUFFICIENT_POINTS");
     let tier = app
         .gql(
