@@ -5,6 +5,7 @@ pub mod ids;
 pub mod member;
 pub mod member_day;
 pub mod notification;
+pub mod paging;
 pub mod points;
 pub mod purchase;
 pub mod reward;

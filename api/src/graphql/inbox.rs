@@ -1,12 +1,12 @@
 //! The member inbox (消息模板).
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::ids::NotificationId;
 use crate::domain::notification::{InboxNotice, NoticeKind};
-use crate::error::AppError;
+use crate::domain::paging::PageSize;
+use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 
 /// What a notice is about.
@@ -79,31 +79,18 @@ impl InboxQuery {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
         #[graphql(default = false)] unread_only: bool,
-    ) -> async_graphql::Result<Connection<String, Notification, EmptyFields, EmptyFields>> {
+    ) -> async_graphql::Result<Page<Notification>> {
         let member = ctx.viewer()?.member().extend()?;
-        let after = after
-            .map(|cursor| {
-                cursor
-                    .parse::<i64>()
-                    .ok()
-                    .ok_or(AppError::validation("after", "is not a cursor"))
-            })
-            .transpose()
-            .extend()?;
-        let first = usize::try_from(first).unwrap_or(0);
-        let page = ctx
+        let after = after_id(after).extend()?;
+        let first = PageSize::parse(first).extend()?;
+        let (notices, has_next) = ctx
             .services()
             .inbox
             .page(member, first, after, unread_only)
             .await
             .extend()?;
-        let mut connection = Connection::new(after.is_some(), page.has_next_page);
-        connection.edges.extend(
-            page.notices
-                .into_iter()
-                .map(|notice| Edge::new(notice.id.to_string(), Notification::from(notice))),
-        );
-        Ok(connection)
+        let items = notices.into_iter().map(|n| (n.id, n.into())).collect();
+        Ok(page(items, after, has_next))
     }
 
     /// How many of the signed-in member's notices are unread.

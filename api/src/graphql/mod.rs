@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod connection;
 pub mod context;
 pub mod error;
 pub mod inbox;

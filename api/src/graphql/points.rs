@@ -1,13 +1,13 @@
 //! A member's points, their history, operator adjustments, and the expiry run.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
 use crate::domain::ids::MemberId;
+use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, LedgerEntry};
-use crate::error::AppError;
+use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 use crate::service::jobs;
 use crate::service::ledger::Posting;
@@ -232,36 +232,23 @@ impl PointsQuery {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
         kinds: Option<Vec<PointsEntryKind>>,
-    ) -> async_graphql::Result<Connection<String, PointsEntry, EmptyFields, EmptyFields>> {
+    ) -> async_graphql::Result<Page<PointsEntry>> {
         let member = ctx.viewer()?.member().extend()?;
-        let after = after
-            .map(|cursor| {
-                cursor
-                    .parse::<i64>()
-                    .ok()
-                    .ok_or(AppError::validation("after", "is not a cursor"))
-            })
-            .transpose()
-            .extend()?;
-        let first = usize::try_from(first).unwrap_or(0);
+        let after = after_id(after).extend()?;
+        let first = PageSize::parse(first).extend()?;
         let kinds: Vec<EntryKind> = kinds
             .unwrap_or_default()
             .into_iter()
             .map(Into::into)
             .collect();
-        let page = ctx
+        let (entries, has_next) = ctx
             .services()
             .points
             .history(member, first, after, &kinds)
             .await
             .extend()?;
-        let mut connection = Connection::new(after.is_some(), page.has_next_page);
-        connection.edges.extend(
-            page.entries
-                .into_iter()
-                .map(|entry| Edge::new(entry.id.to_string(), PointsEntry::from(entry))),
-        );
-        Ok(connection)
+        let items = entries.into_iter().map(|e| (e.id, e.into())).collect();
+        Ok(page(items, after, has_next))
     }
 }
 

@@ -1,13 +1,13 @@
 //! The rewards catalogue, redemption, coupons and fulfilment.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
 use crate::domain::ids::{RedemptionId, RewardId};
+use crate::domain::paging::PageSize;
 use crate::domain::reward::{self, Coupon as CouponView, Redemption as RedemptionView};
-use crate::error::AppError;
+use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 use crate::service::rewards::{RedeemOutcome, RewardOffer};
 
@@ -258,32 +258,6 @@ impl RewardInput {
     }
 }
 
-fn cursor(after: Option<String>) -> Result<Option<i64>, AppError> {
-    after
-        .map(|c| {
-            c.parse::<i64>()
-                .ok()
-                .ok_or(AppError::validation("after", "is not a cursor"))
-        })
-        .transpose()
-}
-
-type Page<T> = Connection<String, T, EmptyFields, EmptyFields>;
-
-fn page<T: async_graphql::OutputType>(
-    items: Vec<(i64, T)>,
-    after: Option<i64>,
-    has_next: bool,
-) -> Page<T> {
-    let mut connection = Connection::new(after.is_some(), has_next);
-    connection.edges.extend(
-        items
-            .into_iter()
-            .map(|(id, item)| Edge::new(id.to_string(), item)),
-    );
-    connection
-}
-
 #[derive(Default)]
 pub struct RewardQuery;
 
@@ -298,8 +272,8 @@ impl RewardQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Page<Reward>> {
         let (member, admin) = (ctx.member_if_any(), ctx.is_admin());
-        let after = cursor(after).extend()?;
-        let first = usize::try_from(first).unwrap_or(0);
+        let after = after_id(after).extend()?;
+        let first = PageSize::parse(first).extend()?;
         let (offers, has_next) = ctx
             .services()
             .rewards
@@ -321,8 +295,8 @@ impl RewardQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Page<Redemption>> {
         let member = ctx.viewer()?.member().extend()?;
-        let after = cursor(after).extend()?;
-        let first = usize::try_from(first).unwrap_or(0);
+        let after = after_id(after).extend()?;
+        let first = PageSize::parse(first).extend()?;
         let (list, has_next) = ctx
             .services()
             .rewards
@@ -352,8 +326,8 @@ impl RewardQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Page<Redemption>> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
-        let after = cursor(after).extend()?;
-        let first = usize::try_from(first).unwrap_or(0);
+        let after = after_id(after).extend()?;
+        let first = PageSize::parse(first).extend()?;
         let (list, has_next) = ctx
             .services()
             .rewards

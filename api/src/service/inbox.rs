@@ -6,16 +6,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::notification::InboxNotice;
+use crate::domain::paging::PageSize;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::store;
-
-/// One page of the inbox.
-#[derive(Debug, Clone)]
-pub struct InboxPage {
-    pub notices: Vec<InboxNotice>,
-    pub has_next_page: bool,
-}
 
 pub struct InboxService {
     db: DatabaseConnection,
@@ -27,29 +21,21 @@ impl InboxService {
         Self { db, clock }
     }
 
-    /// Notices newest first, `first` at a time, older than the `after` cursor.
+    /// Notices newest first, a page at a time, older than the `after` cursor.
     ///
     /// # Errors
-    /// `VALIDATION` for `first` outside 1..=100.
+    /// `INTERNAL` on database failure.
     pub async fn page(
         &self,
         member: MemberId,
-        first: usize,
+        first: PageSize,
         after: Option<i64>,
         unread_only: bool,
-    ) -> Result<InboxPage, AppError> {
-        if !(1..=100).contains(&first) {
-            return Err(AppError::validation("first", "must be 1 to 100"));
-        }
-        let limit = u64::try_from(first).unwrap_or(100).saturating_add(1);
-        let mut notices =
-            store::notifications::page(&self.db, member, unread_only, after, limit).await?;
-        let has_next_page = notices.len() > first;
-        notices.truncate(first);
-        Ok(InboxPage {
-            notices,
-            has_next_page,
-        })
+    ) -> Result<(Vec<InboxNotice>, bool), AppError> {
+        let rows =
+            store::notifications::page(&self.db, member, unread_only, after, first.fetch_limit())
+                .await?;
+        Ok(first.finish(rows))
     }
 
     /// # Errors

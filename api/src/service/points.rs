@@ -8,6 +8,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
 use crate::domain::notification;
+use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, LedgerEntry, MonthKey};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -25,13 +26,6 @@ pub struct PointsSummary {
     pub month_redeemed: i64,
     pub month_redeem_cap: i64,
     pub month_cut_by_cap: i64,
-}
-
-/// One page of history.
-#[derive(Debug, Clone)]
-pub struct HistoryPage {
-    pub entries: Vec<LedgerEntry>,
-    pub has_next_page: bool,
 }
 
 /// What an expiry run did.
@@ -103,28 +97,20 @@ impl PointsService {
         )
     }
 
-    /// Entries newest first, `first` at a time, older than the `after` cursor, of `kinds`.
+    /// Entries newest first, a page at a time, older than the `after` cursor, of `kinds`.
     ///
     /// # Errors
-    /// `VALIDATION` for `first` outside 1..=100.
+    /// `INTERNAL` on database failure.
     pub async fn history(
         &self,
         member_id: MemberId,
-        first: usize,
+        first: PageSize,
         after: Option<i64>,
         kinds: &[EntryKind],
-    ) -> Result<HistoryPage, AppError> {
-        if !(1..=100).contains(&first) {
-            return Err(AppError::validation("first", "must be 1 to 100"));
-        }
-        let limit = u64::try_from(first).unwrap_or(100).saturating_add(1);
-        let mut entries = store::ledger::history(&self.db, member_id, kinds, after, limit).await?;
-        let has_next_page = entries.len() > first;
-        entries.truncate(first);
-        Ok(HistoryPage {
-            entries,
-            has_next_page,
-        })
+    ) -> Result<(Vec<LedgerEntry>, bool), AppError> {
+        let rows =
+            store::ledger::history(&self.db, member_id, kinds, after, first.fetch_limit()).await?;
+        Ok(first.finish(rows))
     }
 
     /// An operator's adjustment: credits (not capped) or debits (never below zero) `amount`.

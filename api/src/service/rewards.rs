@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
+use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, MonthKey};
 use crate::domain::reward::{
     self, COUPON_VALID_DAYS, Coupon, RedeemContext, Redemption, RedemptionStatus, Reward,
@@ -150,22 +151,18 @@ impl RewardService {
     /// whether one unit could be redeemed now (with the code it would fail with).
     ///
     /// # Errors
-    /// `VALIDATION` for `first` outside 1..=100.
+    /// `INTERNAL` on database failure.
     pub async fn catalogue(
         &self,
         member: Option<MemberId>,
         include_inactive: bool,
-        first: usize,
+        first: PageSize,
         after: Option<i64>,
     ) -> Result<(Vec<RewardOffer>, bool), AppError> {
-        if !(1..=100).contains(&first) {
-            return Err(AppError::validation("first", "must be 1 to 100"));
-        }
-        let limit = u64::try_from(first).unwrap_or(100).saturating_add(1);
-        let mut rewards =
-            store::rewards::list_rewards(&self.db, include_inactive, after, limit).await?;
-        let has_next = rewards.len() > first;
-        rewards.truncate(first);
+        let rows =
+            store::rewards::list_rewards(&self.db, include_inactive, after, first.fetch_limit())
+                .await?;
+        let (rewards, has_next) = first.finish(rows);
         let now = self.clock.now();
         let Some(member_id) = member else {
             let offers = rewards
@@ -444,23 +441,18 @@ impl RewardService {
     /// Redemptions newest first: one member's, or everyone's with an optional status.
     ///
     /// # Errors
-    /// `VALIDATION` for `first` outside 1..=100.
+    /// `INTERNAL` on database failure.
     pub async fn redemptions(
         &self,
         member: Option<MemberId>,
         status: Option<RedemptionStatus>,
-        first: usize,
+        first: PageSize,
         after: Option<i64>,
     ) -> Result<(Vec<Redemption>, bool), AppError> {
-        if !(1..=100).contains(&first) {
-            return Err(AppError::validation("first", "must be 1 to 100"));
-        }
-        let limit = u64::try_from(first).unwrap_or(100).saturating_add(1);
-        let mut list =
-            store::rewards::list_redemptions(&self.db, member, status, after, limit).await?;
-        let has_next = list.len() > first;
-        list.truncate(first);
-        Ok((list, has_next))
+        let rows =
+            store::rewards::list_redemptions(&self.db, member, status, after, first.fetch_limit())
+                .await?;
+        Ok(first.finish(rows))
     }
 
     /// The member's coupons, newest first.
