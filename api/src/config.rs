@@ -49,6 +49,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub wechat: WechatSettings,
     pub business: BusinessSettings,
+    pub rate_limits: crate::domain::rate_limit::RateLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -191,7 +192,18 @@ impl Settings {
             }
         };
 
+        let mut rate_limits = crate::domain::rate_limit::RateLimits::default();
+        for action in crate::domain::rate_limit::RateLimitedAction::ALL {
+            let key = format!("MEMBERCARD_RATE_LIMIT_{}", action.name());
+            if let Some(raw) = var(&key) {
+                let quota = crate::domain::rate_limit::Quota::parse(&raw)
+                    .map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+                rate_limits.set(action, quota);
+            }
+        }
+
         Ok(Self {
+            rate_limits,
             environment,
             server: ServerSettings {
                 listen: var("MEMBERCARD_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),

@@ -38,6 +38,8 @@ pub enum AppError {
     OutOfStock,
     #[error("this coupon is not valid")]
     CouponInvalid,
+    #[error("too many requests, try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// Never shown to a client: the source is logged once at the GraphQL boundary.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -63,6 +65,7 @@ impl AppError {
             Self::RedemptionLimitReached => "REDEMPTION_LIMIT_REACHED",
             Self::OutOfStock => "OUT_OF_STOCK",
             Self::CouponInvalid => "COUPON_INVALID",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -16,6 +16,7 @@ use crate::graphql::build_schema;
 use crate::http::{self, HttpState};
 use crate::infra::clock::Clock;
 use crate::infra::random;
+use crate::infra::rate_limit::RateLimiter;
 use crate::infra::redis::Redis;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::WechatClient;
@@ -157,7 +158,13 @@ pub fn services(
         .credentials()
         .map(|(appid, secret)| WechatClient::new(&settings.wechat.base_url, appid, secret.clone()))
         .transpose()?;
+    let limiter = Arc::new(RateLimiter::new(
+        Arc::clone(&clock),
+        settings.rate_limits.clone(),
+        redis.clone(),
+    ));
     Ok(Services::new(Deps {
+        limiter,
         db,
         redis,
         clock,

@@ -140,6 +140,13 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
             "630720000".into(),
         ),
     ]);
+    // Scenarios fire many requests quickly; rate limits get their own scenarios with low limits.
+    for action in api::domain::rate_limit::RateLimitedAction::ALL {
+        env.insert(
+            format!("MEMBERCARD_RATE_LIMIT_{}", action.name()),
+            "1000000/60".into(),
+        );
+    }
     if let (Some(url), Some(prefix)) = (&redis_url, &redis_prefix) {
         env.insert("REDIS_URL".into(), url.clone());
         env.insert("MEMBERCARD_REDIS_PREFIX".into(), prefix.clone());

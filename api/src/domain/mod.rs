@@ -8,6 +8,7 @@ pub mod notification;
 pub mod paging;
 pub mod points;
 pub mod purchase;
+pub mod rate_limit;
 pub mod reward;
 pub mod signin;
 pub mod tier;

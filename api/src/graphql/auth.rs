@@ -99,13 +99,18 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Logs a member in with the code from `wx.login`, creating the member on first login.
     /// Outside production and without WeChat credentials, `dev:<openid>` logs in directly.
-    /// WECHAT_LOGIN_FAILED when WeChat rejects the code.
+    /// WECHAT_LOGIN_FAILED when WeChat rejects the code; RATE_LIMITED over the per-IP limit.
     async fn member_login(
         &self,
         ctx: &Context<'_>,
         code: String,
     ) -> async_graphql::Result<MemberLoginPayload> {
-        let login = ctx.services().auth.member_login(&code).await.extend()?;
+        let login = ctx
+            .services()
+            .auth
+            .member_login(&code, ctx.client_ip())
+            .await
+            .extend()?;
         Ok(login.into())
     }
 

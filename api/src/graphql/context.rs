@@ -19,7 +19,13 @@ pub enum RequestAuth {
     Rejected(&'static str),
 }
 
+/// The caller's IP address, as the HTTP layer saw it.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
 pub trait ContextExt {
+    /// The caller's IP address ("unknown" when the transport has none).
+    fn client_ip(&self) -> &str;
     /// The authenticated caller, or `UNAUTHENTICATED`.
     fn viewer(&self) -> async_graphql::Result<Viewer>;
     fn services(&self) -> &Arc<Services>;
@@ -39,6 +45,11 @@ impl ContextExt for Context<'_> {
                 Err(AppError::Unauthenticated("please sign in").extend())
             }
         }
+    }
+
+    fn client_ip(&self) -> &str {
+        self.data_opt::<ClientIp>()
+            .map_or("unknown", |ip| ip.0.as_str())
     }
 
     fn member_if_any(&self) -> Option<MemberId> {

@@ -20,6 +20,9 @@ impl ErrorExtensions for AppError {
                 }
                 Self::MonthlyRedeemCapReached { remaining } => ext.set("remaining", *remaining),
                 Self::TierTooLow { required } => ext.set("requiredTier", required.as_str()),
+                Self::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfterSeconds", *retry_after_secs);
+                }
                 _ => {}
             }
         })

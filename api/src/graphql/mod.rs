@@ -15,5 +15,5 @@ pub mod schema;
 pub mod signin;
 pub mod tiers;
 
-pub use context::RequestAuth;
+pub use context::{ClientIp, RequestAuth};
 pub use schema::{AppSchema, Schemas, build_schema, sdl};

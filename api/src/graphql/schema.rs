@@ -129,6 +129,21 @@ fn select_operation<'d>(
     operation.map(|op| &op.node)
 }
 
+/// The root fields the selected operation asks for (fragments at the root are not followed).
+pub fn root_fields(document: &ExecutableDocument, name: Option<&str>) -> Vec<String> {
+    select_operation(document, name).map_or_else(Vec::new, |op| {
+        op.selection_set
+            .node
+            .items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => field.node.name.node.to_string(),
+                Selection::FragmentSpread(_) | Selection::InlineFragment(_) => String::new(),
+            })
+            .collect()
+    })
+}
+
 /// Whether the selected operation is a query, mutation or subscription.
 pub fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     select_operation(document, name).map(|op| op.ty)

@@ -13,12 +13,23 @@ use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 
+use crate::domain::auth::Viewer;
+use crate::domain::rate_limit::RateLimitedAction;
 use crate::error::AppError;
-use crate::graphql::RequestAuth;
-use crate::graphql::schema::operation_type;
+use crate::graphql::schema::{operation_type, root_fields};
+use crate::graphql::{ClientIp, RequestAuth};
 use crate::http::HttpState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+/// Mutations with limits of their own (SPEC §10); every other mutation counts toward the
+/// general mutation limit.
+const OWN_LIMITS: [&str; 5] = [
+    "memberLogin",
+    "adminLogin",
+    "signIn",
+    "makeUpSignIn",
+    "redeemReward",
+];
 const JSON: &str = "application/json";
 
 #[handler]
@@ -114,8 +125,34 @@ async fn execute(
         .schemas
         .for_document(document, operation_name.as_deref())
         .clone();
+    let own_limits = kind == Some(OperationType::Mutation)
+        && root_fields(document, operation_name.as_deref())
+            .iter()
+            .all(|field| OWN_LIMITS.contains(&field.as_str()));
+    let is_mutation = kind == Some(OperationType::Mutation);
 
-    let request = request.data(authenticate(req, state));
+    let ip = req
+        .remote_addr()
+        .as_socket_addr()
+        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string());
+    let auth = authenticate(req, state);
+    let subject = match auth {
+        RequestAuth::Authenticated(Viewer::Member(id)) => format!("member:{id}"),
+        RequestAuth::Authenticated(Viewer::Admin { id, .. }) => format!("admin:{id}"),
+        RequestAuth::Anonymous | RequestAuth::Rejected(_) => format!("ip:{ip}"),
+    };
+    let limiter = &state.services.limiter;
+    if let Err(e) = limiter.check(RateLimitedAction::Request, &subject).await {
+        return format.limited(StatusCode::TOO_MANY_REQUESTS, &e);
+    }
+    if is_mutation
+        && !own_limits
+        && let Err(e) = limiter.check(RateLimitedAction::Mutation, &subject).await
+    {
+        return format.limited(StatusCode::OK, &e);
+    }
+
+    let request = request.data(auth).data(ClientIp(ip));
     let mut response = schema.execute(request).await;
 
     if response.data == Value::Null
@@ -197,6 +234,24 @@ impl ResponseFormat {
             status,
             &json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] }),
         )
+    }
+
+    /// A request refused by a rate limit: `RATE_LIMITED` with `retryAfterSeconds`, and a
+    /// `Retry-After` header.
+    fn limited(self, status: StatusCode, error: &AppError) -> Response {
+        let retry_after = match error {
+            AppError::RateLimited { retry_after_secs } => *retry_after_secs,
+            _ => 1,
+        };
+        let extended = error.extend();
+        let mut response = self.respond(
+            status,
+            &json!({ "errors": [{ "message": extended.message, "extensions": extended.extensions }] }),
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 
     fn request_errors(self, status: StatusCode, mut errors: Vec<ServerError>) -> Response {

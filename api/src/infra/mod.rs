@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod password;
 pub mod random;
+pub mod rate_limit;
 pub mod redis;
 pub mod token;
 pub mod wechat;

@@ -30,6 +30,11 @@ impl Redis {
         &self.prefix
     }
 
+    /// The one way to spell a key: the prefix, then the parts joined by ':'.
+    pub fn key(&self, parts: &[&str]) -> String {
+        format!("{}{}", self.prefix, parts.join(":"))
+    }
+
     /// A handle for commands; clones share one multiplexed connection.
     pub fn connection(&self) -> ConnectionManager {
         self.connection.clone()

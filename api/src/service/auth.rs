@@ -9,8 +9,10 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use crate::domain::auth::{Role, Viewer};
 use crate::domain::ids::AdminId;
 use crate::domain::member::MemberProfile;
+use crate::domain::rate_limit::RateLimitedAction;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
+use crate::infra::rate_limit::RateLimiter;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::{WechatClient, WechatSession};
 use crate::infra::{password, random};
@@ -53,6 +55,7 @@ pub struct AuthService {
     wechat: Option<WechatClient>,
     dev_login: bool,
     policy: LedgerPolicy,
+    limiter: Arc<RateLimiter>,
 }
 
 impl AuthService {
@@ -63,6 +66,7 @@ impl AuthService {
         wechat: Option<WechatClient>,
         dev_login: bool,
         policy: LedgerPolicy,
+        limiter: Arc<RateLimiter>,
     ) -> Self {
         Self {
             db,
@@ -71,16 +75,20 @@ impl AuthService {
             wechat,
             dev_login,
             policy,
+            limiter,
         }
     }
 
     /// Exchanges a `wx.login` code for an access token, creating the member at first login.
     ///
     /// # Errors
-    /// `VALIDATION` for an empty code; `WECHAT_LOGIN_FAILED` when WeChat rejects the code, cannot
-    /// be reached, or is not configured.
+    /// `RATE_LIMITED` over the per-IP login limit; `VALIDATION` for an empty code;
+    /// `WECHAT_LOGIN_FAILED` when WeChat rejects the code, cannot be reached, or is not configured.
     #[tracing::instrument(skip_all)]
-    pub async fn member_login(&self, code: &str) -> Result<MemberLogin, AppError> {
+    pub async fn member_login(&self, code: &str, client_ip: &str) -> Result<MemberLogin, AppError> {
+        self.limiter
+            .check(RateLimitedAction::MemberLogin, client_ip)
+            .await?;
         let session = self.resolve_code(code.trim()).await?;
         let (member, is_new) = self
             .ensure_member(&session.openid, session.unionid.as_deref())
@@ -167,19 +175,23 @@ impl AuthService {
     /// Checks a username and password and returns an admin token.
     ///
     /// # Errors
-    /// `UNAUTHENTICATED` for an unknown username or a wrong password (the same answer for both).
+    /// `UNAUTHENTICATED` for an unknown username or a wrong password (the same answer for both);
+    /// `RATE_LIMITED` while the username is locked after too many failures.
     #[tracing::instrument(skip_all)]
     pub async fn admin_login(
         &self,
         username: &str,
         password: &str,
     ) -> Result<AdminLogin, AppError> {
-        let account = store::admins::find_by_username(&self.db, username.trim()).await?;
+        let username = username.trim();
+        self.limiter.ensure_unlocked(username).await?;
+        let account = store::admins::find_by_username(&self.db, username).await?;
         let stored = account.as_ref().map(|a| a.password_hash.clone());
         let verified = password::verify(password.to_owned(), stored).await?;
-        let account = account
-            .filter(|_| verified)
-            .ok_or(AppError::Unauthenticated("invalid username or password"))?;
+        let Some(account) = account.filter(|_| verified) else {
+            self.limiter.record_failure(username).await?;
+            return Err(AppError::Unauthenticated("invalid username or password"));
+        };
         let viewer = Viewer::Admin {
             id: account.id,
             role: account.role,

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::infra::clock::Clock;
+use crate::infra::rate_limit::RateLimiter;
 use crate::infra::redis::Redis;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::WechatClient;
@@ -37,6 +38,7 @@ pub struct Services {
     pub tiers: tiers::TierService,
     pub member_day: member_day::MemberDayService,
     pub rewards: rewards::RewardService,
+    pub limiter: Arc<RateLimiter>,
 }
 
 /// The shared parts services are built from.
@@ -48,6 +50,7 @@ pub struct Deps {
     pub wechat: Option<WechatClient>,
     pub dev_login: bool,
     pub ledger: ledger::LedgerPolicy,
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl Services {
@@ -60,6 +63,7 @@ impl Services {
             wechat,
             dev_login,
             ledger,
+            limiter,
         } = deps;
         Self {
             auth: auth::AuthService::new(
@@ -69,16 +73,28 @@ impl Services {
                 wechat,
                 dev_login,
                 ledger,
+                Arc::clone(&limiter),
             ),
             members: members::MemberService::new(db.clone(), Arc::clone(&clock)),
             clock: clock::ClockService::new(Arc::clone(&clock)),
-            signin: signin::SigninService::new(db.clone(), Arc::clone(&clock), ledger),
+            signin: signin::SigninService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                ledger,
+                Arc::clone(&limiter),
+            ),
             points: points::PointsService::new(db.clone(), Arc::clone(&clock), ledger),
             purchases: purchases::PurchaseService::new(db.clone(), Arc::clone(&clock), ledger),
             inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
             tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), ledger),
             member_day: member_day::MemberDayService::new(db.clone(), Arc::clone(&clock), ledger),
-            rewards: rewards::RewardService::new(db.clone(), Arc::clone(&clock), ledger),
+            rewards: rewards::RewardService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                ledger,
+                Arc::clone(&limiter),
+            ),
+            limiter,
             health: health::HealthService::new(db, redis),
         }
     }

@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use crate::domain::ids::MemberId;
 use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, MonthKey};
+use crate::domain::rate_limit::RateLimitedAction;
 use crate::domain::reward::{
     self, COUPON_VALID_DAYS, Coupon, RedeemContext, Redemption, RedemptionStatus, Reward,
     RewardKind,
@@ -15,6 +16,7 @@ use crate::domain::reward::{
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::random;
+use crate::infra::rate_limit::RateLimiter;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
 use crate::service::member_day;
 use crate::store::ledger::LockedMember;
@@ -71,11 +73,22 @@ pub struct RewardService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    limiter: Arc<RateLimiter>,
 }
 
 impl RewardService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, policy: LedgerPolicy) -> Self {
-        Self { db, clock, policy }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<Clock>,
+        policy: LedgerPolicy,
+        limiter: Arc<RateLimiter>,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            policy,
+            limiter,
+        }
     }
 
     /// Adds a reward to the catalogue.
@@ -249,6 +262,9 @@ impl RewardService {
         quantity: i32,
         idempotency_key: &str,
     ) -> Result<RedeemOutcome, AppError> {
+        self.limiter
+            .check(RateLimitedAction::Redeem, &member_id.to_string())
+            .await?;
         if !(1..=10).contains(&quantity) {
             return Err(AppError::validation("quantity", "must be 1 to 10"));
         }

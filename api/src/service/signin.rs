@@ -8,10 +8,12 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use crate::domain::ids::MemberId;
 use crate::domain::member_day as member_day_rules;
 use crate::domain::points::{self, EntryKind};
+use crate::domain::rate_limit::RateLimitedAction;
 use crate::domain::reward::{Coupon, Reward};
 use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
+use crate::infra::rate_limit::RateLimiter;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
 use crate::service::{member_day, rewards, tiers};
 use crate::store::ledger::LockedMember;
@@ -103,11 +105,22 @@ pub struct SigninService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    limiter: Arc<RateLimiter>,
 }
 
 impl SigninService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, policy: LedgerPolicy) -> Self {
-        Self { db, clock, policy }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<Clock>,
+        policy: LedgerPolicy,
+        limiter: Arc<RateLimiter>,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            policy,
+            limiter,
+        }
     }
 
     /// Signs the member in for today: extends or restarts the streak (using a freeze over exactly
@@ -118,6 +131,9 @@ impl SigninService {
     /// `ALREADY_SIGNED_IN` when today is signed (also when two calls race); `NOT_FOUND`.
     #[tracing::instrument(skip_all, fields(member.id = %member_id))]
     pub async fn sign_in(&self, member_id: MemberId) -> Result<SignInOutcome, AppError> {
+        self.limiter
+            .check(RateLimitedAction::SignIn, &member_id.to_string())
+            .await?;
         let now = self.clock.now();
         let today = self.clock.today();
         let txn = self.db.begin().await?;
@@ -270,6 +286,9 @@ impl SigninService {
         member_id: MemberId,
         day: NaiveDate,
     ) -> Result<MakeUpOutcome, AppError> {
+        self.limiter
+            .check(RateLimitedAction::SignIn, &member_id.to_string())
+            .await?;
         let now = self.clock.now();
         let today = self.clock.today();
         let txn = self.db.begin().await?;

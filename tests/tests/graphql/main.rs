@@ -9,6 +9,7 @@ mod member_day;
 mod points;
 mod profile;
 mod purchases;
+mod rate_limits;
 mod rewards;
 mod signin;
 mod tiers;

@@ -1,0 +1,285 @@
+//! Rate limiting with GCRA. With Redis, one Lua script per check, so every instance shares the
+//! limits; without it, `governor` in this process. Both read the service clock (the test clock
+//! moves them), never Redis' or the OS's own time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::Clock as GovernorClock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota as GovernorQuota, RateLimiter as Governor};
+
+use crate::domain::rate_limit::{Quota, RateLimitedAction, RateLimits};
+use crate::error::AppError;
+use crate::infra::clock::Clock;
+use crate::infra::redis::Redis;
+
+/// GCRA: allow when the theoretical arrival time stays within `burst` intervals of now.
+/// Returns 0 when allowed, else the seconds to wait. Time comes from the caller.
+const GCRA: &str = r"
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local allow_at = tat + interval - interval * burst
+if allow_at > now then
+  return math.ceil((allow_at - now) / 1000)
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
+return 0
+";
+
+/// Counts failures in a window; at the limit, locks the subject for the window.
+const LOCKOUT: &str = r"
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], window) end
+if count >= limit then
+  redis.call('SET', KEYS[2], now + window, 'PX', window)
+end
+return count
+";
+
+/// The service clock as `governor` sees it: time since the Unix epoch.
+#[derive(Clone)]
+struct ServiceClock(Arc<Clock>);
+
+impl GovernorClock for ServiceClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        let millis = u64::try_from(self.0.now().timestamp_millis()).unwrap_or(0);
+        Duration::from_millis(millis)
+    }
+}
+
+type Keyed =
+    Governor<String, DefaultKeyedStateStore<String>, ServiceClock, NoOpMiddleware<Duration>>;
+
+enum Backend {
+    Redis {
+        redis: Redis,
+        gcra: redis::Script,
+        lockout: redis::Script,
+    },
+    Local {
+        limiters: HashMap<RateLimitedAction, Keyed>,
+        /// username → locked until (ms since epoch), and failures: (count, window start ms).
+        locks: Mutex<HashMap<String, (u64, u32, u64)>>,
+    },
+}
+
+/// Checks and records rate-limited actions.
+pub struct RateLimiter {
+    clock: Arc<Clock>,
+    limits: RateLimits,
+    backend: Backend,
+}
+
+impl RateLimiter {
+    pub fn new(clock: Arc<Clock>, limits: RateLimits, redis: Option<Redis>) -> Self {
+        let backend = match redis {
+            Some(redis) => Backend::Redis {
+                redis,
+                gcra: redis::Script::new(GCRA),
+                lockout: redis::Script::new(LOCKOUT),
+            },
+            None => Backend::Local {
+                limiters: RateLimitedAction::ALL
+                    .into_iter()
+                    .filter_map(|action| {
+                        let quota = governor_quota(limits.quota(action))?;
+                        let limiter = Governor::new(
+                            quota,
+                            DefaultKeyedStateStore::default(),
+                            ServiceClock(Arc::clone(&clock)),
+                        );
+                        Some((action, limiter))
+                    })
+                    .collect(),
+                locks: Mutex::new(HashMap::new()),
+            },
+        };
+        Self {
+            clock,
+            limits,
+            backend,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0)
+    }
+
+    /// Counts one `action` by `subject`.
+    ///
+    /// # Errors
+    /// `RATE_LIMITED` with the seconds to wait when over the limit.
+    pub async fn check(&self, action: RateLimitedAction, subject: &str) -> Result<(), AppError> {
+        let quota = self.limits.quota(action);
+        let wait = match &self.backend {
+            Backend::Redis { redis, gcra, .. } => {
+                let key = redis.key(&["rate", action.name(), subject]);
+                let mut connection = redis.connection();
+                let wait: u64 = gcra
+                    .key(key)
+                    .arg(self.now_ms())
+                    .arg(quota.interval_ms())
+                    .arg(quota.count)
+                    .invoke_async(&mut connection)
+                    .await?;
+                wait
+            }
+            Backend::Local { limiters, .. } => match limiters.get(&action) {
+                Some(limiter) => match limiter.check_key(&subject.to_owned()) {
+                    Ok(()) => 0,
+                    Err(not_until) => {
+                        let now = ServiceClock(Arc::clone(&self.clock)).now();
+                        not_until.wait_time_from(now).as_secs().max(1)
+                    }
+                },
+                None => 0,
+            },
+        };
+        if wait > 0 {
+            Err(AppError::RateLimited {
+                retry_after_secs: wait,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Refuses a locked subject (too many failed admin logins).
+    ///
+    /// # Errors
+    /// `RATE_LIMITED` with the seconds until the lock ends.
+    pub async fn ensure_unlocked(&self, subject: &str) -> Result<(), AppError> {
+        let now = self.now_ms();
+        let until = match &self.backend {
+            Backend::Redis { redis, .. } => {
+                let key =
+                    redis.key(&["lock", RateLimitedAction::AdminLoginFailure.name(), subject]);
+                let mut connection = redis.connection();
+                let until: Option<u64> = redis::cmd("GET")
+                    .arg(key)
+                    .query_async(&mut connection)
+                    .await?;
+                until.unwrap_or(0)
+            }
+            Backend::Local { locks, .. } => locks
+                .lock()
+                .map_err(|e| AppError::internal(anyhow::anyhow!("rate-limit lock poisoned: {e}")))?
+                .get(subject)
+                .map_or(0, |(until, _, _)| *until),
+        };
+        if until > now {
+            Err(AppError::RateLimited {
+                retry_after_secs: (until - now).div_ceil(1000),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Records a failure; reaching the limit within the window locks the subject for the window.
+    ///
+    /// # Errors
+    /// `INTERNAL` when Redis fails.
+    pub async fn record_failure(&self, subject: &str) -> Result<(), AppError> {
+        let quota = self.limits.quota(RateLimitedAction::AdminLoginFailure);
+        let window_ms = u64::from(quota.per_seconds) * 1000;
+        let now = self.now_ms();
+        match &self.backend {
+            Backend::Redis { redis, lockout, .. } => {
+                let name = RateLimitedAction::AdminLoginFailure.name();
+                let mut connection = redis.connection();
+                let _: u64 = lockout
+                    .key(redis.key(&["failures", name, subject]))
+                    .key(redis.key(&["lock", name, subject]))
+                    .arg(now)
+                    .arg(window_ms)
+                    .arg(quota.count)
+                    .invoke_async(&mut connection)
+                    .await?;
+            }
+            Backend::Local { locks, .. } => {
+                let mut locks = locks.lock().map_err(|e| {
+                    AppError::internal(anyhow::anyhow!("rate-limit lock poisoned: {e}"))
+                })?;
+                let entry = locks.entry(subject.to_owned()).or_insert((0, 0, now));
+                if now.saturating_sub(entry.2) >= window_ms {
+                    *entry = (entry.0, 0, now);
+                }
+                entry.1 = entry.1.saturating_add(1);
+                if entry.1 >= quota.count {
+                    entry.0 = now.saturating_add(window_ms);
+                    entry.1 = 0;
+                    entry.2 = now;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn governor_quota(quota: Quota) -> Option<GovernorQuota> {
+    let burst = std::num::NonZeroU32::new(quota.count)?;
+    GovernorQuota::with_period(Duration::from_millis(quota.interval_ms()))
+        .map(|q| q.allow_burst(burst))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rate_limit::Quota;
+
+    #[tokio::test]
+    async fn local_lockout_locks_after_the_limit() {
+        let clock = Arc::new(Clock::new(chrono_tz::UTC, true));
+        let mut limits = RateLimits::default();
+        limits.set(
+            RateLimitedAction::AdminLoginFailure,
+            Quota {
+                count: 3,
+                per_seconds: 900,
+            },
+        );
+        let limiter = RateLimiter::new(Arc::clone(&clock), limits, None);
+        for _ in 0..3 {
+            limiter.ensure_unlocked("boss").await.unwrap();
+            limiter.record_failure("boss").await.unwrap();
+        }
+        assert_eq!(
+            limiter.ensure_unlocked("boss").await.unwrap_err().code(),
+            "RATE_LIMITED"
+        );
+        clock.advance(chrono::TimeDelta::seconds(901)).unwrap();
+        assert!(limiter.ensure_unlocked("boss").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn local_limits_follow_the_service_clock() {
+        let clock = Arc::new(Clock::new(chrono_tz::UTC, true));
+        let mut limits = RateLimits::default();
+        limits.set(
+            RateLimitedAction::SignIn,
+            Quota {
+                count: 2,
+                per_seconds: 60,
+            },
+        );
+        let limiter = RateLimiter::new(Arc::clone(&clock), limits, None);
+        limiter.check(RateLimitedAction::SignIn, "m").await.unwrap();
+        limiter.check(RateLimitedAction::SignIn, "m").await.unwrap();
+        assert!(limiter.check(RateLimitedAction::SignIn, "m").await.is_err());
+        clock.advance(chrono::TimeDelta::seconds(60)).unwrap();
+        assert!(limiter.check(RateLimitedAction::SignIn, "m").await.is_ok());
+    }
+}
