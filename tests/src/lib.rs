@@ -40,6 +40,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub redis_prefix: Option<String>,
     pub wechat: MockServer,
+    /// The settings the app was built with (a sibling instance reuses them).
+    settings: Settings,
     /// Held for its `Drop`: removes the database and Redis keys when the test ends.
     _cleanup: Cleanup,
 }
@@ -156,7 +158,9 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     }
     let settings = Settings::from_lookup(|key| env.get(key).cloned()).expect("test settings");
 
-    let app = Application::build(settings).await.expect("build the app");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("build the app");
     let address = format!("http://{}", app.address());
     let clock = app.clock();
     let services = app.services();
@@ -173,6 +177,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         db,
         redis_prefix: redis_prefix.clone(),
         wechat,
+        settings,
         _cleanup: Cleanup {
             database: cleanup_db,
             redis: redis_url.zip(redis_prefix),
@@ -198,6 +203,21 @@ impl TestApp {
         let status = response.status().as_u16();
         let body = response.json().await.expect("GraphQL response is JSON");
         GqlResponse { status, body }
+    }
+
+    /// Starts a second instance on the same database and Redis prefix (another replica behind
+    /// the load balancer) and returns its GraphQL URL. It has its own clock, set to this one's.
+    pub async fn spawn_sibling(&self) -> String {
+        let sibling = Application::build(self.settings.clone())
+            .await
+            .expect("build the sibling");
+        sibling
+            .clock()
+            .set(self.clock.now())
+            .expect("the sibling's test clock moves");
+        let url = format!("http://{}/graphql", sibling.address());
+        tokio::spawn(sibling.run_until_stopped());
+        url
     }
 
     /// Posts `body` as-is with `content_type`, for requests `gql` would never send.

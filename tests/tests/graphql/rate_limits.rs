@@ -146,3 +146,22 @@ async fn other_mutations_share_a_general_limit_and_redemptions_have_their_own() 
     first_redeem.expect_error("REWARD_UNAVAILABLE");
     second_redeem.expect_error("RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn with_redis_the_limits_hold_across_instances_and_without_it_per_process() {
+    let app = spawn_app_with(&[("MEMBERCARD_RATE_LIMIT_REQUEST", "3/60")]).await;
+    let sibling = app.spawn_sibling().await;
+    let query = json!({ "query": "{ serverTime { now } }" });
+
+    for _ in 0..3 {
+        app.gql(None, "{ serverTime { now } }", json!({}))
+            .await
+            .expect_ok();
+    }
+    let on_sibling = app.client.post(&sibling).json(&query).send().await.unwrap();
+
+    // With Redis the first instance's three requests count on the second; without it each
+    // process counts its own.
+    let expected = if app.redis_prefix.is_some() { 429 } else { 200 };
+    assert_eq!(on_sibling.status(), expected);
+}
