@@ -23,7 +23,9 @@ local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
+-- A stored time can never be more than a full burst ahead of now; if it is, the clock was
+-- moved back (the test clock), so start afresh.
+if tat < now or tat > now + interval * burst then tat = now end
 local allow_at = tat + interval - interval * burst
 if allow_at > now then
   return math.ceil((allow_at - now) / 1000)
@@ -179,7 +181,14 @@ impl RateLimiter {
                 .get(subject)
                 .map_or(0, |(until, _, _)| *until),
         };
-        if until > now {
+        let window_ms = u64::from(
+            self.limits
+                .quota(RateLimitedAction::AdminLoginFailure)
+                .per_seconds,
+        ) * 1000;
+        // A lock ends at most one window after it was set; a later end means the clock was
+        // moved back (the test clock), and the lock no longer applies.
+        if until > now && until <= now.saturating_add(window_ms) {
             Err(AppError::RateLimited {
                 retry_after_secs: (until - now).div_ceil(1000),
             })

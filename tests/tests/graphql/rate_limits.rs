@@ -165,3 +165,33 @@ async fn with_redis_the_limits_hold_across_instances_and_without_it_per_process(
     let expected = if app.redis_prefix.is_some() { 429 } else { 200 };
     assert_eq!(on_sibling.status(), expected);
 }
+
+#[tokio::test]
+async fn moving_the_test_clock_back_does_not_lock_anyone_out() {
+    let app = spawn_app_with(&[
+        ("MEMBERCARD_RATE_LIMIT_REQUEST", "100/60"),
+        ("MEMBERCARD_RATE_LIMIT_ADMIN_LOGIN_FAILURES", "1/900"),
+    ])
+    .await;
+    app.services
+        .auth
+        .create_admin("boss", ADMIN_PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    app.gql(None, "{ serverTime { now } }", json!({}))
+        .await
+        .expect_ok();
+    let login = "mutation($p: String!) { adminLogin(username: \"boss\", password: $p) { token } }";
+    app.gql(None, login, json!({ "p": "wrong" }))
+        .await
+        .expect_error("UNAUTHENTICATED");
+
+    app.set_clock("2020-01-01T00:00:00Z");
+
+    app.gql(None, "{ serverTime { now } }", json!({}))
+        .await
+        .expect_ok();
+    app.gql(None, login, json!({ "p": ADMIN_PASSWORD }))
+        .await
+        .expect_ok();
+}
