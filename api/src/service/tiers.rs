@@ -243,12 +243,12 @@ impl TierService {
         let mut evaluation = Evaluation::default();
         let mut after = 0_i64;
         loop {
-            let ids = store::ledger::member_ids_after(&self.db, after, 500).await?;
-            let Some(last) = ids.last() else {
+            let members = store::ledger::member_tiers_after(&self.db, after, 500).await?;
+            let Some((last, _)) = members.last() else {
                 return Ok(evaluation);
             };
             after = last.get();
-            for member_id in ids {
+            for (member_id, _) in members {
                 let txn = self.db.begin().await?;
                 let mut member = store::ledger::lock_member(&txn, member_id).await?;
                 let moved = move_to_earned_tier(&txn, &mut member, now, self.policy, true).await?;

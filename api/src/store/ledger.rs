@@ -84,25 +84,8 @@ pub async fn set_tier(db: &impl ConnectionTrait, id: MemberId, code: &str) -> Re
         .map(|_| ())
 }
 
-/// Member ids after `after`, in order, `limit` at a time (for passes over every member).
-pub async fn member_ids_after(
-    db: &impl ConnectionTrait,
-    after: i64,
-    limit: u64,
-) -> Result<Vec<MemberId>, DbErr> {
-    let ids: Vec<i64> = members::Entity::find()
-        .select_only()
-        .column(members::Column::Id)
-        .filter(members::Column::Id.gt(after))
-        .order_by_asc(members::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(ids.into_iter().map(MemberId::new).collect())
-}
-
-/// Member ids and tier codes after `after`, in order, `limit` at a time.
+/// Member ids and tier codes after `after`, in order, `limit` at a time (for passes over
+/// every member).
 pub async fn member_tiers_after(
     db: &impl ConnectionTrait,
     after: i64,
