@@ -115,6 +115,8 @@ pub struct BusinessSettings {
     pub purchase_pending_days: u32,
     /// The monthly member day (1-31); 0 turns it off.
     pub member_day: u32,
+    /// The lowest tier (code) that may apply to be a KOC.
+    pub koc_min_tier: String,
 }
 
 impl Settings {
@@ -250,6 +252,10 @@ impl Settings {
                     day @ 0..=31 => u32::try_from(day).unwrap_or(8),
                     _ => bail!("MEMBERCARD_MEMBER_DAY must be a day of the month (1-31) or 0"),
                 },
+                koc_min_tier: var("MEMBERCARD_KOC_MIN_TIER")
+                    .map(|t| t.trim().to_ascii_uppercase())
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| "REGULAR".to_owned()),
             },
         })
     }

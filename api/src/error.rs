@@ -38,6 +38,14 @@ pub enum AppError {
     OutOfStock,
     #[error("this coupon is not valid")]
     CouponInvalid,
+    #[error("only members of tier {required} or above can apply to be a KOC")]
+    KocNotEligible { required: String },
+    #[error("this is for KOCs only")]
+    KocRequired,
+    #[error("this task is not available: {0}")]
+    TaskUnavailable(&'static str),
+    #[error("this invite is not valid: {0}")]
+    InviteInvalid(&'static str),
     #[error("too many requests, try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Never shown to a client: the source is logged once at the GraphQL boundary.
@@ -65,6 +73,10 @@ impl AppError {
             Self::RedemptionLimitReached => "REDEMPTION_LIMIT_REACHED",
             Self::OutOfStock => "OUT_OF_STOCK",
             Self::CouponInvalid => "COUPON_INVALID",
+            Self::KocNotEligible { .. } => "KOC_NOT_ELIGIBLE",
+            Self::KocRequired => "KOC_REQUIRED",
+            Self::TaskUnavailable(_) => "TASK_UNAVAILABLE",
+            Self::InviteInvalid(_) => "INVITE_INVALID",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }

@@ -46,6 +46,12 @@ impl Application {
             settings.business.test_clock,
         ));
         let services = Arc::new(services(&settings, db, redis, Arc::clone(&clock))?);
+        // Boards lost with Redis come back from the database before the first request.
+        match services.leaderboards.rebuild_missing().await {
+            Ok(0) => {}
+            Ok(rebuilt) => tracing::info!(rebuilt, "missing leaderboards rebuilt"),
+            Err(e) => tracing::warn!(error = ?e, "leaderboards not rebuilt at start-up"),
+        }
         if settings.business.jobs_interval_seconds > 0 {
             tokio::spawn(run_jobs(
                 Arc::clone(&services),
@@ -171,6 +177,7 @@ pub fn services(
         tokens,
         wechat,
         dev_login: settings.auth.dev_login,
+        koc_min_tier: settings.business.koc_min_tier.clone(),
         ledger: LedgerPolicy {
             timezone: settings.business.timezone,
             expiry_months: settings.business.points_expiry_months,

@@ -3,6 +3,9 @@
 pub mod admins;
 pub mod coupons;
 pub mod growth_entries;
+pub mod koc_applications;
+pub mod koc_submissions;
+pub mod koc_tasks;
 pub mod member_day_events;
 pub mod member_months;
 pub mod members;
@@ -13,6 +16,7 @@ pub mod point_lots;
 pub mod programme_settings;
 pub mod purchases;
 pub mod redemptions;
+pub mod referrals;
 pub mod rewards;
 pub mod sign_in_cycle_days;
 pub mod sign_in_milestones;

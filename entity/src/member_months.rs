@@ -12,6 +12,11 @@ pub struct Model {
     pub redeemed: i64,
     pub cut_by_cap: i64,
     pub growth: i64,
+    /// When `earned` last grew (whole seconds; the leaderboard tie-break).
+    pub earned_at: Option<DateTimeUtc>,
+    pub koc_score: i64,
+    /// When `koc_score` last grew (whole seconds; the leaderboard tie-break).
+    pub koc_score_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

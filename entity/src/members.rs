@@ -27,6 +27,14 @@ pub struct Model {
     pub growth_total: i64,
     /// 1-3 for a KOC; null otherwise.
     pub koc_level: Option<i32>,
+    /// KOC score ever earned; the level follows it.
+    pub koc_score_total: i64,
+    /// Invitees who completed a first sign-in (void referrals taken off).
+    pub successful_invites: i32,
+    /// When `successful_invites` last changed (whole seconds; the leaderboard tie-break).
+    pub invites_at: Option<DateTimeUtc>,
+    /// When `current_streak` last changed (whole seconds; the leaderboard tie-break).
+    pub streak_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

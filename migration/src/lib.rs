@@ -19,6 +19,7 @@ mod m20260203_000001_create_notifications;
 mod m20260204_000001_add_tier_tracking;
 mod m20260205_000001_create_member_day;
 mod m20260206_000001_create_rewards;
+mod m20260207_000001_create_koc_and_referrals;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260204_000001_add_tier_tracking::Migration),
             Box::new(m20260205_000001_create_member_day::Migration),
             Box::new(m20260206_000001_create_rewards::Migration),
+            Box::new(m20260207_000001_create_koc_and_referrals::Migration),
         ]
     }
 }

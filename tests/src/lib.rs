@@ -410,6 +410,76 @@ impl TestApp {
     }
 
     /// How many rows `table` has.
+    /// The member's invite code, read over GraphQL.
+    pub async fn invite_code(&self, member: &Session) -> String {
+        let res = self
+            .gql(Some(member), "{ me { inviteCode } }", json!({}))
+            .await;
+        res.expect_ok()["me"]["inviteCode"]
+            .as_str()
+            .expect("an invite code")
+            .to_owned()
+    }
+
+    /// Names `inviter` as `invitee`'s inviter (asserting success).
+    pub async fn bind(&self, invitee: &Session, inviter: &Session) {
+        let code = self.invite_code(inviter).await;
+        self.gql(
+            Some(invitee),
+            "mutation($c: String!) { bindInviter(inviteCode: $c) { status } }",
+            json!({ "c": code }),
+        )
+        .await
+        .expect_ok();
+    }
+
+    /// Moves a member to a tier directly (scenario set-up: earning a tier takes months).
+    pub async fn set_tier(&self, member: &Session, code: &str) {
+        self.execute(&format!(
+            "UPDATE members SET tier_code = '{code}' WHERE id = {}",
+            member.id
+        ))
+        .await;
+    }
+
+    /// Makes `member` a KOC the way a member does: applies, and an operator approves.
+    pub async fn make_koc(&self, member: &Session, operator: &Session) {
+        self.set_tier(member, "REGULAR").await;
+        let applied = self
+            .gql(
+                Some(member),
+                r#"mutation { applyKoc(platforms: [{platform: "小红书", handle: "me", followers: 1200}], reason: "我喜欢这个品牌") { id } }"#,
+                json!({}),
+            )
+            .await;
+        let id = applied.expect_ok()["applyKoc"]["id"].clone();
+        self.gql(
+            Some(operator),
+            "mutation($id: ID!) { reviewKocApplication(id: $id, approve: true) { status } }",
+            json!({ "id": id }),
+        )
+        .await
+        .expect_ok();
+    }
+
+    /// Deletes a Redis key under this app's prefix (a lost board); false without Redis.
+    pub async fn redis_del(&self, key: &str) -> bool {
+        let (Ok(url), Some(prefix)) = (std::env::var("TEST_REDIS_URL"), &self.redis_prefix) else {
+            return false;
+        };
+        let client = redis::Client::open(url).expect("a Redis URL");
+        let mut connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to Redis");
+        let deleted: i64 = redis::cmd("DEL")
+            .arg(format!("{prefix}{key}"))
+            .query_async(&mut connection)
+            .await
+            .expect("DEL");
+        deleted == 1
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
             .db
@@ -550,4 +620,59 @@ async fn delete_redis_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> 
             .await?;
     }
     Ok(())
+}
+
+/// A TCP relay in front of Redis that a test can cut, to play a Redis outage.
+pub struct RedisRelay {
+    pub url: String,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl RedisRelay {
+    /// Relays a local port to the Redis of `TEST_REDIS_URL`; `None` without it.
+    pub async fn start() -> Option<Self> {
+        let target = url::Url::parse(&std::env::var("TEST_REDIS_URL").ok()?).ok()?;
+        let upstream = format!(
+            "{}:{}",
+            target.host_str().unwrap_or("127.0.0.1"),
+            target.port().unwrap_or(6379)
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
+        let mut relayed = target.clone();
+        relayed
+            .set_port(Some(listener.local_addr().ok()?.port()))
+            .ok()?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut cut = stopped.clone();
+            loop {
+                tokio::select! {
+                    _ = cut.changed() => break,
+                    accepted = listener.accept() => {
+                        let Ok((mut client, _)) = accepted else { break };
+                        let upstream = upstream.clone();
+                        let mut cut = stopped.clone();
+                        tokio::spawn(async move {
+                            let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                                return;
+                            };
+                            tokio::select! {
+                                _ = cut.changed() => {}
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            }
+                        });
+                    }
+                }
+            }
+        });
+        Some(Self {
+            url: relayed.to_string(),
+            stop,
+        })
+    }
+
+    /// Cuts every connection and stops listening: Redis is gone for the app.
+    pub fn cut(&self) {
+        let _ = self.stop.send(true);
+    }
 }

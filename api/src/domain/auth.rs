@@ -31,7 +31,7 @@ impl Role {
     /// Whether this role may perform `action`.
     pub fn can(self, action: AdminAction) -> bool {
         match action {
-            AdminAction::ReadMembers | AdminAction::Fulfil => true,
+            AdminAction::ReadMembers | AdminAction::Fulfil | AdminAction::Review => true,
             AdminAction::ControlTestClock
             | AdminAction::ManageRules
             | AdminAction::AdjustPoints
@@ -58,6 +58,8 @@ pub enum AdminAction {
     Integrations,
     /// Write coupons off, fulfil or cancel redemptions.
     Fulfil,
+    /// Review KOC applications and submissions; void referrals.
+    Review,
 }
 
 /// The authenticated caller of a request.

@@ -73,6 +73,26 @@ id_type!(
     RedemptionId,
     "id"
 );
+id_type!(
+    /// An application to become a KOC.
+    KocApplicationId,
+    "id"
+);
+id_type!(
+    /// A KOC task operators define.
+    KocTaskId,
+    "id"
+);
+id_type!(
+    /// A KOC's submitted (or automatically completed) task work.
+    KocSubmissionId,
+    "id"
+);
+id_type!(
+    /// An invite bound by the invitee.
+    ReferralId,
+    "id"
+);
 
 #[cfg(test)]
 mod tests {

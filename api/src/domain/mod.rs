@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod ids;
+pub mod koc;
+pub mod leaderboard;
 pub mod member;
 pub mod member_day;
 pub mod notification;
@@ -9,6 +11,7 @@ pub mod paging;
 pub mod points;
 pub mod purchase;
 pub mod rate_limit;
+pub mod referral;
 pub mod reward;
 pub mod signin;
 pub mod tier;

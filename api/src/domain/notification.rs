@@ -11,16 +11,22 @@ pub enum NoticeKind {
     PointsExpired,
     TierChanged,
     MemberDayTomorrow,
+    KocApplicationReviewed,
+    KocSubmissionReviewed,
+    ReferralRewarded,
 }
 
 impl NoticeKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 9] = [
         Self::PointsEarned,
         Self::PointsRedeemed,
         Self::PointsExpiring,
         Self::PointsExpired,
         Self::TierChanged,
         Self::MemberDayTomorrow,
+        Self::KocApplicationReviewed,
+        Self::KocSubmissionReviewed,
+        Self::ReferralRewarded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +37,9 @@ impl NoticeKind {
             Self::PointsExpired => "POINTS_EXPIRED",
             Self::TierChanged => "TIER_CHANGED",
             Self::MemberDayTomorrow => "MEMBER_DAY_TOMORROW",
+            Self::KocApplicationReviewed => "KOC_APPLICATION_REVIEWED",
+            Self::KocSubmissionReviewed => "KOC_SUBMISSION_REVIEWED",
+            Self::ReferralRewarded => "REFERRAL_REWARDED",
         }
     }
 
@@ -79,6 +88,11 @@ pub fn for_movement(kind: EntryKind, amount: i64, balance_after: i64) -> Option<
                 amount.saturating_neg()
             ),
         }),
+        credit if credit > 0 && kind == EntryKind::Referral => Some(Notice {
+            kind: NoticeKind::ReferralRewarded,
+            title: "邀请奖励到账".to_owned(),
+            body: format!("{label} +{credit} 积分，当前余额 {balance_after} 积分"),
+        }),
         credit if credit > 0 => Some(Notice {
             kind: NoticeKind::PointsEarned,
             title: "积分到账".to_owned(),
@@ -104,6 +118,53 @@ pub fn tier_changed(from: &str, to: &str, upgraded: bool) -> Notice {
         .to_owned(),
         body: format!("您的会员等级已由{from}调整为{to}"),
     }
+}
+
+/// The notice that an operator decided a KOC application.
+pub fn koc_application_reviewed(approved: bool, note: Option<&str>) -> Notice {
+    let body = if approved {
+        "恭喜！您的KOC申请已通过，快去看看KOC任务吧".to_owned()
+    } else {
+        format!("您的KOC申请未通过{}", reason_suffix(note))
+    };
+    Notice {
+        kind: NoticeKind::KocApplicationReviewed,
+        title: if approved {
+            "KOC申请已通过"
+        } else {
+            "KOC申请未通过"
+        }
+        .to_owned(),
+        body,
+    }
+}
+
+/// The notice that an operator decided a KOC task submission.
+pub fn koc_submission_reviewed(task: &str, approved: bool, note: Option<&str>) -> Notice {
+    let body = if approved {
+        format!("任务「{task}」已通过审核，奖励已发放")
+    } else {
+        format!(
+            "任务「{task}」未通过审核{}，可修改后重新提交",
+            reason_suffix(note)
+        )
+    };
+    Notice {
+        kind: NoticeKind::KocSubmissionReviewed,
+        title: if approved {
+            "任务审核通过"
+        } else {
+            "任务审核未通过"
+        }
+        .to_owned(),
+        body,
+    }
+}
+
+fn reason_suffix(note: Option<&str>) -> String {
+    note.map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map_or_else(String::new, |n| format!("：{n}"))
 }
 
 /// What tomorrow's member day brings.

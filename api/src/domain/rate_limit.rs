@@ -13,6 +13,8 @@ pub enum RateLimitedAction {
     SignIn,
     /// `redeemReward`, per member.
     Redeem,
+    /// `submitKocTask` and `resubmitKocTask`, per member.
+    KocSubmission,
     /// Any other mutation, per member (or IP when anonymous).
     Mutation,
     /// Every request, per member or IP; over it the request gets HTTP 429.
@@ -20,11 +22,12 @@ pub enum RateLimitedAction {
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::MemberLogin,
         Self::AdminLoginFailure,
         Self::SignIn,
         Self::Redeem,
+        Self::KocSubmission,
         Self::Mutation,
         Self::Request,
     ];
@@ -36,6 +39,7 @@ impl RateLimitedAction {
             Self::AdminLoginFailure => "ADMIN_LOGIN_FAILURES",
             Self::SignIn => "SIGN_IN",
             Self::Redeem => "REDEEM",
+            Self::KocSubmission => "KOC_SUBMISSION",
             Self::Mutation => "MUTATION",
             Self::Request => "REQUEST",
         }
@@ -48,6 +52,7 @@ impl RateLimitedAction {
             Self::AdminLoginFailure => (5, 900),
             Self::SignIn => (5, 60),
             Self::Redeem => (10, 60),
+            Self::KocSubmission => (10, 3600),
             Self::Mutation => (60, 60),
             Self::Request => (600, 60),
         };

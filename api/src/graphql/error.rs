@@ -19,7 +19,9 @@ impl ErrorExtensions for AppError {
                     ext.set("available", *available);
                 }
                 Self::MonthlyRedeemCapReached { remaining } => ext.set("remaining", *remaining),
-                Self::TierTooLow { required } => ext.set("requiredTier", required.as_str()),
+                Self::TierTooLow { required } | Self::KocNotEligible { required } => {
+                    ext.set("requiredTier", required.as_str());
+                }
                 Self::RateLimited { retry_after_secs } => {
                     ext.set("retryAfterSeconds", *retry_after_secs);
                 }

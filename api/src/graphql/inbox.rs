@@ -18,6 +18,9 @@ pub enum NotificationKind {
     PointsExpired,
     TierChanged,
     MemberDayTomorrow,
+    KocApplicationReviewed,
+    KocSubmissionReviewed,
+    ReferralRewarded,
 }
 
 impl From<NoticeKind> for NotificationKind {
@@ -29,6 +32,9 @@ impl From<NoticeKind> for NotificationKind {
             NoticeKind::PointsExpired => Self::PointsExpired,
             NoticeKind::TierChanged => Self::TierChanged,
             NoticeKind::MemberDayTomorrow => Self::MemberDayTomorrow,
+            NoticeKind::KocApplicationReviewed => Self::KocApplicationReviewed,
+            NoticeKind::KocSubmissionReviewed => Self::KocSubmissionReviewed,
+            NoticeKind::ReferralRewarded => Self::ReferralRewarded,
         }
     }
 }

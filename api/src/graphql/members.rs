@@ -8,6 +8,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::member::{AvatarUrl, Birthday, MemberProfile, Nickname, Phone, ProfileUpdate};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
+use crate::graphql::koc::MemberKoc;
 use crate::graphql::points::MemberPoints;
 use crate::graphql::tiers::MemberTier;
 
@@ -67,6 +68,11 @@ impl Member {
     async fn points(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberPoints> {
         let summary = ctx.services().points.summary(self.0.id).await.extend()?;
         Ok(MemberPoints::new(self.0.id, summary))
+    }
+
+    /// The member's KOC level, score and latest application.
+    async fn koc(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberKoc> {
+        Ok(ctx.services().koc.profile(self.0.id).await.extend()?.into())
     }
 
     /// When the member first logged in.

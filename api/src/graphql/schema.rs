@@ -12,10 +12,13 @@ use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
 use crate::graphql::inbox::{InboxMutation, InboxQuery};
+use crate::graphql::koc::{KocMutation, KocQuery};
+use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
+use crate::graphql::referrals::{ReferralMutation, ReferralQuery};
 use crate::graphql::rewards::{RewardMutation, RewardQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::graphql::tiers::{TierMutation, TierQuery};
@@ -31,6 +34,9 @@ pub struct Query(
     TierQuery,
     MemberDayQuery,
     RewardQuery,
+    KocQuery,
+    ReferralQuery,
+    LeaderboardQuery,
     ClockQuery,
 );
 
@@ -45,6 +51,9 @@ pub struct Mutation(
     TierMutation,
     MemberDayMutation,
     RewardMutation,
+    KocMutation,
+    ReferralMutation,
+    LeaderboardMutation,
     ClockMutation,
 );
 

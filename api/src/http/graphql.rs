@@ -23,12 +23,14 @@ use crate::http::HttpState;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// Mutations with limits of their own (SPEC §10); every other mutation counts toward the
 /// general mutation limit.
-const OWN_LIMITS: [&str; 5] = [
+const OWN_LIMITS: [&str; 7] = [
     "memberLogin",
     "adminLogin",
     "signIn",
     "makeUpSignIn",
     "redeemReward",
+    "submitKocTask",
+    "resubmitKocTask",
 ];
 const JSON: &str = "application/json";
 

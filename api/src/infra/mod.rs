@@ -1,6 +1,7 @@
 //! Adapters to the outside world: the clock, Redis, password hashing, tokens, WeChat.
 
 pub mod clock;
+pub mod leaderboard;
 pub mod password;
 pub mod random;
 pub mod rate_limit;

@@ -1,5 +1,5 @@
 //! Rate limiting with GCRA. With Redis, one Lua script per check, so every instance shares the
-//! limits; without it, `governor` in this process. Both read the service clock (the test clock
+//! limits; without it (or while it does not answer), `governor` in this process. Both read the service clock (the test clock
 //! moves them), never Redis' or the OS's own time.
 
 use std::collections::HashMap;
@@ -64,54 +64,62 @@ impl GovernorClock for ServiceClock {
 type Keyed =
     Governor<String, DefaultKeyedStateStore<String>, ServiceClock, NoOpMiddleware<Duration>>;
 
-enum Backend {
-    Redis {
-        redis: Redis,
-        gcra: redis::Script,
-        lockout: redis::Script,
-    },
-    Local {
-        limiters: HashMap<RateLimitedAction, Keyed>,
-        /// username → locked until (ms since epoch), and failures: (count, window start ms).
-        locks: Mutex<HashMap<String, (u64, u32, u64)>>,
-    },
+/// Limits shared by every instance through Redis.
+struct Shared {
+    redis: Redis,
+    gcra: redis::Script,
+    lockout: redis::Script,
 }
+
+/// Limits counted in this process: the backend without Redis, and the fallback while Redis
+/// does not answer (a Redis outage degrades limits to per-process; it never takes the API down).
+struct Local {
+    limiters: HashMap<RateLimitedAction, Keyed>,
+    locks: Mutex<Locks>,
+}
+
+/// username → (locked until ms since epoch, failures in the window, window start ms).
+type Locks = HashMap<String, (u64, u32, u64)>;
 
 /// Checks and records rate-limited actions.
 pub struct RateLimiter {
     clock: Arc<Clock>,
     limits: RateLimits,
-    backend: Backend,
+    shared: Option<Shared>,
+    local: Local,
+}
+
+fn redis_trouble(error: &redis::RedisError) {
+    tracing::warn!(%error, "Redis unavailable: rate limits counted in this process");
 }
 
 impl RateLimiter {
     pub fn new(clock: Arc<Clock>, limits: RateLimits, redis: Option<Redis>) -> Self {
-        let backend = match redis {
-            Some(redis) => Backend::Redis {
-                redis,
-                gcra: redis::Script::new(GCRA),
-                lockout: redis::Script::new(LOCKOUT),
-            },
-            None => Backend::Local {
-                limiters: RateLimitedAction::ALL
-                    .into_iter()
-                    .filter_map(|action| {
-                        let quota = governor_quota(limits.quota(action))?;
-                        let limiter = Governor::new(
-                            quota,
-                            DefaultKeyedStateStore::default(),
-                            ServiceClock(Arc::clone(&clock)),
-                        );
-                        Some((action, limiter))
-                    })
-                    .collect(),
-                locks: Mutex::new(HashMap::new()),
-            },
+        let shared = redis.map(|redis| Shared {
+            redis,
+            gcra: redis::Script::new(GCRA),
+            lockout: redis::Script::new(LOCKOUT),
+        });
+        let local = Local {
+            limiters: RateLimitedAction::ALL
+                .into_iter()
+                .filter_map(|action| {
+                    let quota = governor_quota(limits.quota(action))?;
+                    let limiter = Governor::new(
+                        quota,
+                        DefaultKeyedStateStore::default(),
+                        ServiceClock(Arc::clone(&clock)),
+                    );
+                    Some((action, limiter))
+                })
+                .collect(),
+            locks: Mutex::new(HashMap::new()),
         };
         Self {
             clock,
             limits,
-            backend,
+            shared,
+            local,
         }
     }
 
@@ -119,26 +127,31 @@ impl RateLimiter {
         u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0)
     }
 
+    fn locks(&self) -> Result<std::sync::MutexGuard<'_, Locks>, AppError> {
+        self.local
+            .locks
+            .lock()
+            .map_err(|e| AppError::internal(anyhow::anyhow!("rate-limit lock poisoned: {e}")))
+    }
+
     /// Counts one `action` by `subject`.
     ///
     /// # Errors
     /// `RATE_LIMITED` with the seconds to wait when over the limit.
     pub async fn check(&self, action: RateLimitedAction, subject: &str) -> Result<(), AppError> {
-        let quota = self.limits.quota(action);
-        let wait = match &self.backend {
-            Backend::Redis { redis, gcra, .. } => {
-                let key = redis.key(&["rate", action.name(), subject]);
-                let mut connection = redis.connection();
-                let wait: u64 = gcra
-                    .key(key)
-                    .arg(self.now_ms())
-                    .arg(quota.interval_ms())
-                    .arg(quota.count)
-                    .invoke_async(&mut connection)
-                    .await?;
-                wait
-            }
-            Backend::Local { limiters, .. } => match limiters.get(&action) {
+        let shared_wait = match &self.shared {
+            Some(shared) => match self.check_shared(shared, action, subject).await {
+                Ok(wait) => Some(wait),
+                Err(error) => {
+                    redis_trouble(&error);
+                    None
+                }
+            },
+            None => None,
+        };
+        let wait = match shared_wait {
+            Some(wait) => wait,
+            None => match self.local.limiters.get(&action) {
                 Some(limiter) => match limiter.check_key(&subject.to_owned()) {
                     Ok(()) => 0,
                     Err(not_until) => {
@@ -158,28 +171,56 @@ impl RateLimiter {
         }
     }
 
+    async fn check_shared(
+        &self,
+        shared: &Shared,
+        action: RateLimitedAction,
+        subject: &str,
+    ) -> Result<u64, redis::RedisError> {
+        let quota = self.limits.quota(action);
+        let key = shared.redis.key(&["rate", action.name(), subject]);
+        let mut connection = shared.redis.connection();
+        shared
+            .gcra
+            .key(key)
+            .arg(self.now_ms())
+            .arg(quota.interval_ms())
+            .arg(quota.count)
+            .invoke_async(&mut connection)
+            .await
+    }
+
     /// Refuses a locked subject (too many failed admin logins).
     ///
     /// # Errors
     /// `RATE_LIMITED` with the seconds until the lock ends.
     pub async fn ensure_unlocked(&self, subject: &str) -> Result<(), AppError> {
         let now = self.now_ms();
-        let until = match &self.backend {
-            Backend::Redis { redis, .. } => {
-                let key =
-                    redis.key(&["lock", RateLimitedAction::AdminLoginFailure.name(), subject]);
-                let mut connection = redis.connection();
-                let until: Option<u64> = redis::cmd("GET")
+        let shared_until = match &self.shared {
+            Some(shared) => {
+                let key = shared.redis.key(&[
+                    "lock",
+                    RateLimitedAction::AdminLoginFailure.name(),
+                    subject,
+                ]);
+                let mut connection = shared.redis.connection();
+                let until: Result<Option<u64>, _> = redis::cmd("GET")
                     .arg(key)
                     .query_async(&mut connection)
-                    .await?;
-                until.unwrap_or(0)
+                    .await;
+                match until {
+                    Ok(until) => Some(until.unwrap_or(0)),
+                    Err(error) => {
+                        redis_trouble(&error);
+                        None
+                    }
+                }
             }
-            Backend::Local { locks, .. } => locks
-                .lock()
-                .map_err(|e| AppError::internal(anyhow::anyhow!("rate-limit lock poisoned: {e}")))?
-                .get(subject)
-                .map_or(0, |(until, _, _)| *until),
+            None => None,
+        };
+        let until = match shared_until {
+            Some(until) => until,
+            None => self.locks()?.get(subject).map_or(0, |(until, _, _)| *until),
         };
         let window_ms = u64::from(
             self.limits
@@ -200,39 +241,38 @@ impl RateLimiter {
     /// Records a failure; reaching the limit within the window locks the subject for the window.
     ///
     /// # Errors
-    /// `INTERNAL` when Redis fails.
+    /// `INTERNAL` when the in-process state is poisoned.
     pub async fn record_failure(&self, subject: &str) -> Result<(), AppError> {
         let quota = self.limits.quota(RateLimitedAction::AdminLoginFailure);
         let window_ms = u64::from(quota.per_seconds) * 1000;
         let now = self.now_ms();
-        match &self.backend {
-            Backend::Redis { redis, lockout, .. } => {
-                let name = RateLimitedAction::AdminLoginFailure.name();
-                let mut connection = redis.connection();
-                let _: u64 = lockout
-                    .key(redis.key(&["failures", name, subject]))
-                    .key(redis.key(&["lock", name, subject]))
-                    .arg(now)
-                    .arg(window_ms)
-                    .arg(quota.count)
-                    .invoke_async(&mut connection)
-                    .await?;
+        if let Some(shared) = &self.shared {
+            let name = RateLimitedAction::AdminLoginFailure.name();
+            let mut connection = shared.redis.connection();
+            let counted: Result<u64, _> = shared
+                .lockout
+                .key(shared.redis.key(&["failures", name, subject]))
+                .key(shared.redis.key(&["lock", name, subject]))
+                .arg(now)
+                .arg(window_ms)
+                .arg(quota.count)
+                .invoke_async(&mut connection)
+                .await;
+            match counted {
+                Ok(_) => return Ok(()),
+                Err(error) => redis_trouble(&error),
             }
-            Backend::Local { locks, .. } => {
-                let mut locks = locks.lock().map_err(|e| {
-                    AppError::internal(anyhow::anyhow!("rate-limit lock poisoned: {e}"))
-                })?;
-                let entry = locks.entry(subject.to_owned()).or_insert((0, 0, now));
-                if now.saturating_sub(entry.2) >= window_ms {
-                    *entry = (entry.0, 0, now);
-                }
-                entry.1 = entry.1.saturating_add(1);
-                if entry.1 >= quota.count {
-                    entry.0 = now.saturating_add(window_ms);
-                    entry.1 = 0;
-                    entry.2 = now;
-                }
-            }
+        }
+        let mut locks = self.locks()?;
+        let entry = locks.entry(subject.to_owned()).or_insert((0, 0, now));
+        if now.saturating_sub(entry.2) >= window_ms {
+            *entry = (entry.0, 0, now);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        if entry.1 >= quota.count {
+            entry.0 = now.saturating_add(window_ms);
+            entry.1 = 0;
+            entry.2 = now;
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The one Redis connection of the process, and the only place keys are spelled out: every key
 //! starts with the configured prefix, so deployments and tests can share a server.
 
-use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::error::AppError;
 
@@ -19,7 +21,14 @@ impl Redis {
     /// The connection error.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
-        let connection = ConnectionManager::new(client).await?;
+        // Redis holds derived state only: when it stalls, callers fall back (rate limits in
+        // process, boards from the database) after a second rather than hang.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_with_config(client, config).await?;
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),

@@ -168,7 +168,7 @@ pub async fn credit(
             cut_by_cap: outcome.cut,
             ..MonthTotals::default()
         };
-        ledger::add_to_month(db, member.id, month.as_str(), delta).await?;
+        ledger::add_to_month(db, member.id, month.as_str(), delta, now).await?;
     }
     ledger::set_balance(db, member.id, balance_after).await?;
     member.balance = balance_after;
@@ -245,7 +245,7 @@ pub async fn debit(
             redeemed: debit.amount,
             ..MonthTotals::default()
         };
-        ledger::add_to_month(db, member.id, month.as_str(), delta).await?;
+        ledger::add_to_month(db, member.id, month.as_str(), delta, now).await?;
     }
     ledger::set_balance(db, member.id, balance_after).await?;
     member.balance = balance_after;

@@ -8,16 +8,18 @@ use crate::domain::ids::MemberId;
 use crate::domain::member::{self, BirthdayChange, MemberProfile, ProfileUpdate};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
+use crate::service::leaderboards::LeaderboardService;
 use crate::store;
 
 pub struct MemberService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
+    boards: Arc<LeaderboardService>,
 }
 
 impl MemberService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>) -> Self {
-        Self { db, clock }
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, boards: Arc<LeaderboardService>) -> Self {
+        Self { db, clock, boards }
     }
 
     /// The member's profile.
@@ -72,6 +74,10 @@ impl MemberService {
             .await?
             .ok_or(AppError::NotFound("member"))?;
         txn.commit().await?;
+        if update.hide_from_leaderboards.is_some() {
+            // Hiding takes the member off every board; showing puts them back.
+            self.boards.touch(id).await;
+        }
         Ok(updated)
     }
 }

@@ -6,11 +6,14 @@ pub mod clock;
 pub mod health;
 pub mod inbox;
 pub mod jobs;
+pub mod koc;
+pub mod leaderboards;
 pub mod ledger;
 pub mod member_day;
 pub mod members;
 pub mod points;
 pub mod purchases;
+pub mod referrals;
 pub mod rewards;
 pub mod signin;
 pub mod tiers;
@@ -20,6 +23,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::infra::clock::Clock;
+use crate::infra::leaderboard::BoardCache;
 use crate::infra::rate_limit::RateLimiter;
 use crate::infra::redis::Redis;
 use crate::infra::token::TokenService;
@@ -38,6 +42,9 @@ pub struct Services {
     pub tiers: tiers::TierService,
     pub member_day: member_day::MemberDayService,
     pub rewards: rewards::RewardService,
+    pub koc: koc::KocService,
+    pub referrals: referrals::ReferralService,
+    pub leaderboards: Arc<leaderboards::LeaderboardService>,
     pub limiter: Arc<RateLimiter>,
 }
 
@@ -51,6 +58,8 @@ pub struct Deps {
     pub dev_login: bool,
     pub ledger: ledger::LedgerPolicy,
     pub limiter: Arc<RateLimiter>,
+    /// The lowest tier that may apply to be a KOC.
+    pub koc_min_tier: String,
 }
 
 impl Services {
@@ -64,7 +73,13 @@ impl Services {
             dev_login,
             ledger,
             limiter,
+            koc_min_tier,
         } = deps;
+        let boards = Arc::new(leaderboards::LeaderboardService::new(
+            db.clone(),
+            Arc::clone(&clock),
+            redis.clone().map(BoardCache::new),
+        ));
         Self {
             auth: auth::AuthService::new(
                 db.clone(),
@@ -75,16 +90,26 @@ impl Services {
                 ledger,
                 Arc::clone(&limiter),
             ),
-            members: members::MemberService::new(db.clone(), Arc::clone(&clock)),
+            members: members::MemberService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                Arc::clone(&boards),
+            ),
             clock: clock::ClockService::new(Arc::clone(&clock)),
             signin: signin::SigninService::new(
                 db.clone(),
                 Arc::clone(&clock),
                 ledger,
                 Arc::clone(&limiter),
+                Arc::clone(&boards),
             ),
             points: points::PointsService::new(db.clone(), Arc::clone(&clock), ledger),
-            purchases: purchases::PurchaseService::new(db.clone(), Arc::clone(&clock), ledger),
+            purchases: purchases::PurchaseService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                ledger,
+                Arc::clone(&boards),
+            ),
             inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
             tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), ledger),
             member_day: member_day::MemberDayService::new(db.clone(), Arc::clone(&clock), ledger),
@@ -94,6 +119,21 @@ impl Services {
                 ledger,
                 Arc::clone(&limiter),
             ),
+            koc: koc::KocService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                ledger,
+                Arc::clone(&limiter),
+                Arc::clone(&boards),
+                koc_min_tier,
+            ),
+            referrals: referrals::ReferralService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                ledger,
+                Arc::clone(&boards),
+            ),
+            leaderboards: boards,
             limiter,
             health: health::HealthService::new(db, redis),
         }

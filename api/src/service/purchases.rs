@@ -6,10 +6,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
+use crate::domain::koc::TaskKind;
 use crate::domain::points::{self, EntryKind, MonthKey};
 use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
+use crate::domain::referral::ReferralStatus;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
+use crate::service::koc;
+use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
 use crate::service::{member_day, tiers};
 use crate::store::ledger::MonthTotals;
@@ -64,11 +68,22 @@ pub struct PurchaseService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    boards: Arc<LeaderboardService>,
 }
 
 impl PurchaseService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, policy: LedgerPolicy) -> Self {
-        Self { db, clock, policy }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<Clock>,
+        policy: LedgerPolicy,
+        boards: Arc<LeaderboardService>,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            policy,
+            boards,
+        }
     }
 
     /// Records a purchase: 1 point and 1 growth per whole yuan, points times the tier multiplier,
@@ -132,6 +147,7 @@ impl PurchaseService {
                 cut_by_cap: cap.cut,
                 ..MonthTotals::default()
             },
+            now,
         )
         .await?;
         let available_at = occurred_at + TimeDelta::days(i64::from(self.policy.pending_days));
@@ -158,7 +174,31 @@ impl PurchaseService {
         let recorded = store::purchases::by_order(&txn, order_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("purchase vanished after insert")))?;
+        // A purchase by an invitee is progress toward the inviter's AUTO SALES tasks (locked
+        // after the purchaser: the order a first sign-in locks invitee and inviter in).
+        let mut koc_inviter = None;
+        if let Some(inviter) = store::referrals::inviter_of(&txn, member_id).await?
+            && store::ledger::read_member(&txn, inviter)
+                .await?
+                .koc_level
+                .is_some()
+            && store::referrals::of_invitee(&txn, member_id)
+                .await?
+                .is_some_and(|r| r.status != ReferralStatus::Void)
+        {
+            let mut inviter = store::ledger::lock_member(&txn, inviter).await?;
+            if koc::complete_auto_tasks(&txn, &mut inviter, TaskKind::Sales, now, self.policy)
+                .await?
+                > 0
+            {
+                koc_inviter = Some(inviter.id);
+            }
+        }
         txn.commit().await?;
+        self.boards.touch(member_id).await;
+        if let Some(inviter) = koc_inviter {
+            self.boards.touch(inviter).await;
+        }
         tracing::info!(
             points.granted = cap.granted,
             points.cut = cap.cut,

@@ -14,8 +14,9 @@ use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::rate_limit::RateLimiter;
+use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
-use crate::service::{member_day, rewards, tiers};
+use crate::service::{member_day, referrals, rewards, tiers};
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
@@ -106,6 +107,7 @@ pub struct SigninService {
     clock: Arc<Clock>,
     policy: LedgerPolicy,
     limiter: Arc<RateLimiter>,
+    boards: Arc<LeaderboardService>,
 }
 
 impl SigninService {
@@ -114,12 +116,14 @@ impl SigninService {
         clock: Arc<Clock>,
         policy: LedgerPolicy,
         limiter: Arc<RateLimiter>,
+        boards: Arc<LeaderboardService>,
     ) -> Self {
         Self {
             db,
             clock,
             policy,
             limiter,
+            boards,
         }
     }
 
@@ -230,6 +234,12 @@ impl SigninService {
         .await?;
         let birthday_points =
             tiers::grant_birthday_if_due(&txn, &mut member, now, self.policy).await?;
+        // The first sign-in ever completes the member's invite, if they were invited.
+        let inviter = if total_before == 0 {
+            referrals::complete(&txn, &mut member, now, self.policy).await?
+        } else {
+            None
+        };
         let freezes = member
             .streak_freezes
             .saturating_sub(i32::from(step.frozen_day.is_some()));
@@ -241,10 +251,15 @@ impl SigninService {
                 last_sign_in_day: Some(today),
                 total_sign_ins: total,
                 streak_freezes: freezes,
+                changed_at: now,
             },
         )
         .await?;
         txn.commit().await?;
+        self.boards.touch(member_id).await;
+        if let Some(inviter) = inviter {
+            self.boards.touch(inviter).await;
+        }
 
         tracing::info!(
             points.granted = posting.amount,
@@ -366,10 +381,12 @@ impl SigninService {
                 last_sign_in_day: Some(last),
                 total_sign_ins: total,
                 streak_freezes: member.streak_freezes,
+                changed_at: now,
             },
         )
         .await?;
         txn.commit().await?;
+        self.boards.touch(member_id).await;
         Ok(MakeUpOutcome {
             day,
             cost,

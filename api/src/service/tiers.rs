@@ -61,7 +61,7 @@ pub async fn record_growth(
         growth,
         ..MonthTotals::default()
     };
-    store::ledger::add_to_month(db, member.id, month.as_str(), delta).await?;
+    store::ledger::add_to_month(db, member.id, month.as_str(), delta, now).await?;
     member.growth_total = member.growth_total.saturating_add(growth);
     if growth > 0 {
         move_to_earned_tier(db, member, now, policy, false).await?;

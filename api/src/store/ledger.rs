@@ -26,8 +26,11 @@ pub struct LockedMember {
     pub streak_freezes: i32,
     pub growth_total: i64,
     pub koc_level: Option<i32>,
+    pub koc_score_total: i64,
+    pub successful_invites: i32,
     /// "MM-DD"
     pub birthday: Option<String>,
+    pub registered_at: DateTime<Utc>,
 }
 
 /// # Errors
@@ -70,7 +73,10 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         streak_freezes: row.streak_freezes,
         growth_total: row.growth_total,
         koc_level: row.koc_level,
+        koc_score_total: row.koc_score_total,
+        successful_invites: row.successful_invites,
         birthday: row.birthday,
+        registered_at: row.created_at,
     }
 }
 
@@ -348,6 +354,7 @@ pub struct MonthTotals {
     pub redeemed: i64,
     pub cut_by_cap: i64,
     pub growth: i64,
+    pub koc_score: i64,
 }
 
 pub async fn month_totals(
@@ -363,16 +370,22 @@ pub async fn month_totals(
         redeemed: row.redeemed,
         cut_by_cap: row.cut_by_cap,
         growth: row.growth,
+        koc_score: row.koc_score,
     }))
 }
 
-/// Adds to a member's month counters, creating the month's row on first use.
+/// Adds to a member's month counters, creating the month's row on first use. Earned points
+/// and KOC score that grow also move their arrival time (the leaderboards' tie-break) to `now`.
 pub async fn add_to_month(
     db: &impl ConnectionTrait,
     member: MemberId,
     month: &str,
     delta: MonthTotals,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let arrival = crate::domain::leaderboard::arrival(now);
+    let earned_at = (delta.earned > 0).then_some(arrival);
+    let koc_score_at = (delta.koc_score > 0).then_some(arrival);
     let row = member_months::ActiveModel {
         member_id: Set(member.get()),
         month: Set(month.to_owned()),
@@ -380,33 +393,34 @@ pub async fn add_to_month(
         redeemed: Set(delta.redeemed),
         cut_by_cap: Set(delta.cut_by_cap),
         growth: Set(delta.growth),
+        earned_at: Set(earned_at),
+        koc_score: Set(delta.koc_score),
+        koc_score_at: Set(koc_score_at),
     };
+    let added = |column: member_months::Column, by: i64| {
+        (column, Expr::col((member_months::Entity, column)).add(by))
+    };
+    let mut on_conflict = OnConflict::columns([
+        member_months::Column::MemberId,
+        member_months::Column::Month,
+    ]);
+    for (column, value) in [
+        added(member_months::Column::Earned, delta.earned),
+        added(member_months::Column::Redeemed, delta.redeemed),
+        added(member_months::Column::CutByCap, delta.cut_by_cap),
+        added(member_months::Column::Growth, delta.growth),
+        added(member_months::Column::KocScore, delta.koc_score),
+    ] {
+        on_conflict.value(column, value);
+    }
+    if let Some(at) = earned_at {
+        on_conflict.value(member_months::Column::EarnedAt, Expr::value(at));
+    }
+    if let Some(at) = koc_score_at {
+        on_conflict.value(member_months::Column::KocScoreAt, Expr::value(at));
+    }
     member_months::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                member_months::Column::MemberId,
-                member_months::Column::Month,
-            ])
-            .value(
-                member_months::Column::Earned,
-                Expr::col((member_months::Entity, member_months::Column::Earned)).add(delta.earned),
-            )
-            .value(
-                member_months::Column::Redeemed,
-                Expr::col((member_months::Entity, member_months::Column::Redeemed))
-                    .add(delta.redeemed),
-            )
-            .value(
-                member_months::Column::CutByCap,
-                Expr::col((member_months::Entity, member_months::Column::CutByCap))
-                    .add(delta.cut_by_cap),
-            )
-            .value(
-                member_months::Column::Growth,
-                Expr::col((member_months::Entity, member_months::Column::Growth)).add(delta.growth),
-            )
-            .to_owned(),
-        )
+        .on_conflict(on_conflict)
         .exec_without_returning(db)
         .await
         .map(|_| ())

@@ -2,12 +2,15 @@
 //! `ConnectionTrait`, so they run on the pool or inside a service's transaction.
 
 pub mod admins;
+pub mod koc;
+pub mod leaderboards;
 pub mod ledger;
 pub mod member_days;
 pub mod members;
 pub mod notifications;
 pub mod programme;
 pub mod purchases;
+pub mod referrals;
 pub mod rewards;
 pub mod signins;
 pub mod tiers;

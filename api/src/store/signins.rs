@@ -126,6 +126,8 @@ pub struct StreakColumns {
     pub last_sign_in_day: Option<NaiveDate>,
     pub total_sign_ins: i32,
     pub streak_freezes: i32,
+    /// When the streak changed (the STREAK board's tie-break).
+    pub changed_at: DateTime<Utc>,
 }
 
 pub async fn update_streak(
@@ -149,6 +151,10 @@ pub async fn update_streak(
         .col_expr(
             members::Column::StreakFreezes,
             Expr::value(columns.streak_freezes),
+        )
+        .col_expr(
+            members::Column::StreakAt,
+            Expr::value(crate::domain::leaderboard::arrival(columns.changed_at)),
         )
         .filter(members::Column::Id.eq(member.get()))
         .exec(db)

@@ -1,0 +1,176 @@
+//! Leaderboards (SPEC §9): which boards exist, how a member's place is ordered, and how a
+//! member shows on a board.
+//!
+//! Order: the higher value first; on a tie the earlier arrival (the moment the member reached
+//! that value, in whole seconds); then the lower member id. Redis and the database both rank
+//! by exactly this, so either answers the same.
+#![deny(clippy::arithmetic_side_effects)]
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, SubsecRound, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// Days a monthly board is kept after its month ends.
+pub const MONTHLY_BOARD_RETENTION_DAYS: i64 = 90;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Board {
+    /// Points earned this business month (what counts toward the earning cap).
+    PointsMonth,
+    /// Current sign-in streak (alive: last signed today or yesterday).
+    Streak,
+    /// KOC score earned this business month.
+    KocMonth,
+    /// Successful invites ever.
+    Referrals,
+}
+
+impl Board {
+    pub const ALL: [Self; 4] = [
+        Self::PointsMonth,
+        Self::Streak,
+        Self::KocMonth,
+        Self::Referrals,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PointsMonth => "POINTS_MONTH",
+            Self::Streak => "STREAK",
+            Self::KocMonth => "KOC_MONTH",
+            Self::Referrals => "REFERRALS",
+        }
+    }
+
+    /// Which instance of the board `today` reads: the business month, the day (a streak is
+    /// alive for a day), or the one all-time board.
+    pub fn edition(self, today: NaiveDate) -> String {
+        match self {
+            Self::PointsMonth | Self::KocMonth => {
+                format!("{:04}-{:02}", today.year(), today.month())
+            }
+            Self::Streak => today.to_string(),
+            Self::Referrals => "all".to_owned(),
+        }
+    }
+
+    /// When the edition for `today` may be dropped; `None` = kept for good.
+    pub fn expires_at(self, today: NaiveDate, timezone: Tz) -> Option<DateTime<Utc>> {
+        match self {
+            Self::PointsMonth | Self::KocMonth => {
+                let first = today.with_day(1)?;
+                let next_month = first.checked_add_months(Months::new(1))?;
+                let end = timezone
+                    .from_local_datetime(&next_month.and_hms_opt(0, 0, 0)?)
+                    .earliest()?
+                    .with_timezone(&Utc);
+                end.checked_add_signed(TimeDelta::days(MONTHLY_BOARD_RETENTION_DAYS))
+            }
+            // Yesterday's signers still hold a live streak today; two days covers every reader.
+            Self::Streak => {
+                let start = timezone
+                    .from_local_datetime(&today.and_hms_opt(0, 0, 0)?)
+                    .earliest()?
+                    .with_timezone(&Utc);
+                start.checked_add_signed(TimeDelta::days(2))
+            }
+            Self::Referrals => None,
+        }
+    }
+}
+
+/// The arrival time recorded next to a board value: `now` in whole seconds.
+pub fn arrival(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.trunc_subsecs(0)
+}
+
+const ARRIVAL_BITS: u32 = 32;
+
+/// One number that sorts ascending in board order: the value in the high bits (negated, so
+/// more comes first), the arrival second in the low 32 bits. Exact in a Redis score (a double)
+/// for values below 2^20 — far above any monthly points cap, streak or invite count.
+pub fn sort_key(value: i64, arrival: DateTime<Utc>) -> i64 {
+    let seconds = arrival.timestamp().clamp(0, i64::from(u32::MAX));
+    value
+        .checked_shl(ARRIVAL_BITS)
+        .and_then(i64::checked_neg)
+        .and_then(|high| high.checked_add(seconds))
+        .unwrap_or(i64::MIN)
+}
+
+/// The value a `sort_key` was made from.
+pub fn value_of(sort_key: i64) -> i64 {
+    let unit = 1_i64 << ARRIVAL_BITS;
+    sort_key
+        .checked_neg()
+        .and_then(|negated| negated.checked_add(unit.saturating_sub(1)))
+        .map_or(0, |shifted| shifted >> ARRIVAL_BITS)
+}
+
+/// How a member appears on a board: their nickname, or a stand-in that never reveals who
+/// they are beyond two characters of their invite code.
+pub fn display_name(nickname: Option<&str>, invite_code: &str) -> String {
+    match nickname.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => name.to_owned(),
+        None => {
+            let visible: String = invite_code.chars().take(2).collect();
+            format!("会员{visible}******")
+        }
+    }
+}
+
+/// The member as a sorted-set member: fixed width, so lexical order is id order.
+pub fn set_member(member_id: i64) -> String {
+    format!("{member_id:020}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn sort_keys_order_by_value_then_earlier_arrival() {
+        let now = 1_795_000_000;
+        let more = sort_key(120, at(now));
+        let less_earlier = sort_key(119, at(now - 1000));
+        let same_later = sort_key(120, at(now + 5));
+        assert!(more < less_earlier);
+        assert!(more < same_later);
+        for (value, seconds) in [(0, now), (1, now), (5000, now), (1_000_000, 0)] {
+            assert_eq!(value_of(sort_key(value, at(seconds))), value);
+        }
+    }
+
+    #[test]
+    fn sort_keys_are_exact_as_doubles() {
+        let key = sort_key(1 << 19, at(4_000_000_000));
+        assert!(key.unsigned_abs() < (1_u64 << 53));
+    }
+
+    #[test]
+    fn members_without_a_nickname_get_a_masked_stand_in() {
+        assert_eq!(display_name(Some(" 小红 "), "ABCDEFGH"), "小红");
+        assert_eq!(display_name(None, "ABCDEFGH"), "会员AB******");
+        assert_eq!(display_name(Some(""), "XY"), "会员XY******");
+    }
+
+    #[test]
+    fn monthly_boards_expire_ninety_days_after_their_month() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
+        let expiry = Board::PointsMonth.expires_at(today, chrono_tz::Asia::Shanghai);
+        // 2026-12-01 00:00 in Shanghai is 2026-11-30 16:00 UTC.
+        assert_eq!(
+            expiry.map(|e| e.to_rfc3339()),
+            Some("2027-02-28T16:00:00+00:00".to_owned())
+        );
+        assert_eq!(
+            Board::Referrals.expires_at(today, chrono_tz::Asia::Shanghai),
+            None
+        );
+        assert_eq!(Board::KocMonth.edition(today), "2026-11");
+        assert_eq!(Board::Streak.edition(today), "2026-11-22");
+    }
+}

@@ -1,0 +1,640 @@
+//! The KOC programme: applications, tasks, submissions and their review.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::auth::AdminAction;
+use crate::domain::ids::{KocApplicationId, KocSubmissionId, KocTaskId, MemberId};
+use crate::domain::koc::{self, Platform, Proof};
+use crate::domain::paging::PageSize;
+use crate::graphql::connection::{Page, after_id, page};
+use crate::graphql::context::ContextExt;
+use crate::service::koc::{Application, Award, KocProfile, Submission, TaskStatus};
+
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $name:ident => $domain:path { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl From<$domain> for $name {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => Self::$variant),+ }
+            }
+        }
+
+        impl From<$name> for $domain {
+            fn from(value: $name) -> Self {
+                match value { $($name::$variant => Self::$variant),+ }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// Where a KOC application or submission stands.
+    KocReviewStatus => koc::ReviewStatus { Pending, Approved, Rejected }
+);
+mirror_enum!(
+    /// What a KOC task asks for, in rising difficulty.
+    KocTaskKind => koc::TaskKind { Share, Review, Community, Referral, Content, Sales }
+);
+mirror_enum!(
+    /// How often a task can be completed (up to `maxCompletions` each period).
+    KocTaskPeriod => koc::TaskPeriod { Once, Daily, Weekly, Monthly }
+);
+mirror_enum!(
+    /// MANUAL: proof reviewed by an operator. AUTO: completed when progress reaches the target.
+    KocVerification => koc::Verification { Manual, Auto }
+);
+
+/// A platform the applicant publishes on.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "KocPlatformInput")]
+pub struct KocPlatform {
+    /// e.g. 小红书, 抖音, 微信视频号.
+    platform: String,
+    handle: String,
+    followers: i64,
+}
+
+impl From<Platform> for KocPlatform {
+    fn from(p: Platform) -> Self {
+        Self {
+            platform: p.platform,
+            handle: p.handle,
+            followers: p.followers,
+        }
+    }
+}
+
+impl From<KocPlatform> for Platform {
+    fn from(p: KocPlatform) -> Self {
+        Self {
+            platform: p.platform,
+            handle: p.handle,
+            followers: p.followers,
+        }
+    }
+}
+
+/// An application to become a KOC.
+#[derive(SimpleObject)]
+pub struct KocApplication {
+    id: ID,
+    member_id: ID,
+    platforms: Vec<KocPlatform>,
+    reason: String,
+    status: KocReviewStatus,
+    /// The reviewer's note (always given for a rejection).
+    note: Option<String>,
+    created_at: DateTime<Utc>,
+    reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Application> for KocApplication {
+    fn from(a: Application) -> Self {
+        Self {
+            id: ID(a.id.to_string()),
+            member_id: ID(a.member.to_string()),
+            platforms: a.platforms.into_iter().map(Into::into).collect(),
+            reason: a.reason,
+            status: a.status.into(),
+            note: a.note,
+            created_at: a.created_at,
+            reviewed_at: a.reviewed_at,
+        }
+    }
+}
+
+/// A member's KOC standing.
+#[derive(SimpleObject)]
+pub struct MemberKoc {
+    /// 1-3 (体验官 / 测评官 / 产品官); null when the member is not a KOC.
+    level: Option<i32>,
+    level_name: Option<String>,
+    /// KOC score ever earned; the level follows it (300 → 2, 1000 → 3).
+    score_total: i64,
+    /// KOC score earned this business month (the KOC_MONTH board).
+    score_this_month: i64,
+    /// The score the next level needs; null at the top level or for non-KOCs.
+    next_level_score: Option<i64>,
+    /// The member's latest application.
+    application: Option<KocApplication>,
+}
+
+impl From<KocProfile> for MemberKoc {
+    fn from(p: KocProfile) -> Self {
+        Self {
+            level: p.level,
+            level_name: p.level.map(|l| koc::level_name(l).to_owned()),
+            score_total: p.score_total,
+            score_this_month: p.score_this_month,
+            next_level_score: p.level.and_then(koc::next_level_score),
+            application: p.application.map(Into::into),
+        }
+    }
+}
+
+/// A KOC task as operators define it.
+#[derive(SimpleObject)]
+pub struct KocTask {
+    id: ID,
+    title: String,
+    description: String,
+    kind: KocTaskKind,
+    /// 1 (easiest) to 5.
+    difficulty: i32,
+    min_koc_level: i32,
+    /// Points per completion: not multiplied, counted toward the monthly earning cap.
+    reward_points: i64,
+    /// Growth per completion, before the KOC level's coefficient.
+    reward_growth: i64,
+    reward_score: i64,
+    period: KocTaskPeriod,
+    max_completions: i32,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    verification: KocVerification,
+    /// AUTO tasks: invitees who completed a first sign-in (REFERRAL) or purchases by invitees
+    /// (SALES) per completion.
+    target: Option<i32>,
+    active: bool,
+}
+
+impl From<koc::KocTask> for KocTask {
+    fn from(t: koc::KocTask) -> Self {
+        Self {
+            id: ID(t.id.to_string()),
+            title: t.title,
+            description: t.description,
+            kind: t.kind.into(),
+            difficulty: t.difficulty,
+            min_koc_level: t.min_koc_level,
+            reward_points: t.reward_points,
+            reward_growth: t.reward_growth,
+            reward_score: t.reward_score,
+            period: t.period.into(),
+            max_completions: t.max_completions,
+            starts_at: t.starts_at,
+            ends_at: t.ends_at,
+            verification: t.verification.into(),
+            target: t.target,
+            active: t.active,
+        }
+    }
+}
+
+/// A task as the signed-in member sees it now.
+#[derive(SimpleObject)]
+pub struct KocTaskStatus {
+    task: KocTask,
+    /// The period the counts are for: "once", "2026-11-22", "2026-W47" or "2026-11".
+    period_key: String,
+    /// Approved completions this period.
+    completed: i32,
+    /// Submissions awaiting review this period.
+    pending: i32,
+    /// Completions still open this period.
+    remaining: i32,
+    /// AUTO tasks: progress this period toward the next multiple of `target`.
+    progress: Option<i64>,
+    /// True when the member can submit work for it now.
+    available: bool,
+    /// Why not: NOT_KOC, INACTIVE, NOT_STARTED, ENDED, LEVEL_TOO_LOW, LIMIT_REACHED or
+    /// AUTO_VERIFIED (nothing to submit: it completes itself).
+    unavailable_reason: Option<String>,
+}
+
+impl From<TaskStatus> for KocTaskStatus {
+    fn from(s: TaskStatus) -> Self {
+        Self {
+            task: s.task.into(),
+            period_key: s.period_key,
+            completed: s.completed,
+            pending: s.pending,
+            remaining: s.remaining,
+            progress: s.progress,
+            available: s.unavailable.is_none(),
+            unavailable_reason: s.unavailable.map(|u| u.as_str().to_owned()),
+        }
+    }
+}
+
+/// Work on a task: submitted proof, or an AUTO completion.
+#[derive(SimpleObject)]
+pub struct KocSubmission {
+    id: ID,
+    task_id: ID,
+    task_title: String,
+    member_id: ID,
+    period_key: String,
+    status: KocReviewStatus,
+    proof_url: Option<String>,
+    proof_text: Option<String>,
+    proof_image_urls: Vec<String>,
+    /// The reviewer's note (always given for a rejection).
+    note: Option<String>,
+    /// 1, plus one per resubmission.
+    attempts: i32,
+    /// Completed by AUTO verification.
+    auto: bool,
+    submitted_at: DateTime<Utc>,
+    reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl KocSubmission {
+    fn new(s: Submission, task_title: String) -> Self {
+        Self {
+            id: ID(s.id.to_string()),
+            task_id: ID(s.task_id.to_string()),
+            task_title,
+            member_id: ID(s.member.to_string()),
+            period_key: s.period_key,
+            status: s.status.into(),
+            proof_url: s.proof.url,
+            proof_text: s.proof.text,
+            proof_image_urls: s.proof.image_urls,
+            note: s.note,
+            attempts: s.attempts,
+            auto: s.auto,
+            submitted_at: s.submitted_at,
+            reviewed_at: s.reviewed_at,
+        }
+    }
+}
+
+/// Proof of a MANUAL task: a URL, a text, images, or any mix.
+#[derive(InputObject)]
+pub struct KocProofInput {
+    url: Option<String>,
+    text: Option<String>,
+    #[graphql(default)]
+    image_urls: Vec<String>,
+}
+
+impl From<KocProofInput> for Proof {
+    fn from(p: KocProofInput) -> Self {
+        Self {
+            url: p.url,
+            text: p.text,
+            image_urls: p.image_urls,
+        }
+    }
+}
+
+/// A task's fields.
+#[derive(InputObject)]
+pub struct KocTaskInput {
+    title: String,
+    #[graphql(default)]
+    description: String,
+    kind: KocTaskKind,
+    #[graphql(default = 1)]
+    difficulty: i32,
+    #[graphql(default = 1)]
+    min_koc_level: i32,
+    reward_points: i64,
+    #[graphql(default)]
+    reward_growth: i64,
+    #[graphql(default)]
+    reward_score: i64,
+    period: KocTaskPeriod,
+    #[graphql(default = 1)]
+    max_completions: i32,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    #[graphql(default_with = "KocVerification::Manual")]
+    verification: KocVerification,
+    target: Option<i32>,
+    #[graphql(default = true)]
+    active: bool,
+}
+
+impl KocTaskInput {
+    fn into_task(self, id: i64) -> koc::KocTask {
+        koc::KocTask {
+            id,
+            title: self.title,
+            description: self.description,
+            kind: self.kind.into(),
+            difficulty: self.difficulty,
+            min_koc_level: self.min_koc_level,
+            reward_points: self.reward_points,
+            reward_growth: self.reward_growth,
+            reward_score: self.reward_score,
+            period: self.period.into(),
+            max_completions: self.max_completions,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            verification: self.verification.into(),
+            target: self.target,
+            active: self.active,
+        }
+    }
+}
+
+/// The result of `reviewKocSubmission`.
+#[derive(SimpleObject)]
+pub struct ReviewKocSubmissionPayload {
+    submission: KocSubmission,
+    /// Points credited (after the monthly cap); 0 for a rejection.
+    points_awarded: i64,
+    /// Growth recorded (after the KOC coefficient).
+    growth_awarded: i64,
+    score_awarded: i64,
+}
+
+/// Dresses submissions with their task titles (one query per page).
+async fn with_titles(
+    ctx: &Context<'_>,
+    submissions: Vec<Submission>,
+) -> async_graphql::Result<Vec<(i64, KocSubmission)>> {
+    let mut ids: Vec<i64> = submissions.iter().map(|s| s.task_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let titles: HashMap<i64, String> = ctx
+        .services()
+        .koc
+        .tasks_by_id(&ids)
+        .await
+        .extend()?
+        .into_iter()
+        .map(|t| (t.id, t.title))
+        .collect();
+    Ok(submissions
+        .into_iter()
+        .map(|s| {
+            let title = titles.get(&s.task_id).cloned().unwrap_or_default();
+            (s.id, KocSubmission::new(s, title))
+        })
+        .collect())
+}
+
+#[derive(Default)]
+pub struct KocQuery;
+
+#[Object]
+impl KocQuery {
+    /// The signed-in member's KOC level, score and latest application.
+    async fn my_koc(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberKoc> {
+        let member = ctx.viewer()?.member().extend()?;
+        Ok(ctx.services().koc.profile(member).await.extend()?.into())
+    }
+
+    /// Active KOC tasks for the signed-in member, easiest first: progress, completions left
+    /// this period, and why a task is unavailable.
+    async fn koc_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<KocTaskStatus>> {
+        let member = ctx.viewer()?.member().extend()?;
+        let tasks = ctx.services().koc.tasks_for(member).await.extend()?;
+        Ok(tasks.into_iter().map(Into::into).collect())
+    }
+
+    /// Every KOC task, retired ones included (admins and operators).
+    async fn all_koc_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<KocTask>> {
+        ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
+        let tasks = ctx.services().koc.all_tasks().await.extend()?;
+        Ok(tasks.into_iter().map(Into::into).collect())
+    }
+
+    /// The signed-in member's task submissions, oldest first.
+    async fn my_koc_submissions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<KocSubmission>> {
+        let member = ctx.viewer()?.member().extend()?;
+        submissions(ctx, Some(member), None, first, after).await
+    }
+
+    /// KOC applications, oldest first: the review queue with `status: PENDING` (admins and
+    /// operators).
+    async fn koc_applications(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<KocReviewStatus>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<KocApplication>> {
+        ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
+        let after = after_id(after).extend()?;
+        let first = PageSize::parse(first).extend()?;
+        let (rows, has_next) = ctx
+            .services()
+            .koc
+            .applications(status.map(Into::into), first, after)
+            .await
+            .extend()?;
+        Ok(page(
+            rows.into_iter().map(|a| (a.id, a.into())).collect(),
+            after,
+            has_next,
+        ))
+    }
+
+    /// Task submissions of every member, oldest first: the review queue with
+    /// `status: PENDING` (admins and operators).
+    async fn koc_submissions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<KocReviewStatus>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<KocSubmission>> {
+        ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
+        submissions(ctx, None, status, first, after).await
+    }
+}
+
+async fn submissions(
+    ctx: &Context<'_>,
+    member: Option<MemberId>,
+    status: Option<KocReviewStatus>,
+    first: i32,
+    after: Option<String>,
+) -> async_graphql::Result<Page<KocSubmission>> {
+    let after = after_id(after).extend()?;
+    let first = PageSize::parse(first).extend()?;
+    let (rows, has_next) = ctx
+        .services()
+        .koc
+        .submissions(member, status.map(Into::into), first, after)
+        .await
+        .extend()?;
+    Ok(page(with_titles(ctx, rows).await?, after, has_next))
+}
+
+#[derive(Default)]
+pub struct KocMutation;
+
+#[Object]
+impl KocMutation {
+    /// Applies to be a KOC: KOC_NOT_ELIGIBLE below the required tier (extensions.requiredTier);
+    /// CONFLICT for a KOC or while an application is open.
+    async fn apply_koc(
+        &self,
+        ctx: &Context<'_>,
+        platforms: Vec<KocPlatform>,
+        reason: String,
+    ) -> async_graphql::Result<KocApplication> {
+        let member = ctx.viewer()?.member().extend()?;
+        let platforms = platforms.into_iter().map(Into::into).collect();
+        Ok(ctx
+            .services()
+            .koc
+            .apply(member, platforms, &reason)
+            .await
+            .extend()?
+            .into())
+    }
+
+    /// Approves or rejects a pending application (admins and operators); a rejection needs a
+    /// note. The member gets an inbox notice.
+    async fn review_koc_application(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        approve: bool,
+        note: Option<String>,
+    ) -> async_graphql::Result<KocApplication> {
+        let (admin, _) = ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
+        let id = KocApplicationId::parse(&id).extend()?.get();
+        Ok(ctx
+            .services()
+            .koc
+            .review_application(admin, id, approve, note.as_deref())
+            .await
+            .extend()?
+            .into())
+    }
+
+    /// Submits proof for a MANUAL task: KOC_REQUIRED for non-KOCs; TASK_UNAVAILABLE when the
+    /// task is closed, above the member's level, AUTO, or used up this period.
+    async fn submit_koc_task(
+        &self,
+        ctx: &Context<'_>,
+        task_id: ID,
+        proof: KocProofInput,
+    ) -> async_graphql::Result<KocSubmission> {
+        let member = ctx.viewer()?.member().extend()?;
+        let task_id = KocTaskId::parse_as(&task_id, "taskId").extend()?.get();
+        let submission = ctx
+            .services()
+            .koc
+            .submit(member, task_id, proof.into())
+            .await
+            .extend()?;
+        let mut dressed = with_titles(ctx, vec![submission]).await?;
+        dressed
+            .pop()
+            .map(|(_, s)| s)
+            .ok_or_else(|| "submission vanished".into())
+    }
+
+    /// Sends a rejected submission back for review with new proof.
+    async fn resubmit_koc_task(
+        &self,
+        ctx: &Context<'_>,
+        submission_id: ID,
+        proof: KocProofInput,
+    ) -> async_graphql::Result<KocSubmission> {
+        let member = ctx.viewer()?.member().extend()?;
+        let id = KocSubmissionId::parse_as(&submission_id, "submissionId")
+            .extend()?
+            .get();
+        let submission = ctx
+            .services()
+            .koc
+            .resubmit(member, id, proof.into())
+            .await
+            .extend()?;
+        let mut dressed = with_titles(ctx, vec![submission]).await?;
+        dressed
+            .pop()
+            .map(|(_, s)| s)
+            .ok_or_else(|| "submission vanished".into())
+    }
+
+    /// Approves (paying the task's points, growth and KOC score) or rejects (with a note) a
+    /// pending submission (admins and operators). The member gets an inbox notice.
+    async fn review_koc_submission(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        approve: bool,
+        note: Option<String>,
+    ) -> async_graphql::Result<ReviewKocSubmissionPayload> {
+        let (admin, _) = ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
+        let id = KocSubmissionId::parse(&id).extend()?.get();
+        let (
+            submission,
+            Award {
+                points,
+                growth,
+                score,
+            },
+        ) = ctx
+            .services()
+            .koc
+            .review_submission(admin, id, approve, note.as_deref())
+            .await
+            .extend()?;
+        let mut dressed = with_titles(ctx, vec![submission]).await?;
+        let submission = dressed
+            .pop()
+            .map(|(_, s)| s)
+            .ok_or_else(|| async_graphql::Error::new("submission vanished"))?;
+        Ok(ReviewKocSubmissionPayload {
+            submission,
+            points_awarded: points,
+            growth_awarded: growth,
+            score_awarded: score,
+        })
+    }
+
+    /// Adds a KOC task (ADMIN).
+    async fn create_koc_task(
+        &self,
+        ctx: &Context<'_>,
+        input: KocTaskInput,
+    ) -> async_graphql::Result<KocTask> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let task = ctx
+            .services()
+            .koc
+            .create_task(input.into_task(0))
+            .await
+            .extend()?;
+        Ok(task.into())
+    }
+
+    /// Replaces a KOC task's fields (ADMIN); applies from the next action on.
+    async fn update_koc_task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: KocTaskInput,
+    ) -> async_graphql::Result<KocTask> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let id = KocTaskId::parse(&id).extend()?.get();
+        let task = ctx
+            .services()
+            .koc
+            .update_task(input.into_task(id))
+            .await
+            .extend()?;
+        Ok(task.into())
+    }
+
+    /// Deletes a task nobody has worked on (ADMIN); CONFLICT otherwise (retire it with
+    /// `active: false`).
+    async fn delete_koc_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let id = KocTaskId::parse(&id).extend()?.get();
+        ctx.services().koc.delete_task(id).await.extend()?;
+        Ok(true)
+    }
+}

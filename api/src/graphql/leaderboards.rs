@@ -1,0 +1,134 @@
+//! Leaderboards.
+
+use async_graphql::{Context, Enum, Object, ResultExt, SimpleObject};
+
+use crate::domain::auth::AdminAction;
+use crate::domain::leaderboard::Board;
+use crate::domain::paging::PageSize;
+use crate::graphql::context::ContextExt;
+use crate::service::leaderboards::{BoardView, Entry, Source};
+
+/// A leaderboard.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LeaderboardKind {
+    /// Points earned this business month.
+    PointsMonth,
+    /// Current sign-in streak.
+    Streak,
+    /// KOC score this business month.
+    KocMonth,
+    /// Successful invites, all time.
+    Referrals,
+}
+
+impl From<LeaderboardKind> for Board {
+    fn from(kind: LeaderboardKind) -> Self {
+        match kind {
+            LeaderboardKind::PointsMonth => Self::PointsMonth,
+            LeaderboardKind::Streak => Self::Streak,
+            LeaderboardKind::KocMonth => Self::KocMonth,
+            LeaderboardKind::Referrals => Self::Referrals,
+        }
+    }
+}
+
+/// Where a board was answered from.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LeaderboardSource {
+    Redis,
+    /// No Redis configured, or Redis not answering.
+    Database,
+}
+
+/// A row of a board.
+#[derive(SimpleObject)]
+pub struct LeaderboardEntry {
+    /// 1 = first.
+    rank: u64,
+    /// The nickname, or a masked stand-in for members without one.
+    display_name: String,
+    avatar_url: Option<String>,
+    tier: String,
+    score: i64,
+    /// True on the caller's own row.
+    is_me: bool,
+}
+
+/// A board: its top entries and the caller's own place.
+#[derive(SimpleObject)]
+pub struct Leaderboard {
+    board: LeaderboardKind,
+    /// The month ("2026-11"), day (STREAK) or "all" (REFERRALS) shown.
+    edition: String,
+    entries: Vec<LeaderboardEntry>,
+    /// The caller's row, even outside the top; null for anonymous callers and members not on
+    /// the board (hidden, or nothing to rank yet).
+    me: Option<LeaderboardEntry>,
+    source: LeaderboardSource,
+}
+
+fn entry(e: Entry, me: Option<crate::domain::ids::MemberId>) -> LeaderboardEntry {
+    LeaderboardEntry {
+        rank: e.rank,
+        display_name: e.display_name,
+        avatar_url: e.avatar_url,
+        tier: e.tier_code,
+        score: e.score,
+        is_me: Some(e.member) == me,
+    }
+}
+
+#[derive(Default)]
+pub struct LeaderboardQuery;
+
+#[Object]
+impl LeaderboardQuery {
+    /// The top `first` (1-100) of a board; earlier arrival wins a tie. Public; a signed-in
+    /// member also gets `me`.
+    async fn leaderboard(
+        &self,
+        ctx: &Context<'_>,
+        board: LeaderboardKind,
+        #[graphql(default = 10)] first: i32,
+    ) -> async_graphql::Result<Leaderboard> {
+        let first = PageSize::parse(first).extend()?;
+        let me = ctx.member_if_any();
+        let limit = first.fetch_limit().saturating_sub(1);
+        let BoardView {
+            entries,
+            me: mine,
+            edition,
+            source,
+            ..
+        } = ctx
+            .services()
+            .leaderboards
+            .board(board.into(), limit, me)
+            .await
+            .extend()?;
+        Ok(Leaderboard {
+            board,
+            edition,
+            entries: entries.into_iter().map(|e| entry(e, me)).collect(),
+            me: mine.map(|e| entry(e, me)),
+            source: match source {
+                Source::Redis => LeaderboardSource::Redis,
+                Source::Database => LeaderboardSource::Database,
+            },
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct LeaderboardMutation;
+
+#[Object]
+impl LeaderboardMutation {
+    /// Rebuilds every current board in Redis from the database (ADMIN). Returns the boards
+    /// rebuilt; 0 without Redis, where boards are read from the database directly.
+    async fn rebuild_leaderboards(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        ctx.viewer()?.admin_for(AdminAction::RunJobs).extend()?;
+        let rebuilt = ctx.services().leaderboards.rebuild_all().await.extend()?;
+        Ok(i32::try_from(rebuilt).unwrap_or(i32::MAX))
+    }
+}

@@ -1,0 +1,323 @@
+//! Leaderboards (SPEC §9): kept in Redis after every commit, rebuilt from the database when
+//! missing, and answered from the database when Redis is not configured or not answering.
+
+use std::sync::Arc;
+
+use chrono::{Days, NaiveDate};
+use sea_orm::DatabaseConnection;
+
+use crate::domain::ids::MemberId;
+use crate::domain::leaderboard::{self, Board};
+use crate::error::AppError;
+use crate::infra::clock::Clock;
+use crate::infra::leaderboard::BoardCache;
+use crate::store::leaderboards::{self as board_store, Appearance, Standing};
+
+/// Rows read from the database per rebuild batch.
+const REBUILD_BATCH: u64 = 1000;
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Redis,
+    Database,
+}
+
+/// One row of a board as shown.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub rank: u64,
+    pub member: MemberId,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    pub tier_code: String,
+    pub score: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoardView {
+    pub board: Board,
+    /// The month ("2026-11"), day (STREAK) or "all" (REFERRALS) shown.
+    pub edition: String,
+    pub entries: Vec<Entry>,
+    /// The caller's own row, even outside the top; `None` when they are not on the board.
+    pub me: Option<Entry>,
+    pub source: Source,
+}
+
+pub struct LeaderboardService {
+    db: DatabaseConnection,
+    clock: Arc<Clock>,
+    cache: Option<BoardCache>,
+}
+
+impl LeaderboardService {
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, cache: Option<BoardCache>) -> Self {
+        Self { db, clock, cache }
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    fn yesterday(today: NaiveDate) -> NaiveDate {
+        today.checked_sub_days(Days::new(1)).unwrap_or(today)
+    }
+
+    /// Seconds the edition lives from now (0 = kept for good); `None` when already past.
+    fn ttl(&self, board: Board, today: NaiveDate) -> Option<u64> {
+        match board.expires_at(today, self.clock.timezone()) {
+            None => Some(0),
+            Some(at) => u64::try_from((at - self.clock.now()).num_seconds())
+                .ok()
+                .filter(|s| *s > 0),
+        }
+    }
+
+    /// Brings the member's place on every board up to date after a commit. Redis trouble is
+    /// logged, never returned: the database already holds the truth, and a rebuild restores
+    /// the board.
+    pub async fn touch(&self, member: MemberId) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        if let Err(error) = self.push_member(cache, member).await {
+            tracing::warn!(%error, member.id = %member, "leaderboard update skipped");
+        }
+    }
+
+    async fn push_member(&self, cache: &BoardCache, member: MemberId) -> Result<(), AppError> {
+        let today = self.today();
+        let month = Board::PointsMonth.edition(today);
+        let standings =
+            board_store::member_standings(&self.db, member, &month, Self::yesterday(today)).await?;
+        let set_member = leaderboard::set_member(member.get());
+        for (board, standing) in standings {
+            let Some(ttl) = self.ttl(board, today) else {
+                continue;
+            };
+            let key = standing.map(|s| sort_key(&s));
+            cache
+                .push(board.name(), &board.edition(today), &set_member, key, ttl)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The top `first` of a board and the caller's own place.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn board(
+        &self,
+        board: Board,
+        first: u64,
+        viewer: Option<MemberId>,
+    ) -> Result<BoardView, AppError> {
+        let today = self.today();
+        let edition = board.edition(today);
+        if let Some(cache) = &self.cache {
+            match self
+                .read_redis(cache, board, &edition, today, first, viewer)
+                .await
+            {
+                Ok(Some(view)) => return Ok(view),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, board = board.name(), "leaderboard read from the database");
+                }
+            }
+        }
+        self.read_database(board, &edition, today, first, viewer)
+            .await
+    }
+
+    async fn read_redis(
+        &self,
+        cache: &BoardCache,
+        board: Board,
+        edition: &str,
+        today: NaiveDate,
+        first: u64,
+        viewer: Option<MemberId>,
+    ) -> Result<Option<BoardView>, AppError> {
+        if !cache.exists(board.name(), edition).await? {
+            // Missing: rebuild it, unless another rebuild is under way (then the database
+            // answers this once).
+            if !self.rebuild(cache, board, today).await? {
+                return Ok(None);
+            }
+        }
+        let me_key = viewer.map(|m| leaderboard::set_member(m.get()));
+        let read = cache
+            .read(board.name(), edition, first, me_key.as_deref())
+            .await?;
+        let ranked: Vec<(u64, MemberId, i64)> = read
+            .top
+            .iter()
+            .zip(1_u64..)
+            .map(|((member, key), rank)| {
+                (rank, MemberId::new(*member), leaderboard::value_of(*key))
+            })
+            .collect();
+        let me = match (viewer, read.me) {
+            (Some(member), Some((rank, key))) => {
+                Some((rank.saturating_add(1), member, leaderboard::value_of(key)))
+            }
+            _ => None,
+        };
+        let view = self
+            .dress(board, edition, ranked, me, Source::Redis)
+            .await?;
+        Ok(Some(view))
+    }
+
+    async fn read_database(
+        &self,
+        board: Board,
+        edition: &str,
+        today: NaiveDate,
+        first: u64,
+        viewer: Option<MemberId>,
+    ) -> Result<BoardView, AppError> {
+        let yesterday = Self::yesterday(today);
+        let top = board_store::top(&self.db, board, edition, yesterday, first).await?;
+        let ranked = top
+            .iter()
+            .zip(1_u64..)
+            .map(|(s, rank)| (rank, s.member, s.value))
+            .collect();
+        let me = match viewer {
+            Some(member) => {
+                match board_store::standing_of(&self.db, board, edition, yesterday, member).await? {
+                    Some(standing) => {
+                        let ahead =
+                            board_store::ahead_of(&self.db, board, edition, yesterday, standing)
+                                .await?;
+                        Some((ahead.saturating_add(1), member, standing.value))
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        self.dress(board, edition, ranked, me, Source::Database)
+            .await
+    }
+
+    /// Adds names, avatars and tiers (one query for the whole page).
+    async fn dress(
+        &self,
+        board: Board,
+        edition: &str,
+        ranked: Vec<(u64, MemberId, i64)>,
+        me: Option<(u64, MemberId, i64)>,
+        source: Source,
+    ) -> Result<BoardView, AppError> {
+        let mut ids: Vec<MemberId> = ranked.iter().map(|(_, m, _)| *m).collect();
+        ids.extend(me.iter().map(|(_, m, _)| *m));
+        let appearances = board_store::appearances(&self.db, &ids).await?;
+        let entry = |(rank, member, score): (u64, MemberId, i64)| {
+            let look: Option<&Appearance> = appearances.iter().find(|a| a.member == member);
+            Entry {
+                rank,
+                member,
+                display_name: leaderboard::display_name(
+                    look.and_then(|a| a.nickname.as_deref()),
+                    look.map_or("", |a| a.invite_code.as_str()),
+                ),
+                avatar_url: look.and_then(|a| a.avatar_url.clone()),
+                tier_code: look.map(|a| a.tier_code.clone()).unwrap_or_default(),
+                score,
+            }
+        };
+        Ok(BoardView {
+            board,
+            edition: edition.to_owned(),
+            entries: ranked.into_iter().map(entry).collect(),
+            me: me.map(entry),
+            source,
+        })
+    }
+
+    /// Rebuilds one board edition from the database; false when another rebuild holds it.
+    async fn rebuild(
+        &self,
+        cache: &BoardCache,
+        board: Board,
+        today: NaiveDate,
+    ) -> Result<bool, AppError> {
+        let edition = board.edition(today);
+        let Some(ttl) = self.ttl(board, today) else {
+            return Ok(false);
+        };
+        if !cache.start_rebuild(board.name(), &edition).await? {
+            return Ok(false);
+        }
+        let yesterday = Self::yesterday(today);
+        let mut after = 0_i64;
+        loop {
+            let rows =
+                board_store::page_after(&self.db, board, &edition, yesterday, after, REBUILD_BATCH)
+                    .await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = last.member.get();
+            let scored: Vec<(String, i64)> = rows
+                .iter()
+                .map(|s| (leaderboard::set_member(s.member.get()), sort_key(s)))
+                .collect();
+            cache.add_built(board.name(), &edition, &scored).await?;
+        }
+        let size = cache.finish_rebuild(board.name(), &edition, ttl).await?;
+        tracing::info!(board = board.name(), edition, size, "leaderboard rebuilt");
+        Ok(true)
+    }
+
+    /// Rebuilds every current board from the database (`rebuildLeaderboards`). Returns the
+    /// boards rebuilt; 0 without Redis, where the database answers directly.
+    ///
+    /// # Errors
+    /// `INTERNAL` when Redis or the database fails.
+    pub async fn rebuild_all(&self) -> Result<u32, AppError> {
+        let Some(cache) = &self.cache else {
+            return Ok(0);
+        };
+        let today = self.today();
+        let mut rebuilt = 0_u32;
+        for board in Board::ALL {
+            if self.rebuild(cache, board, today).await? {
+                rebuilt = rebuilt.saturating_add(1);
+            }
+        }
+        Ok(rebuilt)
+    }
+
+    /// Rebuilds the current boards that are missing from Redis (at start-up).
+    ///
+    /// # Errors
+    /// `INTERNAL` when Redis or the database fails.
+    pub async fn rebuild_missing(&self) -> Result<u32, AppError> {
+        let Some(cache) = &self.cache else {
+            return Ok(0);
+        };
+        let today = self.today();
+        let mut rebuilt = 0_u32;
+        for board in Board::ALL {
+            if !cache.exists(board.name(), &board.edition(today)).await?
+                && self.rebuild(cache, board, today).await?
+            {
+                rebuilt = rebuilt.saturating_add(1);
+            }
+        }
+        Ok(rebuilt)
+    }
+}
+
+fn sort_key(standing: &Standing) -> i64 {
+    leaderboard::sort_key(
+        standing.value,
+        standing.arrival.unwrap_or(chrono::DateTime::UNIX_EPOCH),
+    )
+}
