@@ -8,24 +8,28 @@
 
 use crate::infra::redis::Redis;
 
-/// ZADD into the board when it exists; into the pending set while it is missing or being
-/// rebuilt. An empty score removes the member (recorded as +inf in the pending set).
+/// For each board (KEYS in threes: board, pending, building; ARGV: the member, then a score
+/// and a TTL per board): ZADD into the board when it exists, and into the pending set while it
+/// is missing or being rebuilt. An empty score removes the member (+inf in the pending set).
 const PUSH: &str = r"
-local board, pending, building = KEYS[1], KEYS[2], KEYS[3]
-local member, score, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local present = redis.call('EXISTS', board) == 1
-if present then
-  if score == '' then
-    redis.call('ZREM', board, member)
-  else
-    redis.call('ZADD', board, score, member)
-    if ttl > 0 then redis.call('EXPIRE', board, ttl) end
+local member = ARGV[1]
+for i = 0, #KEYS / 3 - 1 do
+  local board, pending, building = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
+  local score, ttl = ARGV[i * 2 + 2], tonumber(ARGV[i * 2 + 3])
+  local present = redis.call('EXISTS', board) == 1
+  if present then
+    if score == '' then
+      redis.call('ZREM', board, member)
+    else
+      redis.call('ZADD', board, score, member)
+      if ttl > 0 then redis.call('EXPIRE', board, ttl) end
+    end
   end
-end
-if (not present) or redis.call('EXISTS', building) == 1 then
-  if score == '' then score = '+inf' end
-  redis.call('ZADD', pending, score, member)
-  redis.call('EXPIRE', pending, 3600)
+  if (not present) or redis.call('EXISTS', building) == 1 then
+    if score == '' then score = '+inf' end
+    redis.call('ZADD', pending, score, member)
+    redis.call('EXPIRE', pending, 3600)
+  end
 end
 return 1
 ";
@@ -51,6 +55,16 @@ redis.call('DEL', pending, building)
 if ttl > 0 and redis.call('EXISTS', board) == 1 then redis.call('EXPIRE', board, ttl) end
 return redis.call('ZCARD', board)
 ";
+
+/// Where a member goes on one board edition.
+pub struct Place<'a> {
+    pub board: &'a str,
+    pub edition: &'a str,
+    /// `None` takes the member off the board.
+    pub sort_key: Option<i64>,
+    /// Seconds the edition lives; 0 = for good.
+    pub ttl_secs: u64,
+}
 
 /// The top of a board and one member's place.
 pub struct RedisStanding {
@@ -92,38 +106,38 @@ impl BoardCache {
     }
 
     fn keys(&self, board: &str, edition: &str) -> Keys {
+        // One hash tag for every board key: a script touches several, and on Redis Cluster
+        // keys used together must share a slot.
         Keys {
-            board: self.redis.key(&["lb", board, edition]),
-            pending: self.redis.key(&["lb-pending", board, edition]),
-            building: self.redis.key(&["lb-building", board, edition]),
-            built: self.redis.key(&["lb-built", board, edition]),
+            board: self.redis.key(&["{lb}", "board", board, edition]),
+            pending: self.redis.key(&["{lb}", "pending", board, edition]),
+            building: self.redis.key(&["{lb}", "building", board, edition]),
+            built: self.redis.key(&["{lb}", "built", board, edition]),
         }
     }
 
-    /// Puts a member on a board edition at `sort_key`, or takes them off (`None`).
+    /// Puts a member on several board editions at once (one round trip): each at its sort key,
+    /// or off the board (`None`).
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn push(
-        &self,
-        board: &str,
-        edition: &str,
-        member: &str,
-        sort_key: Option<i64>,
-        ttl_secs: u64,
-    ) -> Result<(), redis::RedisError> {
-        let keys = self.keys(board, edition);
+    pub async fn push(&self, member: &str, places: &[Place<'_>]) -> Result<(), redis::RedisError> {
+        if places.is_empty() {
+            return Ok(());
+        }
+        let mut invocation = self.push.prepare_invoke();
+        invocation.arg(member);
+        for place in places {
+            let keys = self.keys(place.board, place.edition);
+            invocation
+                .key(keys.board)
+                .key(keys.pending)
+                .key(keys.building)
+                .arg(place.sort_key.map_or_else(String::new, |k| k.to_string()))
+                .arg(place.ttl_secs);
+        }
         let mut connection = self.redis.connection();
-        let _: i64 = self
-            .push
-            .key(keys.board)
-            .key(keys.pending)
-            .key(keys.building)
-            .arg(member)
-            .arg(sort_key.map_or_else(String::new, |k| k.to_string()))
-            .arg(ttl_secs)
-            .invoke_async(&mut connection)
-            .await?;
+        let _: i64 = invocation.invoke_async(&mut connection).await?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::leaderboard::{self, Board};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::infra::leaderboard::BoardCache;
+use crate::infra::leaderboard::{BoardCache, Place};
 use crate::store::leaderboards::{self as board_store, Appearance, Standing};
 
 /// Rows read from the database per rebuild batch.
@@ -91,16 +91,30 @@ impl LeaderboardService {
         let month = Board::PointsMonth.edition(today);
         let standings =
             board_store::member_standings(&self.db, member, &month, Self::yesterday(today)).await?;
-        let set_member = leaderboard::set_member(member.get());
-        for (board, standing) in standings {
-            let Some(ttl) = self.ttl(board, today) else {
-                continue;
-            };
-            let key = standing.map(|s| sort_key(&s));
-            cache
-                .push(board.name(), &board.edition(today), &set_member, key, ttl)
-                .await?;
-        }
+        let editions: Vec<(Board, String, Option<i64>, u64)> = standings
+            .into_iter()
+            .filter_map(|(board, standing)| {
+                let ttl = self.ttl(board, today)?;
+                Some((
+                    board,
+                    board.edition(today),
+                    standing.map(|s| sort_key(&s)),
+                    ttl,
+                ))
+            })
+            .collect();
+        let places: Vec<Place<'_>> = editions
+            .iter()
+            .map(|(board, edition, key, ttl)| Place {
+                board: board.name(),
+                edition,
+                sort_key: *key,
+                ttl_secs: *ttl,
+            })
+            .collect();
+        cache
+            .push(&leaderboard::set_member(member.get()), &places)
+            .await?;
         Ok(())
     }
 

@@ -177,16 +177,14 @@ impl PurchaseService {
         // A purchase by an invitee is progress toward the inviter's AUTO SALES tasks (locked
         // after the purchaser: the order a first sign-in locks invitee and inviter in).
         let mut koc_inviter = None;
-        if let Some(inviter) = store::referrals::inviter_of(&txn, member_id).await?
-            && store::ledger::read_member(&txn, inviter)
+        if let Some(invite) = store::referrals::of_invitee(&txn, member_id).await?
+            && invite.status != ReferralStatus::Void
+            && store::ledger::read_member(&txn, invite.inviter)
                 .await?
                 .koc_level
                 .is_some()
-            && store::referrals::of_invitee(&txn, member_id)
-                .await?
-                .is_some_and(|r| r.status != ReferralStatus::Void)
         {
-            let mut inviter = store::ledger::lock_member(&txn, inviter).await?;
+            let mut inviter = store::ledger::lock_member(&txn, invite.inviter).await?;
             if koc::complete_auto_tasks(&txn, &mut inviter, TaskKind::Sales, now, self.policy)
                 .await?
                 > 0

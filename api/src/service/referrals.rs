@@ -66,19 +66,32 @@ impl ReferralService {
         let code = code.trim().to_ascii_uppercase();
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        let mut invitee = store::ledger::lock_member(&txn, member).await?;
-        if store::referrals::of_invitee(&txn, member).await?.is_some() {
-            return Err(AppError::InviteInvalid(
-                "you have named your inviter already",
-            ));
-        }
-        referral::check_bind_window(invitee.registered_at, now)?;
         let inviter = store::referrals::member_by_invite_code(&txn, &code)
             .await?
             .ok_or(AppError::InviteInvalid("no member has this invite code"))?;
         if inviter == member {
             return Err(AppError::InviteInvalid("you cannot invite yourself"));
         }
+        // Both rows locked, lower id first: two members naming each other at once are
+        // serialized, so the second sees the first's invite and the cycle check refuses it.
+        let (first, second) = if member < inviter {
+            (member, inviter)
+        } else {
+            (inviter, member)
+        };
+        let locked_first = store::ledger::lock_member(&txn, first).await?;
+        let locked_second = store::ledger::lock_member(&txn, second).await?;
+        let mut invitee = if first == member {
+            locked_first
+        } else {
+            locked_second
+        };
+        if store::referrals::of_invitee(&txn, member).await?.is_some() {
+            return Err(AppError::InviteInvalid(
+                "you have named your inviter already",
+            ));
+        }
+        referral::check_bind_window(invitee.registered_at, now)?;
         // Walk up from the inviter: meeting the member would close a cycle.
         let mut cursor = inviter;
         for _ in 0..referral::MAX_CHAIN {

@@ -262,7 +262,9 @@ async fn a_lost_board_is_rebuilt_from_the_database_and_equal() {
     }
     let before = board(&app, Some(&members[0]), "POINTS_MONTH", 10).await;
     let edition = before["edition"].as_str().unwrap().to_owned();
-    let redis = app.redis_del(&format!("lb:POINTS_MONTH:{edition}")).await;
+    let redis = app
+        .redis_del(&format!("{{lb}}:board:POINTS_MONTH:{edition}"))
+        .await;
     assert_eq!(before["source"], if redis { "REDIS" } else { "DATABASE" });
     // Read after the loss: rebuilt on the spot, same answer.
     assert_eq!(
@@ -282,7 +284,8 @@ async fn a_lost_board_is_rebuilt_from_the_database_and_equal() {
         board(&app, Some(&members[0]), "POINTS_MONTH", 10).await,
         before
     );
-    app.redis_del(&format!("lb:POINTS_MONTH:{edition}")).await;
+    app.redis_del(&format!("{{lb}}:board:POINTS_MONTH:{edition}"))
+        .await;
     let sibling = app.spawn_sibling().await;
     let res = app
         .client

@@ -229,3 +229,26 @@ async fn concurrent_first_sign_ins_never_double_reward_the_inviter() {
     assert_eq!(app.count("referrals WHERE status = 'COMPLETED'").await, 12);
     app.assert_ledger_invariants().await;
 }
+
+#[tokio::test]
+async fn two_members_naming_each_other_at_once_form_no_cycle() {
+    let app = spawn_app().await;
+    for round in 0..5 {
+        let alice = app.login_member(&format!("a{round}")).await;
+        let bob = app.login_member(&format!("b{round}")).await;
+        let (alice_code, bob_code) = (app.invite_code(&alice).await, app.invite_code(&bob).await);
+        let (first, second) = futures::join!(
+            app.gql(Some(&alice), BIND, json!({ "c": bob_code })),
+            app.gql(Some(&bob), BIND, json!({ "c": alice_code })),
+        );
+        let refused = [first.error_code(), second.error_code()];
+        assert_eq!(
+            refused
+                .iter()
+                .filter(|c| **c == Some("INVITE_INVALID"))
+                .count(),
+            1,
+            "{refused:?}"
+        );
+    }
+}
