@@ -373,6 +373,18 @@ async fn with_titles(
         .collect())
 }
 
+/// Dresses one submission with its task title.
+async fn with_title(
+    ctx: &Context<'_>,
+    submission: Submission,
+) -> async_graphql::Result<KocSubmission> {
+    with_titles(ctx, vec![submission])
+        .await?
+        .pop()
+        .map(|(_, s)| s)
+        .ok_or_else(|| "submission vanished".into())
+}
+
 #[derive(Default)]
 pub struct KocQuery;
 
@@ -527,11 +539,7 @@ impl KocMutation {
             .submit(member, task_id, proof.into())
             .await
             .extend()?;
-        let mut dressed = with_titles(ctx, vec![submission]).await?;
-        dressed
-            .pop()
-            .map(|(_, s)| s)
-            .ok_or_else(|| "submission vanished".into())
+        with_title(ctx, submission).await
     }
 
     /// Sends a rejected submission back for review with new proof.
@@ -551,11 +559,7 @@ impl KocMutation {
             .resubmit(member, id, proof.into())
             .await
             .extend()?;
-        let mut dressed = with_titles(ctx, vec![submission]).await?;
-        dressed
-            .pop()
-            .map(|(_, s)| s)
-            .ok_or_else(|| "submission vanished".into())
+        with_title(ctx, submission).await
     }
 
     /// Approves (paying the task's points, growth and KOC score) or rejects (with a note) a
@@ -582,11 +586,7 @@ impl KocMutation {
             .review_submission(admin, id, approve, note.as_deref())
             .await
             .extend()?;
-        let mut dressed = with_titles(ctx, vec![submission]).await?;
-        let submission = dressed
-            .pop()
-            .map(|(_, s)| s)
-            .ok_or_else(|| async_graphql::Error::new("submission vanished"))?;
+        let submission = with_title(ctx, submission).await?;
         Ok(ReviewKocSubmissionPayload {
             submission,
             points_awarded: points,
