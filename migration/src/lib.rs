@@ -20,6 +20,7 @@ mod m20260204_000001_add_tier_tracking;
 mod m20260205_000001_create_member_day;
 mod m20260206_000001_create_rewards;
 mod m20260207_000001_create_koc_and_referrals;
+mod m20260208_000001_add_stats_indexes;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260205_000001_create_member_day::Migration),
             Box::new(m20260206_000001_create_rewards::Migration),
             Box::new(m20260207_000001_create_koc_and_referrals::Migration),
+            Box::new(m20260208_000001_add_stats_indexes::Migration),
         ]
     }
 }

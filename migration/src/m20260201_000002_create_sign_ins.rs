@@ -111,7 +111,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum SignIns {
+pub enum SignIns {
     Table,
     Id,
     MemberId,

@@ -44,7 +44,7 @@ impl Role {
 /// The admin operations that are guarded by role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminAction {
-    /// Look up members and their data.
+    /// Look up members, their data and programme statistics.
     ReadMembers,
     /// Move the test clock (outside production only).
     ControlTestClock,

@@ -196,9 +196,83 @@ pub struct MemberProfile {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// What an operator typed to find a member: part of a nickname or phone number, or a whole
+/// invite code. A full phone number in any accepted spelling is searched in its stored form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSearch(String);
+
+impl MemberSearch {
+    pub const MAX_CHARS: usize = 64;
+
+    /// # Errors
+    /// `VALIDATION` (field `search`) when empty or longer than 64 characters.
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let text = raw.trim();
+        if text.is_empty() || text.chars().count() > Self::MAX_CHARS {
+            return Err(AppError::validation("search", "must be 1 to 64 characters"));
+        }
+        Ok(Self(
+            Phone::parse(text).map_or_else(|_| text.to_owned(), Phone::into_inner),
+        ))
+    }
+
+    /// A case-insensitive `LIKE` pattern for "contains" (wildcards in the text match
+    /// themselves, escaped with `\`).
+    pub fn contains_pattern(&self) -> String {
+        let mut pattern = String::with_capacity(self.0.len().saturating_add(2));
+        pattern.push('%');
+        for c in self.0.to_lowercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        pattern
+    }
+
+    /// The text as an invite code would be stored.
+    pub fn as_invite_code(&self) -> String {
+        self.0.to_ascii_uppercase()
+    }
+}
+
+/// Which members an operator lists.
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    pub search: Option<MemberSearch>,
+    pub tier_code: Option<String>,
+    /// `Some(true)`: KOCs only; `Some(false)`: everyone but KOCs.
+    pub koc: Option<bool>,
+}
+
+/// A member as a row of the operators' member list: what the list shows, read from the member
+/// row alone.
+#[derive(Debug, Clone)]
+pub struct MemberSummary {
+    pub profile: MemberProfile,
+    pub points_balance: i64,
+    pub growth_total: i64,
+    pub koc_level: Option<i32>,
+    pub current_streak: i32,
+    pub last_sign_in_day: Option<NaiveDate>,
+    pub total_sign_ins: i32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_searches_escape_wildcards_and_find_phones_in_stored_form() {
+        let search = MemberSearch::parse(" 50%_a\\B ").unwrap();
+        assert_eq!(search.contains_pattern(), "%50\\%\\_a\\\\b%");
+        assert_eq!(search.as_invite_code(), "50%_A\\B");
+        let phone = MemberSearch::parse("+86 138-0013-8000").unwrap();
+        assert_eq!(phone.contains_pattern(), "%13800138000%");
+        assert!(MemberSearch::parse("  ").is_err());
+        assert!(MemberSearch::parse(&"x".repeat(65)).is_err());
+    }
 
     #[test]
     fn nicknames_are_trimmed_and_bounded() {

@@ -14,4 +14,5 @@ pub mod rate_limit;
 pub mod referral;
 pub mod reward;
 pub mod signin;
+pub mod stats;
 pub mod tier;

@@ -1,12 +1,17 @@
 //! The member card: `me`, `updateProfile`, and members as admins look them up.
 
 use async_graphql::{Context, ID, InputObject, Object, ResultExt, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::auth::AdminAction;
 use crate::domain::ids::MemberId;
-use crate::domain::member::{AvatarUrl, Birthday, MemberProfile, Nickname, Phone, ProfileUpdate};
+use crate::domain::member::{
+    AvatarUrl, Birthday, MemberFilter, MemberProfile, MemberSearch, MemberSummary, Nickname, Phone,
+    ProfileUpdate,
+};
+use crate::domain::paging::PageSize;
 use crate::error::AppError;
+use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 use crate::graphql::koc::MemberKoc;
 use crate::graphql::points::MemberPoints;
@@ -81,6 +86,73 @@ impl Member {
     }
 }
 
+/// A row of the operators' member list: what a table of members shows, read from the member
+/// row alone (one query per page). Open `member(id)` for the tier, points history and KOC
+/// standing.
+pub struct MemberListItem(MemberSummary);
+
+#[Object]
+impl MemberListItem {
+    async fn id(&self) -> ID {
+        ID(self.0.profile.id.to_string())
+    }
+
+    async fn nickname(&self) -> Option<&str> {
+        self.0.profile.nickname.as_deref()
+    }
+
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.profile.avatar_url.as_deref()
+    }
+
+    async fn phone(&self) -> Option<&str> {
+        self.0.profile.phone.as_deref()
+    }
+
+    async fn invite_code(&self) -> &str {
+        &self.0.profile.invite_code
+    }
+
+    async fn tier_code(&self) -> &str {
+        &self.0.profile.tier_code
+    }
+
+    /// Points the member can spend now (pending purchase points not included).
+    async fn points_balance(&self) -> i64 {
+        self.0.points_balance
+    }
+
+    /// Growth ever recorded.
+    async fn growth_total(&self) -> i64 {
+        self.0.growth_total
+    }
+
+    /// 1-3 for a KOC; null otherwise.
+    async fn koc_level(&self) -> Option<i32> {
+        self.0.koc_level
+    }
+
+    async fn current_streak(&self) -> i32 {
+        self.0.current_streak
+    }
+
+    async fn last_sign_in_day(&self) -> Option<NaiveDate> {
+        self.0.last_sign_in_day
+    }
+
+    async fn total_sign_ins(&self) -> i32 {
+        self.0.total_sign_ins
+    }
+
+    async fn hide_from_leaderboards(&self) -> bool {
+        self.0.profile.hide_from_leaderboards
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.profile.created_at
+    }
+}
+
 /// Profile fields to change; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
@@ -137,6 +209,45 @@ impl MemberQuery {
         let id = MemberId::parse(&id).extend()?;
         let profile = ctx.services().members.profile(id).await.extend()?;
         Ok(profile.into())
+    }
+
+    /// Members, newest first (admins and operators). `search` matches part of a nickname
+    /// (ignoring case) or phone number, or a whole invite code; `tier` keeps one tier; `koc`
+    /// keeps KOCs (true) or everyone else (false). Filters combine.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        tier: Option<String>,
+        koc: Option<bool>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<MemberListItem>> {
+        ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
+        let after = after_id(after).extend()?;
+        let first = PageSize::parse(first).extend()?;
+        let filter = MemberFilter {
+            search: search
+                .as_deref()
+                .map(MemberSearch::parse)
+                .transpose()
+                .extend()?,
+            tier_code: tier.map(|t| t.trim().to_ascii_uppercase()),
+            koc,
+        };
+        let (rows, has_next) = ctx
+            .services()
+            .members
+            .search(&filter, first, after)
+            .await
+            .extend()?;
+        Ok(page(
+            rows.into_iter()
+                .map(|m| (m.profile.id.get(), MemberListItem(m)))
+                .collect(),
+            after,
+            has_next,
+        ))
     }
 }
 

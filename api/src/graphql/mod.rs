@@ -16,6 +16,7 @@ pub mod referrals;
 pub mod rewards;
 pub mod schema;
 pub mod signin;
+pub mod stats;
 pub mod tiers;
 
 pub use context::{ClientIp, RequestAuth};

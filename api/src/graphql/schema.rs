@@ -21,6 +21,7 @@ use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
 use crate::graphql::referrals::{ReferralMutation, ReferralQuery};
 use crate::graphql::rewards::{RewardMutation, RewardQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
+use crate::graphql::stats::StatsQuery;
 use crate::graphql::tiers::{TierMutation, TierQuery};
 use crate::service::Services;
 
@@ -37,6 +38,7 @@ pub struct Query(
     KocQuery,
     ReferralQuery,
     LeaderboardQuery,
+    StatsQuery,
     ClockQuery,
 );
 

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
-use crate::domain::member::{self, BirthdayChange, MemberProfile, ProfileUpdate};
+use crate::domain::member::{
+    self, BirthdayChange, MemberFilter, MemberProfile, MemberSummary, ProfileUpdate,
+};
+use crate::domain::paging::PageSize;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
@@ -30,6 +33,28 @@ impl MemberService {
         store::members::find(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("member"))
+    }
+
+    /// Members matching the filter, newest first (operators). One query per page.
+    ///
+    /// # Errors
+    /// `VALIDATION` (field `tier`) for a tier that does not exist.
+    pub async fn search(
+        &self,
+        filter: &MemberFilter,
+        first: PageSize,
+        after: Option<i64>,
+    ) -> Result<(Vec<MemberSummary>, bool), AppError> {
+        if let Some(code) = &filter.tier_code
+            && !store::programme::all_tiers(&self.db)
+                .await?
+                .iter()
+                .any(|t| &t.code == code)
+        {
+            return Err(AppError::validation("tier", "is not a tier code"));
+        }
+        let rows = store::members::search(&self.db, filter, after, first.fetch_limit()).await?;
+        Ok(first.finish(rows))
     }
 
     /// Applies a profile update in one transaction. The birthday is set once: repeating it is

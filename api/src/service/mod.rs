@@ -16,6 +16,7 @@ pub mod purchases;
 pub mod referrals;
 pub mod rewards;
 pub mod signin;
+pub mod stats;
 pub mod tiers;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub struct Services {
     pub koc: koc::KocService,
     pub referrals: referrals::ReferralService,
     pub leaderboards: Arc<leaderboards::LeaderboardService>,
+    pub stats: stats::StatsService,
     pub limiter: Arc<RateLimiter>,
 }
 
@@ -134,6 +136,7 @@ impl Services {
                 Arc::clone(&boards),
             ),
             leaderboards: boards,
+            stats: stats::StatsService::new(db.clone(), Arc::clone(&clock)),
             limiter,
             health: health::HealthService::new(db, redis),
         }

@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use entity::members;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TryInsertResult,
 };
 
 use crate::domain::ids::MemberId;
-use crate::domain::member::{Birthday, MemberProfile};
+use crate::domain::member::{Birthday, MemberFilter, MemberProfile, MemberSummary};
 use crate::error::UniqueIndex;
 
 pub const UQ_PHONE: UniqueIndex = UniqueIndex {
@@ -72,6 +72,57 @@ pub async fn find(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<Memb
         .one(db)
         .await?
         .map(profile))
+}
+
+/// Members matching `filter`, newest first, below the `before` id. The search matches part
+/// of a nickname (case-insensitively) or phone number, or a whole invite code.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    filter: &MemberFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<MemberSummary>, DbErr> {
+    let mut query = members::Entity::find();
+    if let Some(search) = &filter.search {
+        let pattern = search.contains_pattern();
+        let like = |column: members::Column| {
+            Expr::expr(Func::lower(Expr::col((members::Entity, column))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query = query.filter(
+            Cond::any()
+                .add(like(members::Column::Nickname))
+                .add(like(members::Column::Phone))
+                .add(members::Column::InviteCode.eq(search.as_invite_code())),
+        );
+    }
+    if let Some(tier) = &filter.tier_code {
+        query = query.filter(members::Column::TierCode.eq(tier.as_str()));
+    }
+    match filter.koc {
+        Some(true) => query = query.filter(members::Column::KocLevel.is_not_null()),
+        Some(false) => query = query.filter(members::Column::KocLevel.is_null()),
+        None => {}
+    }
+    if let Some(before) = before {
+        query = query.filter(members::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(members::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| MemberSummary {
+            points_balance: row.points_balance,
+            growth_total: row.growth_total,
+            koc_level: row.koc_level,
+            current_streak: row.current_streak,
+            last_sign_in_day: row.last_sign_in_day,
+            total_sign_ins: row.total_sign_ins,
+            profile: profile(row),
+        })
+        .collect())
 }
 
 /// The profile columns to write; `None` leaves a column as it is.

@@ -13,6 +13,7 @@ pub mod purchases;
 pub mod referrals;
 pub mod rewards;
 pub mod signins;
+pub mod stats;
 pub mod tiers;
 
 use std::time::Duration;

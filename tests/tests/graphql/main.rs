@@ -8,6 +8,7 @@ mod inbox;
 mod koc;
 mod leaderboards;
 mod member_day;
+mod operations;
 mod points;
 mod profile;
 mod purchases;

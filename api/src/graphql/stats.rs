@@ -1,0 +1,190 @@
+//! `programmeStats`: the operators' dashboard figures.
+
+use async_graphql::{Context, Object, ResultExt, SimpleObject};
+use chrono::NaiveDate;
+
+use crate::domain::auth::AdminAction;
+use crate::domain::stats::StatsPeriod;
+use crate::graphql::context::ContextExt;
+use crate::service::stats::{
+    Activity, KindTotals, KocCounts, PointsStats, ProgrammeStats as Stats,
+};
+
+/// Programme figures for a period of business days. Flows count what happened within the
+/// period; stocks (outstanding points, tier distribution, KOCs, waiting applications) are as
+/// of now.
+#[derive(SimpleObject)]
+pub struct ProgrammeStats {
+    from: NaiveDate,
+    to: NaiveDate,
+    points: PointsFigures,
+    activity: ActivityFigures,
+    /// Members who joined in the period.
+    new_members: i64,
+    /// Members per tier now, entry tier first.
+    tiers: Vec<TierCount>,
+    koc: KocFunnel,
+}
+
+#[derive(SimpleObject)]
+pub struct PointsFigures {
+    /// Points credited in the period (every credit but returned redemptions).
+    issued: i64,
+    /// Points spent on rewards and orders, less what cancellations and refunds returned.
+    redeemed: i64,
+    /// Points that expired.
+    expired: i64,
+    /// Points all members hold now.
+    outstanding: i64,
+    /// Points requested but cut by the monthly earning cap.
+    cut_by_caps: i64,
+    /// redeemed / issued, to 4 decimals; null when nothing was issued.
+    redemption_rate: Option<f64>,
+    /// The same movements per ledger entry kind.
+    by_kind: Vec<PointsKindFigures>,
+}
+
+#[derive(SimpleObject)]
+pub struct PointsKindFigures {
+    kind: String,
+    credited: i64,
+    debited: i64,
+    cut_by_caps: i64,
+}
+
+/// Active members count distinct members with a daily sign-in (make-ups left out).
+#[derive(SimpleObject)]
+pub struct ActivityFigures {
+    /// Daily sign-ins in the period.
+    sign_ins: i64,
+    /// Distinct members who signed in during the period.
+    active_members: i64,
+    /// Distinct signers on `to`.
+    dau: i64,
+    /// Distinct signers in the 7 days ending on `to`.
+    wau: i64,
+    /// Distinct signers in the 30 days ending on `to`.
+    mau: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct TierCount {
+    code: String,
+    name: String,
+    members: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct KocFunnel {
+    /// Applications made in the period.
+    applied: i64,
+    /// Applications approved in the period.
+    approved: i64,
+    /// Applications rejected in the period.
+    rejected: i64,
+    /// Applications waiting for review now.
+    pending_now: i64,
+    /// KOCs now.
+    kocs_now: i64,
+    /// MANUAL task submissions made in the period.
+    submissions: i64,
+    /// MANUAL task submissions approved in the period.
+    submissions_approved: i64,
+}
+
+impl From<Stats> for ProgrammeStats {
+    fn from(stats: Stats) -> Self {
+        let PointsStats {
+            issued,
+            redeemed,
+            expired,
+            outstanding,
+            cut_by_caps,
+            redemption_rate,
+            by_kind,
+        } = stats.points;
+        let Activity {
+            sign_ins,
+            active,
+            daily,
+            weekly,
+            monthly,
+        } = stats.activity;
+        let KocCounts {
+            applied,
+            approved,
+            rejected,
+            pending_now,
+            kocs_now,
+            submitted,
+            submissions_approved,
+        } = stats.koc;
+        Self {
+            from: stats.period.from,
+            to: stats.period.to,
+            points: PointsFigures {
+                issued,
+                redeemed,
+                expired,
+                outstanding,
+                cut_by_caps,
+                redemption_rate,
+                by_kind: by_kind
+                    .into_iter()
+                    .map(|k: KindTotals| PointsKindFigures {
+                        kind: k.kind,
+                        credited: k.credited,
+                        debited: k.debited,
+                        cut_by_caps: k.cut_by_cap,
+                    })
+                    .collect(),
+            },
+            activity: ActivityFigures {
+                sign_ins,
+                active_members: active,
+                dau: daily,
+                wau: weekly,
+                mau: monthly,
+            },
+            new_members: stats.new_members,
+            tiers: stats
+                .tiers
+                .into_iter()
+                .map(|(code, name, members)| TierCount {
+                    code,
+                    name,
+                    members,
+                })
+                .collect(),
+            koc: KocFunnel {
+                applied,
+                approved,
+                rejected,
+                pending_now,
+                kocs_now,
+                submissions: submitted,
+                submissions_approved,
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct StatsQuery;
+
+#[Object]
+impl StatsQuery {
+    /// Programme statistics for the business days `from` to `to` (both included, at most
+    /// 366 days; admins and operators). VALIDATION (field `to`) for a reversed or longer period.
+    async fn programme_stats(
+        &self,
+        ctx: &Context<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> async_graphql::Result<ProgrammeStats> {
+        ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
+        let period = StatsPeriod::new(from, to).extend()?;
+        let stats = ctx.services().stats.programme(period).await.extend()?;
+        Ok(stats.into())
+    }
+}

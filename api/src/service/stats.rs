@@ -1,0 +1,119 @@
+//! Programme statistics for operators (SPEC §11): points, activity, members and the KOC
+//! funnel over a period of business days.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::domain::points::EntryKind;
+use crate::domain::stats::{self, StatsPeriod};
+use crate::error::AppError;
+use crate::infra::clock::Clock;
+pub use crate::store::stats::{Activity, KindTotals, KocCounts};
+use crate::store::{self, programme};
+
+/// Points figures of a period.
+#[derive(Debug, Clone, Default)]
+pub struct PointsStats {
+    /// Every credit but returned redemptions.
+    pub issued: i64,
+    /// Spent on rewards and orders, less what cancelled redemptions and refunds gave back.
+    pub redeemed: i64,
+    pub expired: i64,
+    /// Points members hold now.
+    pub outstanding: i64,
+    pub cut_by_caps: i64,
+    pub redemption_rate: Option<f64>,
+    pub by_kind: Vec<KindTotals>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProgrammeStats {
+    pub period: StatsPeriod,
+    pub points: PointsStats,
+    pub activity: Activity,
+    pub new_members: i64,
+    /// (tier code, tier name, members now), entry tier first.
+    pub tiers: Vec<(String, String, i64)>,
+    pub koc: KocCounts,
+}
+
+impl PointsStats {
+    fn from_kinds(by_kind: Vec<KindTotals>, outstanding: i64) -> Self {
+        let of = |kind: EntryKind| by_kind.iter().find(|t| t.kind == kind.as_str());
+        let credited = |kind| of(kind).map_or(0, |t| t.credited);
+        let debited = |kind| of(kind).map_or(0, |t| t.debited);
+        let issued = by_kind
+            .iter()
+            .filter(|t| t.kind != EntryKind::RedemptionRefund.as_str())
+            .map(|t| t.credited)
+            .fold(0_i64, i64::saturating_add);
+        let redeemed = debited(EntryKind::Redemption)
+            .saturating_sub(credited(EntryKind::RedemptionRefund))
+            .max(0);
+        let cut_by_caps = by_kind
+            .iter()
+            .map(|t| t.cut_by_cap)
+            .fold(0_i64, i64::saturating_add);
+        Self {
+            issued,
+            redeemed,
+            expired: debited(EntryKind::Expiry),
+            outstanding,
+            cut_by_caps,
+            redemption_rate: stats::redemption_rate(issued, redeemed),
+            by_kind,
+        }
+    }
+}
+
+pub struct StatsService {
+    db: DatabaseConnection,
+    clock: Arc<Clock>,
+}
+
+impl StatsService {
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    /// The programme's figures for `period`. Flows (points, sign-ins, new members, KOC
+    /// reviews) count what happened within the period; stocks (outstanding points, tiers,
+    /// KOCs, waiting applications) are as of now.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn programme(&self, period: StatsPeriod) -> Result<ProgrammeStats, AppError> {
+        let (start, end) = period.instants(self.clock.timezone());
+        let by_kind = store::stats::points_by_kind(&self.db, start, end).await?;
+        let outstanding = store::stats::outstanding_points(&self.db).await?;
+        let activity = store::stats::activity(
+            &self.db,
+            period.from,
+            period.to,
+            period.window_start(7),
+            period.window_start(30),
+        )
+        .await?;
+        let counts: Vec<(String, i64)> = store::stats::members_by_tier(&self.db).await?;
+        let tiers = programme::all_tiers(&self.db)
+            .await?
+            .into_iter()
+            .map(|tier| {
+                let members = counts
+                    .iter()
+                    .find(|(code, _)| *code == tier.code)
+                    .map_or(0, |(_, n)| *n);
+                (tier.code, tier.name, members)
+            })
+            .collect();
+        Ok(ProgrammeStats {
+            period,
+            points: PointsStats::from_kinds(by_kind, outstanding),
+            activity,
+            new_members: store::stats::new_members(&self.db, start, end).await?,
+            tiers,
+            koc: store::stats::koc_counts(&self.db, start, end).await?,
+        })
+    }
+}
