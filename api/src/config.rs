@@ -62,6 +62,8 @@ pub struct ServerSettings {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_body_bytes: usize,
+    /// Serve Prometheus metrics on `GET /metrics`.
+    pub metrics: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -214,6 +216,7 @@ impl Settings {
                 max_depth: size("MEMBERCARD_GRAPHQL_MAX_DEPTH", 12)?,
                 max_complexity: size("MEMBERCARD_GRAPHQL_MAX_COMPLEXITY", 500)?,
                 max_body_bytes: size("MEMBERCARD_MAX_BODY_BYTES", 64 * 1024)?,
+                metrics: flag("MEMBERCARD_METRICS", true)?,
             },
             database: DatabaseSettings {
                 url: var("DATABASE_URL")

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::graphql::build_schema;
 use crate::http::{self, HttpState};
 use crate::infra::clock::Clock;
+use crate::infra::metrics::Metrics;
 use crate::infra::random;
 use crate::infra::rate_limit::RateLimiter;
 use crate::infra::redis::Redis;
@@ -64,6 +65,8 @@ impl Application {
             services: Arc::clone(&services),
             playground: settings.server.playground,
             max_body_bytes: settings.server.max_body_bytes,
+            metrics: Arc::new(Metrics::new().context("defining metrics")?),
+            serve_metrics: settings.server.metrics,
         })
         .boxed();
 

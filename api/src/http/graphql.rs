@@ -127,8 +127,12 @@ async fn execute(
         .schemas
         .for_document(document, operation_name.as_deref())
         .clone();
+    let fields: Vec<String> = root_fields(document, operation_name.as_deref())
+        .into_iter()
+        .filter(|field| !field.is_empty())
+        .collect();
     let own_limits = kind == Some(OperationType::Mutation)
-        && root_fields(document, operation_name.as_deref())
+        && fields
             .iter()
             .all(|field| OWN_LIMITS.contains(&field.as_str()));
     let is_mutation = kind == Some(OperationType::Mutation);
@@ -145,12 +149,14 @@ async fn execute(
     };
     let limiter = &state.services.limiter;
     if let Err(e) = limiter.check(RateLimitedAction::Request, &subject).await {
+        state.metrics.observe_refusal(e.code());
         return format.limited(StatusCode::TOO_MANY_REQUESTS, &e);
     }
     if is_mutation
         && !own_limits
         && let Err(e) = limiter.check(RateLimitedAction::Mutation, &subject).await
     {
+        state.metrics.observe_refusal(e.code());
         return format.limited(StatusCode::OK, &e);
     }
 
@@ -167,6 +173,16 @@ async fn execute(
     for error in &mut response.errors {
         ensure_code(error, "INTERNAL");
     }
+    let operation = match kind {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    };
+    state.metrics.observe_graphql(
+        operation,
+        &fields,
+        response.errors.iter().filter_map(error_code),
+    );
     format.respond(StatusCode::OK, &response)
 }
 
@@ -187,6 +203,13 @@ fn authenticate(req: &Request, state: &HttpState) -> RequestAuth {
         Ok(viewer) => RequestAuth::Authenticated(viewer),
         Err(AppError::Unauthenticated(reason)) => RequestAuth::Rejected(reason),
         Err(_) => RequestAuth::Rejected("the access token is invalid"),
+    }
+}
+
+fn error_code(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        Value::String(code) => Some(code.as_str()),
+        _ => None,
     }
 }
 

@@ -1,13 +1,17 @@
-//! The HTTP edge (poem): routes, the GraphQL-over-HTTP handler, health checks.
+//! The HTTP edge (poem): routes, the GraphQL-over-HTTP handler, health checks, metrics.
 
 pub mod graphql;
 pub mod health;
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use poem::{Endpoint, EndpointExt, Route, get};
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get, handler};
 
 use crate::graphql::Schemas;
+use crate::infra::metrics::Metrics;
 use crate::service::Services;
 
 /// What the HTTP handlers share.
@@ -17,13 +21,51 @@ pub struct HttpState {
     /// Serve GraphiQL on `GET /graphql`.
     pub playground: bool,
     pub max_body_bytes: usize,
+    pub metrics: Arc<Metrics>,
+    /// Serve `GET /metrics`.
+    pub serve_metrics: bool,
 }
 
 /// Every route of the service.
-pub fn routes(state: HttpState) -> impl Endpoint<Output = poem::Response> {
-    Route::new()
+pub fn routes(state: HttpState) -> impl Endpoint<Output = Response> {
+    let metrics = Arc::clone(&state.metrics);
+    let mut route = Route::new()
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/healthz", get(health::healthz))
-        .at("/readyz", get(health::readyz))
+        .at("/readyz", get(health::readyz));
+    if state.serve_metrics {
+        route = route.at("/metrics", get(prometheus_text));
+    }
+    route
         .data(Arc::new(state))
+        .around(move |endpoint, request| {
+            let metrics = Arc::clone(&metrics);
+            async move {
+                let started = Instant::now();
+                let path = request.uri().path().to_owned();
+                let method = request.method().as_str().to_owned();
+                let response = endpoint.get_response(request).await;
+                metrics.observe_http(
+                    &path,
+                    &method,
+                    response.status().as_u16(),
+                    started.elapsed().as_secs_f64(),
+                );
+                Ok(response)
+            }
+        })
+}
+
+/// `GET /metrics`: every metric in the Prometheus text format.
+#[handler]
+fn prometheus_text(state: Data<&Arc<HttpState>>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => text
+            .with_content_type("text/plain; version=0.0.4")
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "metrics not rendered");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

@@ -1,7 +1,8 @@
-//! Adapters to the outside world: the clock, Redis, password hashing, tokens, WeChat.
+//! Adapters to the outside world: the clock, Redis, password hashing, tokens, WeChat, metrics.
 
 pub mod clock;
 pub mod leaderboard;
+pub mod metrics;
 pub mod password;
 pub mod random;
 pub mod rate_limit;

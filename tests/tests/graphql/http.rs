@@ -295,3 +295,88 @@ async fn healthz_answers_and_readyz_reports_each_dependency() {
     };
     assert_eq!(body["redis"], expected_redis);
 }
+
+/// The value of the one sample of `metrics` whose name and labels start with `series`.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(series))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_root_fields_and_error_codes() {
+    let app = spawn_app().await;
+    let member = app.login_member("metrics").await;
+    app.sign_in(&member).await;
+    app.gql(None, "{ me { id } }", json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    let (status, _) = app.post_raw("application/json", "{ not json").await;
+    assert_eq!(status, 400);
+
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        sample(
+            &text,
+            r#"membercard_graphql_root_fields_total{field="signIn",operation="mutation",outcome="ok"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"membercard_graphql_root_fields_total{field="me",operation="query",outcome="error"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"membercard_graphql_errors_total{code="UNAUTHENTICATED"}"#
+        ),
+        Some(1.0)
+    );
+    // login, sign-in and the refused `me`; the unparsable body is a 400.
+    assert_eq!(
+        sample(
+            &text,
+            r#"membercard_http_requests_total{method="POST",route="/graphql",status="200"}"#
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"membercard_http_requests_total{method="POST",route="/graphql",status="400"}"#
+        ),
+        Some(1.0)
+    );
+    assert!(text.contains(
+        r#"membercard_http_request_duration_seconds_bucket{route="/graphql",le="0.001"}"#
+    ));
+
+    // Switched off, the route does not exist.
+    let quiet = spawn_app_with(&[("MEMBERCARD_METRICS", "false")]).await;
+    let response = quiet
+        .client
+        .get(format!("{}/metrics", quiet.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}

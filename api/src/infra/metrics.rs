@@ -1,0 +1,117 @@
+//! Prometheus metrics, served as text on `GET /metrics`. Every label takes values from a
+//! fixed set (routes, schema fields, error codes), so no client can grow the series.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_seconds: HistogramVec,
+    graphql_fields: IntCounterVec,
+    graphql_errors: IntCounterVec,
+}
+
+/// The routes measured by name; anything else is `other`.
+const ROUTES: [&str; 4] = ["/graphql", "/healthz", "/readyz", "/metrics"];
+
+impl Metrics {
+    /// # Errors
+    /// When a metric is defined twice (a programming error).
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("membercard".to_owned()), None)?;
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let http_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request, by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route"],
+        )?;
+        let graphql_fields = IntCounterVec::new(
+            Opts::new(
+                "graphql_root_fields_total",
+                "Executed GraphQL root fields (signIn, redeemReward, …) by operation type and outcome",
+            ),
+            &["operation", "field", "outcome"],
+        )?;
+        let graphql_errors = IntCounterVec::new(
+            Opts::new("graphql_errors_total", "GraphQL errors by extensions.code"),
+            &["code"],
+        )?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_seconds.clone()))?;
+        registry.register(Box::new(graphql_fields.clone()))?;
+        registry.register(Box::new(graphql_errors.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_seconds,
+            graphql_fields,
+            graphql_errors,
+        })
+    }
+
+    /// Counts an answered HTTP request.
+    pub fn observe_http(&self, path: &str, method: &str, status: u16, seconds: f64) {
+        let route = ROUTES
+            .into_iter()
+            .find(|route| *route == path)
+            .unwrap_or("other");
+        let method = match method {
+            "GET" | "POST" | "HEAD" | "OPTIONS" => method,
+            _ => "other",
+        };
+        self.http_requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.http_seconds
+            .with_label_values(&[route])
+            .observe(seconds);
+    }
+
+    /// Counts an executed operation's root fields (names the schema validated) and its errors.
+    pub fn observe_graphql<'a>(
+        &self,
+        operation: &str,
+        fields: &[String],
+        error_codes: impl Iterator<Item = &'a str>,
+    ) {
+        let mut failed = false;
+        for code in error_codes {
+            failed = true;
+            self.graphql_errors.with_label_values(&[code]).inc();
+        }
+        let outcome = if failed { "error" } else { "ok" };
+        for field in fields {
+            self.graphql_fields
+                .with_label_values(&[operation, field, outcome])
+                .inc();
+        }
+    }
+
+    /// Counts errors of a request refused before execution (rate limits).
+    pub fn observe_refusal(&self, code: &str) {
+        self.graphql_errors.with_label_values(&[code]).inc();
+    }
+
+    /// Every metric in the Prometheus text format.
+    ///
+    /// # Errors
+    /// When encoding fails.
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
