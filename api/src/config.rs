@@ -64,6 +64,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Serve Prometheus metrics on `GET /metrics`.
     pub metrics: bool,
+    /// How often subscriptions look for new notices.
+    pub subscription_poll: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -217,6 +219,11 @@ impl Settings {
                 max_complexity: size("MEMBERCARD_GRAPHQL_MAX_COMPLEXITY", 500)?,
                 max_body_bytes: size("MEMBERCARD_MAX_BODY_BYTES", 64 * 1024)?,
                 metrics: flag("MEMBERCARD_METRICS", true)?,
+                subscription_poll: std::time::Duration::from_millis(
+                    u64::try_from(size("MEMBERCARD_SUBSCRIPTION_POLL_MS", 500)?)
+                        .context("MEMBERCARD_SUBSCRIPTION_POLL_MS is too large")?
+                        .max(10),
+                ),
             },
             database: DatabaseSettings {
                 url: var("DATABASE_URL")

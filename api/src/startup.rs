@@ -59,6 +59,7 @@ impl Application {
                 Duration::from_secs(settings.business.jobs_interval_seconds),
             ));
         }
+        tokio::spawn(Arc::clone(&services.inbox_feed).run(settings.server.subscription_poll));
         let schemas = build_schema(Arc::clone(&services), &settings.server);
         let endpoint = http::routes(HttpState {
             schemas,

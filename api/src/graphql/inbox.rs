@@ -1,7 +1,10 @@
 //! The member inbox (消息模板).
 
-use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
 
 use crate::domain::ids::NotificationId;
 use crate::domain::notification::{InboxNotice, NoticeKind};
@@ -145,5 +148,40 @@ impl InboxMutation {
             .await
             .extend()?;
         Ok(MarkNotificationsReadPayload { unread_count })
+    }
+}
+
+/// A notice as it arrives, with the unread count after it.
+#[derive(SimpleObject)]
+pub struct InboxUpdate {
+    notification: Notification,
+    unread_count: u64,
+}
+
+#[derive(Default)]
+pub struct InboxSubscription;
+
+#[Subscription]
+impl InboxSubscription {
+    /// The signed-in member's new notices as they are written, on any server instance, within
+    /// about `MEMBERCARD_SUBSCRIPTION_POLL_MS`. Over `/graphql/ws` (graphql-transport-ws) with
+    /// `{"token": "…"}` in `connection_init`. A live hint: `inbox` stays the record.
+    async fn inbox_updates(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<InboxUpdate>> + use<>> {
+        let member = ctx.viewer()?.member().extend()?;
+        let services = Arc::clone(ctx.services());
+        let notices = services.inbox_feed.subscribe(member).await.extend()?;
+        Ok(notices.then(move |notice| {
+            let services = Arc::clone(&services);
+            async move {
+                let unread_count = services.inbox.unread_count(member).await.extend()?;
+                Ok(InboxUpdate {
+                    notification: notice.into(),
+                    unread_count,
+                })
+            }
+        }))
     }
 }

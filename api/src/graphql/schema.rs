@@ -6,12 +6,12 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
-use crate::graphql::inbox::{InboxMutation, InboxQuery};
+use crate::graphql::inbox::{InboxMutation, InboxQuery, InboxSubscription};
 use crate::graphql::koc::{KocMutation, KocQuery};
 use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
@@ -59,7 +59,10 @@ pub struct Mutation(
     ClockMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(InboxSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Introspection documents (GraphiQL's schema query) are deeper than any real query; they run
 /// on their own schema with these limits, so tooling works while the API's limits stay tight.
@@ -88,8 +91,12 @@ impl Schemas {
     }
 }
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 /// The API schema with the configured limits and introspection policy.

@@ -86,6 +86,7 @@ pub async fn get(req: &Request, state: Data<&Arc<HttpState>>) -> Response {
             Html(
                 GraphiQLSource::build()
                     .endpoint("/graphql")
+                    .subscription_endpoint("/graphql/ws")
                     .title("membercard")
                     .finish(),
             )

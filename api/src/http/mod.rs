@@ -2,6 +2,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod subscriptions;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,6 +32,7 @@ pub fn routes(state: HttpState) -> impl Endpoint<Output = Response> {
     let metrics = Arc::clone(&state.metrics);
     let mut route = Route::new()
         .at("/graphql", get(graphql::get).post(graphql::post))
+        .at("/graphql/ws", get(subscriptions::websocket))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz));
     if state.serve_metrics {

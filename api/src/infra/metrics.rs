@@ -14,7 +14,7 @@ pub struct Metrics {
 }
 
 /// The routes measured by name; anything else is `other`.
-const ROUTES: [&str; 4] = ["/graphql", "/healthz", "/readyz", "/metrics"];
+const ROUTES: [&str; 5] = ["/graphql", "/graphql/ws", "/healthz", "/readyz", "/metrics"];
 
 impl Metrics {
     /// # Errors

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod health;
 pub mod inbox;
+pub mod inbox_feed;
 pub mod jobs;
 pub mod koc;
 pub mod leaderboards;
@@ -40,6 +41,7 @@ pub struct Services {
     pub points: points::PointsService,
     pub purchases: purchases::PurchaseService,
     pub inbox: inbox::InboxService,
+    pub inbox_feed: Arc<inbox_feed::InboxFeed>,
     pub tiers: tiers::TierService,
     pub member_day: member_day::MemberDayService,
     pub rewards: rewards::RewardService,
@@ -113,6 +115,7 @@ impl Services {
                 Arc::clone(&boards),
             ),
             inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
+            inbox_feed: Arc::new(inbox_feed::InboxFeed::new(db.clone())),
             tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), ledger),
             member_day: member_day::MemberDayService::new(db.clone(), Arc::clone(&clock), ledger),
             rewards: rewards::RewardService::new(

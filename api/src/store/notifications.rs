@@ -64,20 +64,48 @@ pub async fn page(
         .all(db)
         .await?
         .into_iter()
-        .map(|row| {
-            Ok(InboxNotice {
-                id: row.id,
-                kind: NoticeKind::parse(&row.kind).ok_or_else(|| {
-                    AppError::internal(anyhow::anyhow!("notice {} has kind {}", row.id, row.kind))
-                })?,
-                title: row.title,
-                body: row.body,
-                reference: row.reference,
-                read_at: row.read_at,
-                created_at: row.created_at,
-            })
-        })
+        .map(notice)
         .collect()
+}
+
+fn notice(row: notifications::Model) -> Result<InboxNotice, AppError> {
+    Ok(InboxNotice {
+        id: row.id,
+        kind: NoticeKind::parse(&row.kind).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("notice {} has kind {}", row.id, row.kind))
+        })?,
+        title: row.title,
+        body: row.body,
+        reference: row.reference,
+        read_at: row.read_at,
+        created_at: row.created_at,
+    })
+}
+
+/// Every member's notices with ids above `after`, oldest first (the live feed's read).
+pub async fn after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(MemberId, InboxNotice)>, AppError> {
+    notifications::Entity::find()
+        .filter(notifications::Column::Id.gt(after))
+        .order_by_asc(notifications::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| Ok((MemberId::new(row.member_id), notice(row)?)))
+        .collect()
+}
+
+/// The highest notice id so far (0 for none).
+pub async fn last_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let last = notifications::Entity::find()
+        .order_by_desc(notifications::Column::Id)
+        .one(db)
+        .await?;
+    Ok(last.map_or(0, |row| row.id))
 }
 
 pub async fn unread_count(db: &impl ConnectionTrait, member: MemberId) -> Result<u64, DbErr> {

@@ -16,4 +16,5 @@ mod rate_limits;
 mod referrals;
 mod rewards;
 mod signin;
+mod subscriptions;
 mod tiers;

@@ -1,0 +1,120 @@
+//! The live inbox feed behind the `inboxUpdates` subscription.
+//!
+//! One poller per instance reads new notices from the database (whoever wrote them, on any
+//! instance) and fans them out to this instance's subscribers; it reads nothing while nobody
+//! listens. The database stays the only source: no message bus to run or lose.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::Stream;
+use futures_util::stream;
+use sea_orm::DatabaseConnection;
+use tokio::sync::{Mutex, broadcast};
+
+use crate::domain::feed::FeedCursor;
+use crate::domain::ids::MemberId;
+use crate::domain::notification::InboxNotice;
+use crate::error::AppError;
+use crate::store;
+
+/// Notices read per poll.
+const BATCH: u64 = 1000;
+/// How long a hole in the ids may be waited for (an insert not committed yet) before it is
+/// taken for a rolled-back one.
+const HOLE_GRACE: Duration = Duration::from_secs(5);
+/// Notices a slow subscriber may fall behind by before it misses some.
+const BUFFER: usize = 1024;
+
+type Event = Arc<(MemberId, InboxNotice)>;
+
+pub struct InboxFeed {
+    db: DatabaseConnection,
+    sender: broadcast::Sender<Event>,
+    /// `None` while nobody listens.
+    cursor: Mutex<Option<FeedCursor>>,
+}
+
+impl InboxFeed {
+    pub fn new(db: DatabaseConnection) -> Self {
+        let (sender, _) = broadcast::channel(BUFFER);
+        Self {
+            db,
+            sender,
+            cursor: Mutex::new(None),
+        }
+    }
+
+    /// The member's notices created from now on, as they are read.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn subscribe(
+        &self,
+        member: MemberId,
+    ) -> Result<impl Stream<Item = InboxNotice> + use<>, AppError> {
+        let receiver = {
+            let mut cursor = self.cursor.lock().await;
+            if cursor.is_none() {
+                *cursor = Some(FeedCursor::new(
+                    store::notifications::last_id(&self.db).await?,
+                ));
+            }
+            // Under the lock: the poller cannot go idle between the cursor and the receiver.
+            self.sender.subscribe()
+        };
+        Ok(stream::unfold(receiver, move |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(event) if event.0 == member => return Some((event.1.clone(), receiver)),
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, member.id = %member, "inbox subscriber fell behind");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }))
+    }
+
+    /// Reads new notices and hands them to the subscribers; forgets the cursor when nobody
+    /// listens. Returns how many were handed out.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn poll(&self) -> Result<usize, AppError> {
+        let mut guard = self.cursor.lock().await;
+        if self.sender.receiver_count() == 0 {
+            *guard = None;
+            return Ok(0);
+        }
+        let Some(cursor) = guard.as_mut() else {
+            return Ok(0);
+        };
+        let rows = store::notifications::after(&self.db, cursor.read_after(), BATCH).await?;
+        let ids: Vec<i64> = rows.iter().map(|(_, notice)| notice.id).collect();
+        let fresh = cursor.take(&ids, Instant::now(), HOLE_GRACE);
+        let mut sent = 0_usize;
+        for row in rows {
+            if fresh.contains(&row.1.id) {
+                // An error only means every subscriber left since the check.
+                if self.sender.send(Arc::new(row)).is_ok() {
+                    sent = sent.saturating_add(1);
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Polls every `interval` until the process ends.
+    pub async fn run(self: Arc<Self>, interval: Duration) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = self.poll().await {
+                tracing::warn!(%error, "inbox feed not read");
+            }
+        }
+    }
+}
