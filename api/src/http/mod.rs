@@ -44,12 +44,12 @@ pub fn routes(state: HttpState) -> impl Endpoint<Output = Response> {
             let metrics = Arc::clone(&metrics);
             async move {
                 let started = Instant::now();
-                let path = request.uri().path().to_owned();
-                let method = request.method().as_str().to_owned();
+                let route = Metrics::route_label(request.uri().path());
+                let method = Metrics::method_label(request.method().as_str());
                 let response = endpoint.get_response(request).await;
                 metrics.observe_http(
-                    &path,
-                    &method,
+                    route,
+                    method,
                     response.status().as_u16(),
                     started.elapsed().as_secs_f64(),
                 );

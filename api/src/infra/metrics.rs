@@ -62,16 +62,24 @@ impl Metrics {
         })
     }
 
-    /// Counts an answered HTTP request.
-    pub fn observe_http(&self, path: &str, method: &str, status: u16, seconds: f64) {
-        let route = ROUTES
+    /// The route label for a request path: the route itself, or `other`.
+    pub fn route_label(path: &str) -> &'static str {
+        ROUTES
             .into_iter()
             .find(|route| *route == path)
-            .unwrap_or("other");
-        let method = match method {
-            "GET" | "POST" | "HEAD" | "OPTIONS" => method,
-            _ => "other",
-        };
+            .unwrap_or("other")
+    }
+
+    /// The method label: the methods the routes answer, or `other`.
+    pub fn method_label(method: &str) -> &'static str {
+        ["GET", "POST", "HEAD", "OPTIONS"]
+            .into_iter()
+            .find(|known| *known == method)
+            .unwrap_or("other")
+    }
+
+    /// Counts an answered HTTP request (labels from `route_label` and `method_label`).
+    pub fn observe_http(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.http_requests
             .with_label_values(&[route, method, &status.to_string()])
             .inc();
