@@ -165,14 +165,24 @@ pub struct InboxSubscription;
 impl InboxSubscription {
     /// The signed-in member's new notices as they are written, on any server instance, within
     /// about `MEMBERCARD_SUBSCRIPTION_POLL_MS`. Over `/graphql/ws` (graphql-transport-ws) with
-    /// `{"token": "…"}` in `connection_init`. A live hint: `inbox` stays the record.
+    /// `{"token": "…"}` in `connection_init`. Pass the id of the newest notice the client has
+    /// as `after` to get the ones since first (up to 100), so reconnecting loses nothing.
     async fn inbox_updates(
         &self,
         ctx: &Context<'_>,
+        after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<InboxUpdate>> + use<>> {
         let member = ctx.viewer()?.member().extend()?;
+        let after = after
+            .map(|id| NotificationId::parse_as(&id, "after").map(NotificationId::get))
+            .transpose()
+            .extend()?;
         let services = Arc::clone(ctx.services());
-        let notices = services.inbox_feed.subscribe(member).await.extend()?;
+        let notices = services
+            .inbox_feed
+            .subscribe(member, after)
+            .await
+            .extend()?;
         Ok(notices.then(move |notice| {
             let services = Arc::clone(&services);
             async move {

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::Stream;
 use futures_util::stream;
+use futures_util::{Stream, StreamExt};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, broadcast};
 
@@ -23,6 +23,8 @@ const BATCH: u64 = 1000;
 /// How long a hole in the ids may be waited for (an insert not committed yet) before it is
 /// taken for a rolled-back one.
 const HOLE_GRACE: Duration = Duration::from_secs(5);
+/// Older notices a subscription replays at most (the rest are in `inbox`).
+const REPLAY_LIMIT: u64 = 100;
 /// Notices a slow subscriber may fall behind by before it misses some.
 const BUFFER: usize = 1024;
 
@@ -45,13 +47,16 @@ impl InboxFeed {
         }
     }
 
-    /// The member's notices created from now on, as they are read.
+    /// The member's notices from now on, as they are read; with `after`, first those after
+    /// that id the member has not seen (up to `REPLAY_LIMIT`), so a client that reconnects
+    /// loses nothing. Each notice comes once.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
     pub async fn subscribe(
         &self,
         member: MemberId,
+        after: Option<i64>,
     ) -> Result<impl Stream<Item = InboxNotice> + use<>, AppError> {
         let receiver = {
             let mut cursor = self.cursor.lock().await;
@@ -63,10 +68,21 @@ impl InboxFeed {
             // Under the lock: the poller cannot go idle between the cursor and the receiver.
             self.sender.subscribe()
         };
-        Ok(stream::unfold(receiver, move |mut receiver| async move {
+        // Read after subscribing: whatever the poller hands out from here on reaches the
+        // receiver, and whatever it handed out before is committed and found here.
+        let backlog = match after {
+            Some(after) => {
+                store::notifications::member_after(&self.db, member, after, REPLAY_LIMIT).await?
+            }
+            None => Vec::new(),
+        };
+        let replayed_up_to = backlog.last().map_or(after.unwrap_or(0), |n| n.id);
+        let live = stream::unfold(receiver, move |mut receiver| async move {
             loop {
                 match receiver.recv().await {
-                    Ok(event) if event.0 == member => return Some((event.1.clone(), receiver)),
+                    Ok(event) if event.0 == member && event.1.id > replayed_up_to => {
+                        return Some((event.1.clone(), receiver));
+                    }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, member.id = %member, "inbox subscriber fell behind");
@@ -74,7 +90,8 @@ impl InboxFeed {
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }
-        }))
+        });
+        Ok(stream::iter(backlog).chain(live))
     }
 
     /// Reads new notices and hands them to the subscribers; forgets the cursor when nobody

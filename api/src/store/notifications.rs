@@ -99,6 +99,25 @@ pub async fn after(
         .collect()
 }
 
+/// The member's notices with ids above `after`, oldest first (a subscription's replay).
+pub async fn member_after(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<InboxNotice>, AppError> {
+    notifications::Entity::find()
+        .filter(notifications::Column::MemberId.eq(member.get()))
+        .filter(notifications::Column::Id.gt(after))
+        .order_by_asc(notifications::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(notice)
+        .collect()
+}
+
 /// The highest notice id so far (0 for none).
 pub async fn last_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let last = notifications::Entity::find()

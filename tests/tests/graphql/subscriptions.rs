@@ -14,8 +14,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-const INBOX_UPDATES: &str =
-    "subscription { inboxUpdates { notification { kind body } unreadCount } }";
+const INBOX_UPDATES: &str = "subscription($after: ID) { inboxUpdates(after: $after) { notification { id kind body } unreadCount } }";
 
 /// Opens a graphql-transport-ws connection to `graphql_url` + `/ws` and sends `connection_init`.
 #[expect(
@@ -75,22 +74,64 @@ async fn expect_message(socket: &mut Socket) -> Value {
         .expect("a message from the server")
 }
 
-/// Connects `member`, subscribes to the inbox, and waits until the subscription is live.
+/// Opens a connection with `init`, checks it is acknowledged, and subscribes to the inbox as
+/// operation `id`, after the notice `after` when given.
 #[expect(
     clippy::indexing_slicing,
     reason = "test helper: a wrong answer should fail the test"
 )]
-async fn subscribe(graphql_url: &str, member: &Session) -> Socket {
-    let mut socket = open(graphql_url, json!({ "token": member.token })).await;
+async fn open_inbox(graphql_url: &str, init: Value, id: &str, after: Option<&str>) -> Socket {
+    let mut socket = open(graphql_url, init).await;
     assert_eq!(expect_message(&mut socket).await["type"], "connection_ack");
     send(
         &mut socket,
-        json!({ "id": "inbox", "type": "subscribe", "payload": { "query": INBOX_UPDATES } }),
+        json!({ "id": id, "type": "subscribe", "payload": { "query": INBOX_UPDATES, "variables": { "after": after } } }),
     )
     .await;
-    // The subscription starts with one read of the newest notice id; give it a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     socket
+}
+
+/// Connects `member` and subscribes to the notices after their newest one: whatever is written
+/// from here on arrives, however long the subscription takes to start.
+async fn subscribe(app: &TestApp, graphql_url: &str, member: &Session) -> Socket {
+    let newest = newest_notice(app, member).await;
+    open_inbox(
+        graphql_url,
+        json!({ "token": member.token }),
+        "inbox",
+        Some(&newest),
+    )
+    .await
+}
+
+#[expect(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test helper: a member without notices should fail the test"
+)]
+async fn newest_notice(app: &TestApp, member: &Session) -> String {
+    let res = app
+        .gql(
+            Some(member),
+            "{ inbox(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    res.expect_ok()["inbox"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("the member has a notice")
+        .to_owned()
+}
+
+/// The body of the notice in a `next` message.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "test helper: a wrong message should fail the test"
+)]
+fn body(update: &Value) -> &str {
+    update["payload"]["data"]["inboxUpdates"]["notification"]["body"]
+        .as_str()
+        .unwrap_or_default()
 }
 
 async fn give(app: &TestApp, admin: &Session, member: &Session, amount: i64, key: &str) {
@@ -110,12 +151,13 @@ async fn members_get_their_own_new_notices_live_from_any_instance() {
     let admin = app.login_admin("boss", Role::Admin).await;
     let alice = app.login_member("alice").await;
     let bob = app.login_member("bob").await;
-    // An older notice is not replayed.
     give(&app, &admin, &alice, 5, "before").await;
+    give(&app, &admin, &bob, 1, "bob-before").await;
+    let before = newest_notice(&app, &alice).await;
 
     // Alice listens on the other instance; the notice is written through this one.
-    let mut alice_socket = subscribe(&sibling, &alice).await;
-    let mut bob_socket = subscribe(&app.graphql_url(), &bob).await;
+    let mut alice_socket = subscribe(&app, &sibling, &alice).await;
+    let mut bob_socket = subscribe(&app, &app.graphql_url(), &bob).await;
     give(&app, &admin, &alice, 100, "live").await;
 
     let update = expect_message(&mut alice_socket).await;
@@ -123,30 +165,38 @@ async fn members_get_their_own_new_notices_live_from_any_instance() {
     assert_eq!(update["id"], "inbox");
     let payload = &update["payload"]["data"]["inboxUpdates"];
     assert_eq!(payload["notification"]["kind"], "POINTS_EARNED");
-    assert!(
-        payload["notification"]["body"]
-            .as_str()
-            .is_some_and(|b| b.contains("+100")),
-        "{payload}"
-    );
+    assert!(body(&update).contains("+100"), "{update}");
     assert_eq!(payload["unreadCount"], 2);
 
     // Bob got nothing of Alice's: his first message is his own notice.
     give(&app, &admin, &bob, 7, "bob").await;
     let update = expect_message(&mut bob_socket).await;
-    let body = update["payload"]["data"]["inboxUpdates"]["notification"]["body"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(body.contains("+7"), "{update}");
+    assert!(body(&update).contains("+7"), "{update}");
 
-    // `complete` ends the subscription; the connection stays open.
+    // Reconnecting after the notice she had: the one since is replayed first, then live ones,
+    // each once.
+    let mut again = open_inbox(
+        &app.graphql_url(),
+        json!({ "token": alice.token }),
+        "again",
+        Some(&before),
+    )
+    .await;
+    assert!(body(&expect_message(&mut again).await).contains("+100"));
+    give(&app, &admin, &alice, 3, "live-again").await;
+    assert!(body(&expect_message(&mut again).await).contains("+3"));
+    assert!(body(&expect_message(&mut alice_socket).await).contains("+3"));
+
+    // `complete` ends the subscription (the server confirms it); the connection stays open.
     send(
         &mut alice_socket,
         json!({ "id": "inbox", "type": "complete" }),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        expect_message(&mut alice_socket).await,
+        json!({ "id": "inbox", "type": "complete" })
+    );
     give(&app, &admin, &alice, 1, "after-complete").await;
     while let Some(message) = next(&mut alice_socket, Duration::from_secs(2)).await {
         assert_ne!(message["type"], "next", "nothing after complete: {message}");
@@ -160,13 +210,7 @@ async fn subscriptions_need_a_member_token_in_connection_init() {
     let admin = app.login_admin("boss", Role::Admin).await;
 
     // No token: the connection opens, the subscription is refused.
-    let mut socket = open(&url, json!({})).await;
-    assert_eq!(expect_message(&mut socket).await["type"], "connection_ack");
-    send(
-        &mut socket,
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": INBOX_UPDATES } }),
-    )
-    .await;
+    let mut socket = open_inbox(&url, json!({}), "1", None).await;
     let refused = expect_message(&mut socket).await;
     assert_eq!(refused["type"], "next", "{refused}");
     assert_eq!(
@@ -175,17 +219,8 @@ async fn subscriptions_need_a_member_token_in_connection_init() {
     );
 
     // An admin is not a member.
-    let mut socket = open(
-        &url,
-        json!({ "Authorization": format!("Bearer {}", admin.token) }),
-    )
-    .await;
-    assert_eq!(expect_message(&mut socket).await["type"], "connection_ack");
-    send(
-        &mut socket,
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": INBOX_UPDATES } }),
-    )
-    .await;
+    let bearer = json!({ "Authorization": format!("Bearer {}", admin.token) });
+    let mut socket = open_inbox(&url, bearer, "1", None).await;
     let refused = expect_message(&mut socket).await;
     assert_eq!(
         refused["payload"]["errors"][0]["extensions"]["code"],
