@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::{
+    MergedObject, MergedSubscription, Schema, SchemaBuilder, ServerError, ServerResult, Variables,
+};
 
 use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
@@ -75,6 +78,9 @@ const INTROSPECTION_MAX_COMPLEXITY: usize = 2_000;
 pub struct Schemas {
     pub api: AppSchema,
     pub introspection: Option<AppSchema>,
+    /// The API schema for `/graphql/ws`: subscriptions only, so queries and mutations keep
+    /// going through `POST /graphql` and its rate limits.
+    pub subscriptions: AppSchema,
 }
 
 impl Schemas {
@@ -101,27 +107,69 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 /// The API schema with the configured limits and introspection policy.
 pub fn build_schema(services: Arc<Services>, settings: &ServerSettings) -> Schemas {
-    let api = builder()
-        .data(Arc::clone(&services))
-        .limit_depth(settings.max_depth)
-        .limit_complexity(settings.max_complexity)
-        .disable_suggestions();
-    let api = if settings.introspection {
-        api
-    } else {
-        api.disable_introspection()
+    let api = || {
+        let api = builder()
+            .data(Arc::clone(&services))
+            .limit_depth(settings.max_depth)
+            .limit_complexity(settings.max_complexity)
+            .disable_suggestions();
+        if settings.introspection {
+            api
+        } else {
+            api.disable_introspection()
+        }
     };
+    let subscriptions = api().extension(SubscriptionsOnly).finish();
     let introspection = settings.introspection.then(|| {
         builder()
-            .data(services)
+            .data(Arc::clone(&services))
             .introspection_only()
             .limit_depth(INTROSPECTION_MAX_DEPTH)
             .limit_complexity(INTROSPECTION_MAX_COMPLEXITY)
             .finish()
     });
     Schemas {
-        api: api.finish(),
+        api: api().finish(),
         introspection,
+        subscriptions,
+    }
+}
+
+/// Refuses every operation but subscriptions.
+struct SubscriptionsOnly;
+
+impl ExtensionFactory for SubscriptionsOnly {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Self)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for SubscriptionsOnly {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if document
+            .operations
+            .iter()
+            .any(|(_, operation)| operation.node.ty != OperationType::Subscription)
+        {
+            let mut error = ServerError::new(
+                "only subscriptions are served here; send queries and mutations to POST /graphql",
+                None,
+            );
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "VALIDATION");
+            return Err(error);
+        }
+        Ok(document)
     }
 }
 

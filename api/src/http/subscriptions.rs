@@ -38,7 +38,7 @@ pub async fn websocket(
         state.metrics.observe_refusal(error.code());
         return StatusCode::TOO_MANY_REQUESTS.into_response();
     }
-    let schema = state.schemas.api.clone();
+    let schema = state.schemas.subscriptions.clone();
     let services = Arc::clone(&state.services);
     socket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

@@ -227,6 +227,27 @@ async fn subscriptions_need_a_member_token_in_connection_init() {
         "FORBIDDEN"
     );
 
+    // Queries and mutations go through POST /graphql (and its limits), not the socket.
+    let mut socket = open(&url, json!({})).await;
+    assert_eq!(expect_message(&mut socket).await["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "q", "type": "subscribe", "payload": { "query": "{ serverTime { businessDate } }" } }),
+    )
+    .await;
+    let refused = expect_message(&mut socket).await;
+    let errors = refused["payload"]
+        .get("errors")
+        .unwrap_or(&refused["payload"])
+        .clone();
+    assert_eq!(errors[0]["extensions"]["code"], "VALIDATION", "{refused}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("only subscriptions")),
+        "{refused}"
+    );
+
     // A forged token: the server closes the connection instead of acknowledging it.
     let mut socket = open(&url, json!({ "token": "not-a-token" })).await;
     assert_eq!(next(&mut socket, Duration::from_secs(5)).await, None);
