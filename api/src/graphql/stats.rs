@@ -4,8 +4,10 @@ use async_graphql::{Context, Object, ResultExt, SimpleObject};
 use chrono::NaiveDate;
 
 use crate::domain::auth::AdminAction;
+use crate::domain::points::EntryKind;
 use crate::domain::stats::StatsPeriod;
 use crate::graphql::context::ContextExt;
+use crate::graphql::points::PointsEntryKind;
 use crate::service::stats::{
     Activity, KindTotals, KocCounts, PointsStats, ProgrammeStats as Stats,
 };
@@ -46,7 +48,7 @@ pub struct PointsFigures {
 
 #[derive(SimpleObject)]
 pub struct PointsKindFigures {
-    kind: String,
+    kind: PointsEntryKind,
     credited: i64,
     debited: i64,
     cut_by_caps: i64,
@@ -131,11 +133,14 @@ impl From<Stats> for ProgrammeStats {
                 redemption_rate,
                 by_kind: by_kind
                     .into_iter()
-                    .map(|k: KindTotals| PointsKindFigures {
-                        kind: k.kind,
-                        credited: k.credited,
-                        debited: k.debited,
-                        cut_by_caps: k.cut_by_cap,
+                    // Every stored kind parses; the ledger writes only these.
+                    .filter_map(|k: KindTotals| {
+                        Some(PointsKindFigures {
+                            kind: EntryKind::parse(&k.kind)?.into(),
+                            credited: k.credited,
+                            debited: k.debited,
+                            cut_by_caps: k.cut_by_cap,
+                        })
                     })
                     .collect(),
             },
