@@ -410,6 +410,17 @@ impl TestApp {
     }
 
     /// How many rows `table` has.
+    /// An operator's points adjustment for `member` (asserting success); `key` makes it once.
+    pub async fn adjust_points(&self, admin: &Session, member: &Session, amount: i64, key: &str) {
+        self.gql(
+            Some(admin),
+            "mutation($m: ID!, $a: Int!, $k: String!) { adjustPoints(memberId: $m, amount: $a, reason: \"test\", idempotencyKey: $k) { balanceAfter } }",
+            json!({ "m": member.id, "a": amount, "k": key }),
+        )
+        .await
+        .expect_ok();
+    }
+
     /// The member's invite code, read over GraphQL.
     pub async fn invite_code(&self, member: &Session) -> String {
         let res = self

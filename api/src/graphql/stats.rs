@@ -96,61 +96,11 @@ pub struct KocFunnel {
 
 impl From<Stats> for ProgrammeStats {
     fn from(stats: Stats) -> Self {
-        let PointsStats {
-            issued,
-            redeemed,
-            expired,
-            outstanding,
-            cut_by_caps,
-            redemption_rate,
-            by_kind,
-        } = stats.points;
-        let Activity {
-            sign_ins,
-            active,
-            daily,
-            weekly,
-            monthly,
-        } = stats.activity;
-        let KocCounts {
-            applied,
-            approved,
-            rejected,
-            pending_now,
-            kocs_now,
-            submitted,
-            submissions_approved,
-        } = stats.koc;
         Self {
             from: stats.period.from,
             to: stats.period.to,
-            points: PointsFigures {
-                issued,
-                redeemed,
-                expired,
-                outstanding,
-                cut_by_caps,
-                redemption_rate,
-                by_kind: by_kind
-                    .into_iter()
-                    // Every stored kind parses; the ledger writes only these.
-                    .filter_map(|k: KindTotals| {
-                        Some(PointsKindFigures {
-                            kind: EntryKind::parse(&k.kind)?.into(),
-                            credited: k.credited,
-                            debited: k.debited,
-                            cut_by_caps: k.cut_by_cap,
-                        })
-                    })
-                    .collect(),
-            },
-            activity: ActivityFigures {
-                sign_ins,
-                active_members: active,
-                dau: daily,
-                wau: weekly,
-                mau: monthly,
-            },
+            points: stats.points.into(),
+            activity: stats.activity.into(),
             new_members: stats.new_members,
             tiers: stats
                 .tiers
@@ -161,15 +111,59 @@ impl From<Stats> for ProgrammeStats {
                     members,
                 })
                 .collect(),
-            koc: KocFunnel {
-                applied,
-                approved,
-                rejected,
-                pending_now,
-                kocs_now,
-                submissions: submitted,
-                submissions_approved,
-            },
+            koc: stats.koc.into(),
+        }
+    }
+}
+
+impl From<PointsStats> for PointsFigures {
+    fn from(points: PointsStats) -> Self {
+        Self {
+            issued: points.issued,
+            redeemed: points.redeemed,
+            expired: points.expired,
+            outstanding: points.outstanding,
+            cut_by_caps: points.cut_by_caps,
+            redemption_rate: points.redemption_rate,
+            by_kind: points
+                .by_kind
+                .into_iter()
+                // Every stored kind parses; the ledger writes only these.
+                .filter_map(|k: KindTotals| {
+                    Some(PointsKindFigures {
+                        kind: EntryKind::parse(&k.kind)?.into(),
+                        credited: k.credited,
+                        debited: k.debited,
+                        cut_by_caps: k.cut_by_cap,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Activity> for ActivityFigures {
+    fn from(activity: Activity) -> Self {
+        Self {
+            sign_ins: activity.sign_ins,
+            active_members: activity.active,
+            dau: activity.daily,
+            wau: activity.weekly,
+            mau: activity.monthly,
+        }
+    }
+}
+
+impl From<KocCounts> for KocFunnel {
+    fn from(koc: KocCounts) -> Self {
+        Self {
+            applied: koc.applied,
+            approved: koc.approved,
+            rejected: koc.rejected,
+            pending_now: koc.pending_now,
+            kocs_now: koc.kocs_now,
+            submissions: koc.submitted,
+            submissions_approved: koc.submissions_approved,
         }
     }
 }

@@ -71,9 +71,11 @@ impl InboxFeed {
         // Read after subscribing: whatever the poller hands out from here on reaches the
         // receiver, and whatever it handed out before is committed and found here.
         let backlog = match after {
-            Some(after) => {
-                store::notifications::member_after(&self.db, member, after, REPLAY_LIMIT).await?
-            }
+            Some(after) => store::notifications::after(&self.db, Some(member), after, REPLAY_LIMIT)
+                .await?
+                .into_iter()
+                .map(|(_, notice)| notice)
+                .collect(),
             None => Vec::new(),
         };
         let replayed_up_to = backlog.last().map_or(after.unwrap_or(0), |n| n.id);
@@ -108,7 +110,7 @@ impl InboxFeed {
         let Some(cursor) = guard.as_mut() else {
             return Ok(0);
         };
-        let rows = store::notifications::after(&self.db, cursor.read_after(), BATCH).await?;
+        let rows = store::notifications::after(&self.db, None, cursor.read_after(), BATCH).await?;
         let ids: Vec<i64> = rows.iter().map(|(_, notice)| notice.id).collect();
         let fresh = cursor.take(&ids, Instant::now(), HOLE_GRACE);
         let mut sent = 0_usize;

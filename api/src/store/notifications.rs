@@ -82,39 +82,25 @@ fn notice(row: notifications::Model) -> Result<InboxNotice, AppError> {
     })
 }
 
-/// Every member's notices with ids above `after`, oldest first (the live feed's read).
+/// Notices with ids above `after`, oldest first: every member's (the live feed's read) or
+/// one member's (a subscription's replay).
 pub async fn after(
     db: &impl ConnectionTrait,
+    member: Option<MemberId>,
     after: i64,
     limit: u64,
 ) -> Result<Vec<(MemberId, InboxNotice)>, AppError> {
-    notifications::Entity::find()
-        .filter(notifications::Column::Id.gt(after))
+    let mut query = notifications::Entity::find().filter(notifications::Column::Id.gt(after));
+    if let Some(member) = member {
+        query = query.filter(notifications::Column::MemberId.eq(member.get()));
+    }
+    query
         .order_by_asc(notifications::Column::Id)
         .limit(limit)
         .all(db)
         .await?
         .into_iter()
         .map(|row| Ok((MemberId::new(row.member_id), notice(row)?)))
-        .collect()
-}
-
-/// The member's notices with ids above `after`, oldest first (a subscription's replay).
-pub async fn member_after(
-    db: &impl ConnectionTrait,
-    member: MemberId,
-    after: i64,
-    limit: u64,
-) -> Result<Vec<InboxNotice>, AppError> {
-    notifications::Entity::find()
-        .filter(notifications::Column::MemberId.eq(member.get()))
-        .filter(notifications::Column::Id.gt(after))
-        .order_by_asc(notifications::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(notice)
         .collect()
 }
 

@@ -193,48 +193,30 @@ pub async fn koc_counts(
     end: DateTime<Utc>,
 ) -> Result<KocCounts, DbErr> {
     let within = |at: SimpleExpr| Cond::all().add(at.clone().gte(start)).add(at.lt(end));
-    let decided = |at: SimpleExpr, status: SimpleExpr, wanted: ReviewStatus| {
-        count(Expr::case(
-            within(at).add(status.eq(wanted.as_str())),
-            Expr::val(1),
-        ))
-    };
+    let count_if = |condition: Cond| count(Expr::case(condition, Expr::val(1)));
 
     let app = |c: koc_applications::Column| Expr::col((koc_applications::Entity, c));
+    let app_status =
+        |wanted: ReviewStatus| app(koc_applications::Column::Status).eq(wanted.as_str());
+    let app_decided = |wanted: ReviewStatus| {
+        within(app(koc_applications::Column::ReviewedAt)).add(app_status(wanted))
+    };
     let mut applications = Query::select();
     applications
-        .expr(count(Expr::case(
-            within(app(koc_applications::Column::CreatedAt)),
-            Expr::val(1),
-        )))
-        .expr(decided(
-            app(koc_applications::Column::ReviewedAt),
-            app(koc_applications::Column::Status),
-            ReviewStatus::Approved,
-        ))
-        .expr(decided(
-            app(koc_applications::Column::ReviewedAt),
-            app(koc_applications::Column::Status),
-            ReviewStatus::Rejected,
-        ))
-        .expr(count(Expr::case(
-            app(koc_applications::Column::Status).eq(ReviewStatus::Pending.as_str()),
-            Expr::val(1),
-        )))
+        .expr(count_if(within(app(koc_applications::Column::CreatedAt))))
+        .expr(count_if(app_decided(ReviewStatus::Approved)))
+        .expr(count_if(app_decided(ReviewStatus::Rejected)))
+        .expr(count_if(Cond::all().add(app_status(ReviewStatus::Pending))))
         .from(koc_applications::Entity);
     let applications = one_row(db, &applications).await?;
 
     let sub = |c: koc_submissions::Column| Expr::col((koc_submissions::Entity, c));
     let mut submissions = Query::select();
     submissions
-        .expr(count(Expr::case(
-            within(sub(koc_submissions::Column::SubmittedAt)),
-            Expr::val(1),
-        )))
-        .expr(decided(
-            sub(koc_submissions::Column::ReviewedAt),
-            sub(koc_submissions::Column::Status),
-            ReviewStatus::Approved,
+        .expr(count_if(within(sub(koc_submissions::Column::SubmittedAt))))
+        .expr(count_if(
+            within(sub(koc_submissions::Column::ReviewedAt))
+                .add(sub(koc_submissions::Column::Status).eq(ReviewStatus::Approved.as_str())),
         ))
         .from(koc_submissions::Entity)
         .and_where(sub(koc_submissions::Column::Auto).eq(false));

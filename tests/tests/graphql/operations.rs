@@ -240,13 +240,7 @@ async fn programme_stats_agree_with_the_members_ledgers_and_sign_ins() {
     app.advance_days(1);
     let dave = app.login_member("dave").await;
     app.sign_in(&alice).await;
-    app.gql(
-        Some(&admin),
-        "mutation($m: ID!) { adjustPoints(memberId: $m, amount: 500, reason: \"gift\", idempotencyKey: \"gift\") { balanceAfter } }",
-        json!({ "m": alice.id }),
-    )
-    .await
-    .expect_ok();
+    app.adjust_points(&admin, &alice, 500, "gift").await;
     let reward = app
         .gql(
             Some(&admin),

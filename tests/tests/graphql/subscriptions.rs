@@ -134,16 +134,6 @@ fn body(update: &Value) -> &str {
         .unwrap_or_default()
 }
 
-async fn give(app: &TestApp, admin: &Session, member: &Session, amount: i64, key: &str) {
-    app.gql(
-        Some(admin),
-        "mutation($m: ID!, $a: Int!, $k: String!) { adjustPoints(memberId: $m, amount: $a, reason: \"gift\", idempotencyKey: $k) { balanceAfter } }",
-        json!({ "m": member.id, "a": amount, "k": key }),
-    )
-    .await
-    .expect_ok();
-}
-
 #[tokio::test]
 async fn members_get_their_own_new_notices_live_from_any_instance() {
     let app = spawn_app().await;
@@ -151,14 +141,14 @@ async fn members_get_their_own_new_notices_live_from_any_instance() {
     let admin = app.login_admin("boss", Role::Admin).await;
     let alice = app.login_member("alice").await;
     let bob = app.login_member("bob").await;
-    give(&app, &admin, &alice, 5, "before").await;
-    give(&app, &admin, &bob, 1, "bob-before").await;
+    app.adjust_points(&admin, &alice, 5, "before").await;
+    app.adjust_points(&admin, &bob, 1, "bob-before").await;
     let before = newest_notice(&app, &alice).await;
 
     // Alice listens on the other instance; the notice is written through this one.
     let mut alice_socket = subscribe(&app, &sibling, &alice).await;
     let mut bob_socket = subscribe(&app, &app.graphql_url(), &bob).await;
-    give(&app, &admin, &alice, 100, "live").await;
+    app.adjust_points(&admin, &alice, 100, "live").await;
 
     let update = expect_message(&mut alice_socket).await;
     assert_eq!(update["type"], "next", "{update}");
@@ -169,7 +159,7 @@ async fn members_get_their_own_new_notices_live_from_any_instance() {
     assert_eq!(payload["unreadCount"], 2);
 
     // Bob got nothing of Alice's: his first message is his own notice.
-    give(&app, &admin, &bob, 7, "bob").await;
+    app.adjust_points(&admin, &bob, 7, "bob").await;
     let update = expect_message(&mut bob_socket).await;
     assert!(body(&update).contains("+7"), "{update}");
 
@@ -183,7 +173,7 @@ async fn members_get_their_own_new_notices_live_from_any_instance() {
     )
     .await;
     assert!(body(&expect_message(&mut again).await).contains("+100"));
-    give(&app, &admin, &alice, 3, "live-again").await;
+    app.adjust_points(&admin, &alice, 3, "live-again").await;
     assert!(body(&expect_message(&mut again).await).contains("+3"));
     assert!(body(&expect_message(&mut alice_socket).await).contains("+3"));
 
@@ -197,7 +187,7 @@ async fn members_get_their_own_new_notices_live_from_any_instance() {
         expect_message(&mut alice_socket).await,
         json!({ "id": "inbox", "type": "complete" })
     );
-    give(&app, &admin, &alice, 1, "after-complete").await;
+    app.adjust_points(&admin, &alice, 1, "after-complete").await;
     while let Some(message) = next(&mut alice_socket, Duration::from_secs(2)).await {
         assert_ne!(message["type"], "next", "nothing after complete: {message}");
     }
