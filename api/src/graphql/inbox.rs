@@ -82,6 +82,7 @@ pub struct InboxQuery;
 #[Object]
 impl InboxQuery {
     /// The signed-in member's notices, newest first.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn inbox(
         &self,
         ctx: &Context<'_>,

@@ -412,6 +412,7 @@ impl KocQuery {
     }
 
     /// The signed-in member's task submissions, oldest first.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn my_koc_submissions(
         &self,
         ctx: &Context<'_>,
@@ -424,6 +425,7 @@ impl KocQuery {
 
     /// KOC applications, oldest first: the review queue with `status: PENDING` (admins and
     /// operators).
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn koc_applications(
         &self,
         ctx: &Context<'_>,
@@ -449,6 +451,7 @@ impl KocQuery {
 
     /// Task submissions of every member, oldest first: the review queue with
     /// `status: PENDING` (admins and operators).
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn koc_submissions(
         &self,
         ctx: &Context<'_>,

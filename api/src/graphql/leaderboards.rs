@@ -85,6 +85,7 @@ pub struct LeaderboardQuery;
 impl LeaderboardQuery {
     /// The top `first` (1-100) of a board; earlier arrival wins a tie. Public; a signed-in
     /// member also gets `me`.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn leaderboard(
         &self,
         ctx: &Context<'_>,

@@ -214,6 +214,7 @@ impl MemberQuery {
     /// Members, newest first (admins and operators). `search` matches part of a nickname
     /// (ignoring case) or phone number, or a whole invite code; `tier` keeps one tier; `koc`
     /// keeps KOCs (true) or everyone else (false). Filters combine.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

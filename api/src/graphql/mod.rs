@@ -8,6 +8,7 @@ pub mod error;
 pub mod inbox;
 pub mod koc;
 pub mod leaderboards;
+pub mod limits;
 pub mod member_day;
 pub mod members;
 pub mod points;

@@ -226,6 +226,7 @@ pub struct PointsQuery;
 #[Object]
 impl PointsQuery {
     /// The signed-in member's ledger, newest first.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn points_history(
         &self,
         ctx: &Context<'_>,

@@ -95,6 +95,7 @@ pub struct ReferralQuery;
 #[Object]
 impl ReferralQuery {
     /// The signed-in member's invites, with progress to the next milestone.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn my_referrals(
         &self,
         ctx: &Context<'_>,

@@ -265,6 +265,7 @@ pub struct RewardQuery;
 impl RewardQuery {
     /// The catalogue, newest first. Public; a signed-in member sees today's price, eligibility
     /// and the reason when not eligible. Admins also see inactive rewards.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn rewards(
         &self,
         ctx: &Context<'_>,
@@ -288,6 +289,7 @@ impl RewardQuery {
     }
 
     /// The signed-in member's redemptions, newest first.
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn my_redemptions(
         &self,
         ctx: &Context<'_>,
@@ -318,6 +320,7 @@ impl RewardQuery {
     }
 
     /// Redemptions of every member, newest first, optionally by status (admins and operators).
+    #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn redemptions(
         &self,
         ctx: &Context<'_>,

@@ -17,6 +17,7 @@ use crate::graphql::clock::{ClockMutation, ClockQuery};
 use crate::graphql::inbox::{InboxMutation, InboxQuery, InboxSubscription};
 use crate::graphql::koc::{KocMutation, KocQuery};
 use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
+use crate::graphql::limits::RootFieldLimits;
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
@@ -112,6 +113,7 @@ pub fn build_schema(services: Arc<Services>, settings: &ServerSettings) -> Schem
             .data(Arc::clone(&services))
             .limit_depth(settings.max_depth)
             .limit_complexity(settings.max_complexity)
+            .extension(RootFieldLimits)
             .disable_suggestions();
         if settings.introspection {
             api

@@ -13,26 +13,18 @@ use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 
-use crate::domain::auth::Viewer;
 use crate::domain::rate_limit::RateLimitedAction;
 use crate::error::AppError;
+use crate::graphql::context::rate_subject;
 use crate::graphql::schema::{operation_type, root_fields};
 use crate::graphql::{ClientIp, RequestAuth};
 use crate::http::HttpState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
-/// Mutations with limits of their own (SPEC §10); every other mutation counts toward the
-/// general mutation limit.
-const OWN_LIMITS: [&str; 7] = [
-    "memberLogin",
-    "adminLogin",
-    "signIn",
-    "makeUpSignIn",
-    "redeemReward",
-    "submitKocTask",
-    "resubmitKocTask",
-];
 const JSON: &str = "application/json";
+/// At most this many errors go back; a document with thousands of mistakes (unknown
+/// directives, say) would otherwise answer megabytes.
+const MAX_ERRORS: usize = 20;
 
 #[handler]
 pub async fn post(req: &Request, body: Body, state: Data<&Arc<HttpState>>) -> Response {
@@ -132,33 +124,14 @@ async fn execute(
         .into_iter()
         .filter(|field| !field.is_empty())
         .collect();
-    let own_limits = kind == Some(OperationType::Mutation)
-        && fields
-            .iter()
-            .all(|field| OWN_LIMITS.contains(&field.as_str()));
-    let is_mutation = kind == Some(OperationType::Mutation);
 
-    let ip = req
-        .remote_addr()
-        .as_socket_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string());
+    let ip = state.trusted_proxies.client_ip(req);
     let auth = authenticate(req, state);
-    let subject = match auth {
-        RequestAuth::Authenticated(Viewer::Member(id)) => format!("member:{id}"),
-        RequestAuth::Authenticated(Viewer::Admin { id, .. }) => format!("admin:{id}"),
-        RequestAuth::Anonymous | RequestAuth::Rejected(_) => format!("ip:{ip}"),
-    };
+    let subject = rate_subject(auth, &ip);
     let limiter = &state.services.limiter;
     if let Err(e) = limiter.check(RateLimitedAction::Request, &subject).await {
         state.metrics.observe_refusal(e.code());
         return format.limited(StatusCode::TOO_MANY_REQUESTS, &e);
-    }
-    if is_mutation
-        && !own_limits
-        && let Err(e) = limiter.check(RateLimitedAction::Mutation, &subject).await
-    {
-        state.metrics.observe_refusal(e.code());
-        return format.limited(StatusCode::OK, &e);
     }
 
     let request = request.data(auth).data(ClientIp(ip));
@@ -171,6 +144,7 @@ async fn execute(
         // Nothing ran: the document did not validate (or asked for an unknown operation).
         return format.request_errors(StatusCode::BAD_REQUEST, response.errors);
     }
+    cap_errors(&mut response.errors);
     for error in &mut response.errors {
         ensure_code(error, "INTERNAL");
     }
@@ -211,6 +185,21 @@ fn error_code(error: &ServerError) -> Option<&str> {
     match error.extensions.as_ref()?.get("code")? {
         Value::String(code) => Some(code.as_str()),
         _ => None,
+    }
+}
+
+/// Keeps the first errors and says how many more there were.
+fn cap_errors(errors: &mut Vec<ServerError>) {
+    if errors.len() > MAX_ERRORS {
+        let omitted = errors.len() - (MAX_ERRORS - 1);
+        errors.truncate(MAX_ERRORS - 1);
+        let mut more = ServerError::new(format!("{omitted} more errors not shown"), None);
+        if let Some(code) = errors.first().and_then(error_code) {
+            more.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code.to_owned());
+        }
+        errors.push(more);
     }
 }
 
@@ -281,6 +270,7 @@ impl ResponseFormat {
     }
 
     fn request_errors(self, status: StatusCode, mut errors: Vec<ServerError>) -> Response {
+        cap_errors(&mut errors);
         for error in &mut errors {
             ensure_code(error, "VALIDATION");
         }

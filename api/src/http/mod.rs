@@ -1,5 +1,6 @@
 //! The HTTP edge (poem): routes, the GraphQL-over-HTTP handler, health checks, metrics.
 
+pub mod client_ip;
 pub mod graphql;
 pub mod health;
 pub mod subscriptions;
@@ -25,6 +26,7 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// Serve `GET /metrics`.
     pub serve_metrics: bool,
+    pub trusted_proxies: client_ip::TrustedProxies,
 }
 
 /// Every route of the service.

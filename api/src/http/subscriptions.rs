@@ -24,10 +24,7 @@ pub async fn websocket(
     protocol: GraphQLProtocol,
     state: PoemData<&Arc<HttpState>>,
 ) -> Response {
-    let ip = req
-        .remote_addr()
-        .as_socket_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string());
+    let ip = state.trusted_proxies.client_ip(req);
     // Opening a connection counts as a request of the caller's address.
     if let Err(error) = state
         .services

@@ -222,6 +222,53 @@ async fn depth_and_complexity_limits_reject_a_query_with_400() {
 }
 
 #[tokio::test]
+async fn a_list_costs_what_its_first_asks_for() {
+    let app = spawn_app().await;
+    let board = "leaderboard(board: STREAK, first: 100) { entries { rank score displayName } }";
+    let one = app.gql(None, &format!("{{ {board} }}"), json!({})).await;
+    let aliases: String = (0..100).map(|i| format!("b{i}: {board} ")).collect();
+
+    let many = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
+
+    one.expect_ok();
+    assert_eq!(many.status, 400, "{}", many.body);
+    many.expect_error("VALIDATION");
+    assert!(
+        many.errors()[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("complex"),
+        "{}",
+        many.body
+    );
+}
+
+#[tokio::test]
+async fn thousands_of_mistakes_answer_a_short_error_list() {
+    let app = spawn_app().await;
+    let directives: String = (0..5_000).map(|i| format!("@d{i} ")).collect();
+
+    let res = app
+        .gql(
+            None,
+            &format!("{{ serverTime {directives} {{ now }} }}"),
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(res.status, 400, "{}", res.body);
+    let errors = res.errors();
+    assert_eq!(errors.len(), 20);
+    let last = errors[19]["message"].as_str().unwrap();
+    assert!(last.ends_with("more errors not shown"), "{last}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["extensions"]["code"] == "VALIDATION")
+    );
+}
+
+#[tokio::test]
 async fn graphiql_loads_its_schema_even_with_tight_limits() {
     let app = spawn_app_with(&[
         ("MEMBERCARD_GRAPHQL_MAX_DEPTH", "3"),

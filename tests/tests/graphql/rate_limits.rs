@@ -195,3 +195,133 @@ async fn moving_the_test_clock_back_does_not_lock_anyone_out() {
         .await
         .expect_ok();
 }
+
+const LOGIN: &str = "mutation($c: String!) { memberLogin(code: $c) { isNew } }";
+
+#[tokio::test]
+async fn members_behind_a_trusted_proxy_are_limited_each_by_their_own_address() {
+    // The test client connects from 127.0.0.1: here that is the TLS proxy.
+    let app = spawn_app_with(&[
+        ("MEMBERCARD_RATE_LIMIT_MEMBER_LOGIN", "10/60"),
+        ("MEMBERCARD_TRUSTED_PROXIES", "127.0.0.0/8, ::1"),
+    ])
+    .await;
+
+    for i in 0..12 {
+        // Half the proxies speak X-Forwarded-For, half RFC 7239 Forwarded.
+        let (name, value) = if i % 2 == 0 {
+            ("x-forwarded-for", format!("203.0.113.{i}"))
+        } else {
+            ("forwarded", format!("for=203.0.113.{i};proto=https"))
+        };
+        app.gql_with_headers(
+            None,
+            LOGIN,
+            json!({ "c": format!("wx-code-p{i}") }),
+            &[(name, &value)],
+        )
+        .await
+        .expect_ok();
+    }
+    assert_eq!(app.count("members").await, 12);
+
+    // One member's own address is still limited, and a lie prepended to the chain is ignored.
+    for i in 0..10 {
+        let chain = format!("6.6.6.{i}, 198.51.100.1");
+        app.gql_with_headers(
+            None,
+            LOGIN,
+            json!({ "c": format!("wx-code-q{i}") }),
+            &[("x-forwarded-for", &chain)],
+        )
+        .await
+        .expect_ok();
+    }
+    app.gql_with_headers(
+        None,
+        LOGIN,
+        json!({ "c": "wx-code-q10" }),
+        &[("x-forwarded-for", "198.51.100.1")],
+    )
+    .await
+    .expect_error("RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_change_nothing() {
+    let app = spawn_app_with(&[("MEMBERCARD_RATE_LIMIT_MEMBER_LOGIN", "3/60")]).await;
+
+    for i in 0..3 {
+        let claimed = format!("203.0.113.{i}");
+        app.gql_with_headers(
+            None,
+            LOGIN,
+            json!({ "c": format!("wx-code-s{i}") }),
+            &[("x-forwarded-for", &claimed)],
+        )
+        .await
+        .expect_ok();
+    }
+    let spoofed = app
+        .gql_with_headers(
+            None,
+            LOGIN,
+            json!({ "c": "wx-code-s9" }),
+            &[
+                ("x-forwarded-for", "203.0.113.99"),
+                ("forwarded", "for=203.0.113.98"),
+            ],
+        )
+        .await;
+
+    spoofed.expect_error("RATE_LIMITED");
+    assert_eq!(app.count("members").await, 3);
+}
+
+#[tokio::test]
+async fn aliases_of_a_mutation_count_one_each_against_the_limit() {
+    let app = spawn_app_with(&[("MEMBERCARD_RATE_LIMIT_MUTATION", "5/60")]).await;
+    let alice = app.login_member("alice").await;
+    // Enumerating phone numbers with aliases: each alias is a mutation of its own.
+    let aliases: String = (0..10)
+        .map(|i| {
+            format!(
+                "p{i}: updateProfile(input: {{ phone: \"1380000{i:04}\" }}) {{ member {{ id }} }} "
+            )
+        })
+        .collect();
+
+    let res = app
+        .gql(
+            Some(&alice),
+            &format!("mutation {{ {aliases} }}"),
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(res.status, 200, "{}", res.body);
+    let errors = res.errors();
+    assert_eq!(errors.len(), 5, "{}", res.body);
+    for (i, error) in errors.iter().enumerate() {
+        assert_eq!(error["extensions"]["code"], "RATE_LIMITED");
+        assert_eq!(error["path"][0], format!("p{}", i + 5));
+    }
+    for i in 0..5 {
+        assert!(
+            res.data()[format!("p{i}")]["member"]["id"].is_string(),
+            "{}",
+            res.body
+        );
+    }
+    for i in 5..10 {
+        assert!(res.data()[format!("p{i}")].is_null(), "{}", res.body);
+    }
+    // The limit is spent: the next request's one mutation is refused too.
+    app.gql(
+        Some(&alice),
+        "mutation { updateProfile(input: { nickname: \"A\" }) { member { id } } }",
+        json!({}),
+    )
+    .await
+    .expect_error("RATE_LIMITED");
+}
