@@ -1,4 +1,5 @@
-//! The `membercard` command line: serve (default), migrate, schema, admin create, seed-demo.
+//! The `membercard` command line: serve (default), migrate, schema, admin create / disable /
+//! enable / set-password, seed-demo, probe.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -57,6 +58,21 @@ enum AdminCommand {
         #[arg(long, default_value = "ADMIN")]
         role: String,
     },
+    /// Disable an account: no login, and its tokens stop working at once.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password, read from standard input; every earlier token stops working.
+    SetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 /// Runs the command named on the command line.
@@ -79,9 +95,7 @@ pub async fn run() -> anyhow::Result<()> {
             tracing::info!("database is up to date");
             Ok(())
         }
-        Command::Admin {
-            command: AdminCommand::Create { username, role },
-        } => create_admin(&username, &role).await,
+        Command::Admin { command } => admin(command).await,
         Command::SeedDemo => seed_demo().await,
         Command::Probe { url } => probe(&url).await,
     }
@@ -108,21 +122,41 @@ async fn services() -> anyhow::Result<crate::service::Services> {
     startup::services(&settings, db, redis, clock)
 }
 
-async fn create_admin(username: &str, role: &str) -> anyhow::Result<()> {
-    let role = Role::parse(role)?;
+async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    let auth = services().await?.auth;
+    match command {
+        AdminCommand::Create { username, role } => {
+            let role = Role::parse(&role)?;
+            let admin = auth
+                .create_admin(&username, &read_password()?, role)
+                .await?;
+            tracing::info!(admin.id = %admin.id, admin.role = admin.role.as_str(), "admin {} created", admin.username);
+        }
+        AdminCommand::Disable { username } => {
+            auth.set_admin_disabled(&username, true).await?;
+            tracing::info!("admin {username} disabled");
+        }
+        AdminCommand::Enable { username } => {
+            auth.set_admin_disabled(&username, false).await?;
+            tracing::info!("admin {username} enabled");
+        }
+        AdminCommand::SetPassword { username } => {
+            auth.set_admin_password(&username, &read_password()?)
+                .await?;
+            tracing::info!("admin {username}: password changed, earlier tokens revoked");
+        }
+    }
+    Ok(())
+}
+
+/// One line of standard input, without its line ending.
+fn read_password() -> anyhow::Result<String> {
     let mut password = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut password)
         .context("reading the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    let admin = services()
-        .await?
-        .auth
-        .create_admin(username, password, role)
-        .await?;
-    tracing::info!(admin.id = %admin.id, admin.role = admin.role.as_str(), "admin {} created", admin.username);
-    Ok(())
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn seed_demo() -> anyhow::Result<()> {

@@ -10,6 +10,10 @@ pub struct Model {
     /// "ADMIN" or "OPERATOR"
     pub role: String,
     pub created_at: DateTimeUtc,
+    /// Set while the account is disabled: no login, every token refused.
+    pub disabled_at: Option<DateTimeUtc>,
+    /// Tokens issued before this instant are refused (set by a password change).
+    pub tokens_valid_after: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -35,6 +35,8 @@ pub struct Model {
     pub invites_at: Option<DateTimeUtc>,
     /// When `current_streak` last changed (whole seconds; the leaderboard tie-break).
     pub streak_at: Option<DateTimeUtc>,
+    /// YYYYMM of the last demotion: the evaluation moves a member down once a month at most.
+    pub tier_demoted_month: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,10 +14,11 @@ pub enum NoticeKind {
     KocApplicationReviewed,
     KocSubmissionReviewed,
     ReferralRewarded,
+    BirthdayGreeting,
 }
 
 impl NoticeKind {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::PointsEarned,
         Self::PointsRedeemed,
         Self::PointsExpiring,
@@ -27,6 +28,7 @@ impl NoticeKind {
         Self::KocApplicationReviewed,
         Self::KocSubmissionReviewed,
         Self::ReferralRewarded,
+        Self::BirthdayGreeting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +42,7 @@ impl NoticeKind {
             Self::KocApplicationReviewed => "KOC_APPLICATION_REVIEWED",
             Self::KocSubmissionReviewed => "KOC_SUBMISSION_REVIEWED",
             Self::ReferralRewarded => "REFERRAL_REWARDED",
+            Self::BirthdayGreeting => "BIRTHDAY_GREETING",
         }
     }
 
@@ -92,6 +95,11 @@ pub fn for_movement(kind: EntryKind, amount: i64, balance_after: i64) -> Option<
             kind: NoticeKind::ReferralRewarded,
             title: "邀请奖励到账".to_owned(),
             body: format!("{label} +{credit} 积分，当前余额 {balance_after} 积分"),
+        }),
+        credit if credit > 0 && kind == EntryKind::Birthday => Some(Notice {
+            kind: NoticeKind::BirthdayGreeting,
+            title: "生日快乐".to_owned(),
+            body: format!("祝您生日快乐！{label} +{credit} 积分，当前余额 {balance_after} 积分"),
         }),
         credit if credit > 0 => Some(Notice {
             kind: NoticeKind::PointsEarned,

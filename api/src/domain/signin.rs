@@ -186,13 +186,15 @@ pub fn milestones_reached(
 }
 
 /// Whether `day` may be made up on `today`: a missed day of the current business month, before
-/// today, within the tier's monthly quota.
+/// today and not before the member registered (`registered_on`), within the tier's monthly
+/// quota.
 ///
 /// # Errors
 /// `MAKEUP_NOT_ALLOWED` with the reason.
 pub fn check_make_up(
     day: NaiveDate,
     today: NaiveDate,
+    registered_on: NaiveDate,
     already_signed: bool,
     used_this_month: i64,
     quota: i64,
@@ -203,6 +205,11 @@ pub fn check_make_up(
     if (day.year(), day.month()) != (today.year(), today.month()) {
         return Err(AppError::MakeUpNotAllowed(
             "only a day of the current month can be made up",
+        ));
+    }
+    if day < registered_on {
+        return Err(AppError::MakeUpNotAllowed(
+            "a day before you became a member cannot be made up",
         ));
     }
     if already_signed {
@@ -316,17 +323,23 @@ mod tests {
 
     #[test]
     fn make_up_rules() {
-        assert!(check_make_up(day(3), day(5), false, 0, 1).is_ok());
+        assert!(check_make_up(day(3), day(5), day(3), false, 0, 1).is_ok());
         for (d, signed, used) in [(5, false, 0), (6, false, 0), (3, true, 0), (3, false, 1)] {
             assert_eq!(
-                check_make_up(day(d), day(5), signed, used, 1)
+                check_make_up(day(d), day(5), day(1), signed, used, 1)
                     .unwrap_err()
                     .code(),
                 "MAKEUP_NOT_ALLOWED"
             );
         }
         let february = NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
-        assert!(check_make_up(february, day(1), false, 0, 1).is_err());
+        assert!(check_make_up(february, day(1), february, false, 0, 1).is_err());
+        assert_eq!(
+            check_make_up(day(2), day(5), day(3), false, 0, 1)
+                .unwrap_err()
+                .to_string(),
+            "make-up sign-in not allowed: a day before you became a member cannot be made up"
+        );
     }
 
     #[test]

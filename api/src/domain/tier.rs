@@ -40,13 +40,23 @@ pub fn next_tier(tiers: &[Tier], rank: i32) -> Option<&Tier> {
 }
 
 /// Where the monthly evaluation puts a member in tier `current` whose growth reaches `earned`:
-/// up to it at once, or down at most one level.
-pub fn evaluated_rank(current: i32, earned: i32) -> i32 {
+/// up to it at once, or down one level — once a business month at most, however often the
+/// evaluation runs (`demoted_this_month`).
+pub fn evaluated_rank(current: i32, earned: i32, demoted_this_month: bool) -> i32 {
     if earned >= current {
         earned
+    } else if demoted_this_month {
+        current
     } else {
         current.saturating_sub(1).max(earned)
     }
+}
+
+/// A business month as the number YYYYMM (how demotions and evaluations remember months).
+pub fn month_number(day: NaiveDate) -> i32 {
+    day.year()
+        .saturating_mul(100)
+        .saturating_add(i32::try_from(day.month()).unwrap_or(0))
 }
 
 /// The KOC growth coefficient (成长系数) in percent: 120 / 150 / 200 for levels 1–3, 100 for
@@ -189,10 +199,16 @@ mod tests {
 
     #[test]
     fn evaluation_moves_down_one_level_at_most() {
-        assert_eq!(evaluated_rank(3, 0), 2);
-        assert_eq!(evaluated_rank(2, 1), 1);
-        assert_eq!(evaluated_rank(1, 1), 1);
-        assert_eq!(evaluated_rank(1, 3), 3);
+        assert_eq!(evaluated_rank(3, 0, false), 2);
+        assert_eq!(evaluated_rank(2, 1, false), 1);
+        assert_eq!(evaluated_rank(1, 1, false), 1);
+        assert_eq!(evaluated_rank(1, 3, false), 3);
+        assert_eq!(evaluated_rank(3, 0, true), 3);
+        assert_eq!(evaluated_rank(1, 3, true), 3);
+        assert_eq!(
+            month_number(NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()),
+            202_602
+        );
     }
 
     #[test]

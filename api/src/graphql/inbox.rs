@@ -24,6 +24,8 @@ pub enum NotificationKind {
     KocApplicationReviewed,
     KocSubmissionReviewed,
     ReferralRewarded,
+    /// 生日祝福: the birthday greeting, with the birthday points (生日礼).
+    BirthdayGreeting,
 }
 
 impl From<NoticeKind> for NotificationKind {
@@ -38,6 +40,7 @@ impl From<NoticeKind> for NotificationKind {
             NoticeKind::KocApplicationReviewed => Self::KocApplicationReviewed,
             NoticeKind::KocSubmissionReviewed => Self::KocSubmissionReviewed,
             NoticeKind::ReferralRewarded => Self::ReferralRewarded,
+            NoticeKind::BirthdayGreeting => Self::BirthdayGreeting,
         }
     }
 }

@@ -126,7 +126,7 @@ async fn execute(
         .collect();
 
     let ip = state.trusted_proxies.client_ip(req);
-    let auth = authenticate(req, state);
+    let auth = authenticate(req, state).await;
     let subject = rate_subject(auth, &ip);
     let limiter = &state.services.limiter;
     if let Err(e) = limiter.check(RateLimitedAction::Request, &subject).await {
@@ -162,7 +162,7 @@ async fn execute(
 }
 
 /// Resolves the bearer token, if any, into the request's caller.
-fn authenticate(req: &Request, state: &HttpState) -> RequestAuth {
+async fn authenticate(req: &Request, state: &HttpState) -> RequestAuth {
     let Some(header) = req.headers().get(header::AUTHORIZATION) else {
         return RequestAuth::Anonymous;
     };
@@ -174,7 +174,7 @@ fn authenticate(req: &Request, state: &HttpState) -> RequestAuth {
     let Some(token) = token else {
         return RequestAuth::Rejected("the Authorization header must be `Bearer <token>`");
     };
-    match state.services.auth.viewer_for_token(token) {
+    match state.services.auth.viewer_for_token(token).await {
         Ok(viewer) => RequestAuth::Authenticated(viewer),
         Err(AppError::Unauthenticated(reason)) => RequestAuth::Rejected(reason),
         Err(_) => RequestAuth::Rejected("the access token is invalid"),

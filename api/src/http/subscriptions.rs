@@ -47,7 +47,7 @@ pub async fn websocket(
                 .on_connection_init(move |payload| async move {
                     let auth = match bearer_token(&payload) {
                         None => RequestAuth::Anonymous,
-                        Some(token) => match services.auth.viewer_for_token(token) {
+                        Some(token) => match services.auth.viewer_for_token(token).await {
                             Ok(viewer) => RequestAuth::Authenticated(viewer),
                             // A bad token closes the connection (4403), as the protocol says.
                             Err(AppError::Unauthenticated(reason)) => {

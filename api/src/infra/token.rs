@@ -86,6 +86,19 @@ impl TokenService {
     /// # Errors
     /// `UNAUTHENTICATED` for a forged, malformed or expired token.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Viewer, AppError> {
+        self.verify_issued(token, now).map(|(viewer, _)| viewer)
+    }
+
+    /// `verify`, with when the token was issued (seconds since the epoch), so an admin's
+    /// tokens can be revoked by time.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for a forged, malformed or expired token.
+    pub fn verify_issued(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Viewer, i64), AppError> {
         let invalid = || AppError::Unauthenticated("the access token is invalid");
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
@@ -96,7 +109,7 @@ impl TokenService {
         if claims.exp <= now.timestamp() {
             return Err(AppError::Unauthenticated("the access token has expired"));
         }
-        match (claims.sub.split_once(':'), claims.role.as_deref()) {
+        let viewer = match (claims.sub.split_once(':'), claims.role.as_deref()) {
             (Some(("member", id)), None) => {
                 Ok(Viewer::Member(MemberId::parse(id).map_err(|e| {
                     tracing::debug!(error = %e, "rejected access token subject");
@@ -114,7 +127,8 @@ impl TokenService {
                 })?,
             }),
             _ => Err(invalid()),
-        }
+        }?;
+        Ok((viewer, claims.iat))
     }
 }
 

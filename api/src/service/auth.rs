@@ -188,7 +188,8 @@ impl AuthService {
         let account = store::admins::find_by_username(&self.db, username).await?;
         let stored = account.as_ref().map(|a| a.password_hash.clone());
         let verified = password::verify(password.to_owned(), stored).await?;
-        let Some(account) = account.filter(|_| verified) else {
+        // A disabled account answers like a wrong password: nothing tells which it was.
+        let Some(account) = account.filter(|account| verified && !account.disabled) else {
             self.limiter.record_failure(username).await?;
             return Err(AppError::Unauthenticated("invalid username or password"));
         };
@@ -230,12 +231,7 @@ impl AuthService {
                 "must be 3-64 characters of letters, digits, '.', '_' or '-'",
             ));
         }
-        if password.chars().count() < 12 {
-            return Err(AppError::validation(
-                "password",
-                "must be at least 12 characters",
-            ));
-        }
+        check_admin_password(password)?;
         let hash = password::hash(password.to_owned()).await?;
         let id = store::admins::insert(&self.db, username, &hash, role, self.clock.now())
             .await
@@ -250,11 +246,75 @@ impl AuthService {
         })
     }
 
-    /// The viewer a bearer token speaks for.
+    /// The viewer a bearer token speaks for. A member token is judged by its signature and
+    /// expiry alone (no query on the members' hot path); an admin token also needs its account
+    /// to exist, be enabled, and not have revoked it (one primary-key read).
     ///
     /// # Errors
-    /// `UNAUTHENTICATED` for an invalid or expired token.
-    pub fn viewer_for_token(&self, token: &str) -> Result<Viewer, AppError> {
-        self.tokens.verify(token, self.clock.now())
+    /// `UNAUTHENTICATED` for an invalid, expired or revoked token, or a disabled or deleted
+    /// admin.
+    pub async fn viewer_for_token(&self, token: &str) -> Result<Viewer, AppError> {
+        let (viewer, issued_at) = self.tokens.verify_issued(token, self.clock.now())?;
+        let Viewer::Admin { id, .. } = viewer else {
+            return Ok(viewer);
+        };
+        let access =
+            store::admins::access(&self.db, id)
+                .await?
+                .ok_or(AppError::Unauthenticated(
+                    "the admin account no longer exists",
+                ))?;
+        if access.disabled {
+            return Err(AppError::Unauthenticated("the admin account is disabled"));
+        }
+        if access
+            .tokens_valid_after
+            .is_some_and(|after| issued_at < after.timestamp())
+        {
+            return Err(AppError::Unauthenticated(
+                "the access token was revoked; please log in again",
+            ));
+        }
+        Ok(viewer)
     }
+
+    /// Disables or enables an operator account (`membercard admin disable|enable`). A disabled
+    /// admin cannot log in, and their tokens stop working at once.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown username.
+    pub async fn set_admin_disabled(&self, username: &str, disabled: bool) -> Result<(), AppError> {
+        let disabled_at = disabled.then(|| self.clock.now());
+        if store::admins::set_disabled(&self.db, username.trim(), disabled_at).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("admin"))
+        }
+    }
+
+    /// Sets a new password (`membercard admin set-password`); every token issued before now
+    /// stops working.
+    ///
+    /// # Errors
+    /// `VALIDATION` for a short password; `NOT_FOUND` for an unknown username.
+    pub async fn set_admin_password(&self, username: &str, password: &str) -> Result<(), AppError> {
+        check_admin_password(password)?;
+        let hash = password::hash(password.to_owned()).await?;
+        let now = self.clock.now();
+        if store::admins::set_password(&self.db, username.trim(), &hash, now).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("admin"))
+        }
+    }
+}
+
+fn check_admin_password(password: &str) -> Result<(), AppError> {
+    if password.chars().count() < 12 {
+        return Err(AppError::validation(
+            "password",
+            "must be at least 12 characters",
+        ));
+    }
+    Ok(())
 }

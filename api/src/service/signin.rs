@@ -313,9 +313,14 @@ impl SigninService {
         let month = store::signins::between(&txn, member_id, first_of_month(today), today).await?;
         let used = month.iter().filter(|d| d.kind == DayKind::MakeUp).count();
         let signed = month.iter().any(|d| d.day == day);
+        let registered_on = member
+            .registered_at
+            .with_timezone(&self.policy.timezone)
+            .date_naive();
         signin::check_make_up(
             day,
             today,
+            registered_on,
             signed,
             i64::try_from(used).unwrap_or(i64::MAX),
             i64::from(tier.make_ups_per_month),

@@ -98,8 +98,10 @@ async fn move_to_earned_tier(
     ) else {
         return Ok(0);
     };
+    let this_month = tier::month_number(now.with_timezone(&policy.timezone).date_naive());
     let rank = if evaluating {
-        tier::evaluated_rank(current.rank, earned.rank)
+        let demoted_this_month = member.tier_demoted_month == Some(this_month);
+        tier::evaluated_rank(current.rank, earned.rank, demoted_this_month)
     } else {
         current.rank.max(earned.rank)
     };
@@ -110,7 +112,12 @@ async fn move_to_earned_tier(
         return Ok(0);
     };
     let upgraded = rank > current.rank;
-    store::ledger::set_tier(db, member.id, &target.code).await?;
+    if upgraded {
+        store::ledger::set_tier(db, member.id, &target.code).await?;
+    } else {
+        store::ledger::set_tier_demoted(db, member.id, &target.code, this_month).await?;
+        member.tier_demoted_month = Some(this_month);
+    }
     let notice = notification::tier_changed(&current.name, &target.name, upgraded);
     store::notifications::insert(db, member.id, notice, Some(&target.code), None, now).await?;
     let from = current.rank;
@@ -268,10 +275,7 @@ impl TierService {
     /// # Errors
     /// `INTERNAL` on database failure.
     pub async fn evaluate_monthly(&self) -> Result<Option<Evaluation>, AppError> {
-        let today = self.clock.today();
-        let month = i64::from(today.year())
-            .saturating_mul(100)
-            .saturating_add(i64::from(today.month()));
+        let month = i64::from(tier::month_number(self.clock.today()));
         if programme::claim_setting_above(&self.db, "tiers_evaluated_month", month).await? {
             return self.evaluate().await.map(Some);
         }

@@ -31,6 +31,8 @@ pub struct LockedMember {
     /// "MM-DD"
     pub birthday: Option<String>,
     pub registered_at: DateTime<Utc>,
+    /// YYYYMM of the last demotion.
+    pub tier_demoted_month: Option<i32>,
 }
 
 /// # Errors
@@ -73,6 +75,7 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         streak_freezes: row.streak_freezes,
         growth_total: row.growth_total,
         koc_level: row.koc_level,
+        tier_demoted_month: row.tier_demoted_month,
         koc_score_total: row.koc_score_total,
         successful_invites: row.successful_invites,
         birthday: row.birthday,
@@ -84,6 +87,22 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
 pub async fn set_tier(db: &impl ConnectionTrait, id: MemberId, code: &str) -> Result<(), DbErr> {
     members::Entity::update_many()
         .col_expr(members::Column::TierCode, Expr::value(code))
+        .filter(members::Column::Id.eq(id.get()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Moves a member down to `code`, remembering the month (YYYYMM) it happened in.
+pub async fn set_tier_demoted(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    code: &str,
+    month: i32,
+) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::TierCode, Expr::value(code))
+        .col_expr(members::Column::TierDemotedMonth, Expr::value(month))
         .filter(members::Column::Id.eq(id.get()))
         .exec(db)
         .await

@@ -155,3 +155,105 @@ async fn looking_up_a_missing_or_malformed_member_id() {
     malformed.expect_error("VALIDATION");
     assert_eq!(malformed.errors()[0]["extensions"]["field"], "id");
 }
+
+const WHO_AM_I: &str = "{ members(first: 1) { edges { cursor } } }";
+
+#[tokio::test]
+async fn a_disabled_admin_is_refused_at_once_and_can_be_enabled_again() {
+    let app = spawn_app().await;
+    let boss = app.login_admin("boss", Role::Admin).await;
+    app.gql(Some(&boss), WHO_AM_I, json!({})).await.expect_ok();
+
+    // What `membercard admin disable --username boss` does.
+    app.services
+        .auth
+        .set_admin_disabled("boss", true)
+        .await
+        .unwrap();
+    let with_token = app.gql(Some(&boss), WHO_AM_I, json!({})).await;
+    let login = app
+        .gql(
+            None,
+            "mutation($p: String!) { adminLogin(username: \"boss\", password: $p) { token } }",
+            json!({ "p": ADMIN_PASSWORD }),
+        )
+        .await;
+    app.services
+        .auth
+        .set_admin_disabled("boss", false)
+        .await
+        .unwrap();
+    let enabled = app.gql(Some(&boss), WHO_AM_I, json!({})).await;
+
+    with_token.expect_error("UNAUTHENTICATED");
+    assert_eq!(
+        with_token.errors()[0]["message"],
+        "the admin account is disabled"
+    );
+    login.expect_error("UNAUTHENTICATED");
+    assert_eq!(login.errors()[0]["message"], "invalid username or password");
+    enabled.expect_ok();
+    assert_eq!(
+        app.services
+            .auth
+            .set_admin_disabled("nobody", true)
+            .await
+            .unwrap_err()
+            .code(),
+        "NOT_FOUND"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_admins_token_is_refused() {
+    let app = spawn_app().await;
+    let boss = app.login_admin("boss", Role::Admin).await;
+
+    app.execute("DELETE FROM admins WHERE username = 'boss'")
+        .await;
+    let res = app.gql(Some(&boss), WHO_AM_I, json!({})).await;
+
+    res.expect_error("UNAUTHENTICATED");
+    assert_eq!(
+        res.errors()[0]["message"],
+        "the admin account no longer exists"
+    );
+}
+
+#[tokio::test]
+async fn a_new_password_revokes_earlier_tokens() {
+    let app = spawn_app().await;
+    let boss = app.login_admin("boss", Role::Admin).await;
+    app.clock.advance(chrono::TimeDelta::seconds(5)).unwrap();
+
+    // What `echo … | membercard admin set-password --username boss` does.
+    let short = app.services.auth.set_admin_password("boss", "short").await;
+    app.services
+        .auth
+        .set_admin_password("boss", "a much longer new password")
+        .await
+        .unwrap();
+    let old_token = app.gql(Some(&boss), WHO_AM_I, json!({})).await;
+    let login = |password: &'static str| {
+        app.gql(
+            None,
+            "mutation($p: String!) { adminLogin(username: \"boss\", password: $p) { token } }",
+            json!({ "p": password }),
+        )
+    };
+    let old_password = login(ADMIN_PASSWORD).await;
+    let new_password = login("a much longer new password").await;
+
+    assert_eq!(short.unwrap_err().code(), "VALIDATION");
+    old_token.expect_error("UNAUTHENTICATED");
+    old_password.expect_error("UNAUTHENTICATED");
+    let token = new_password.expect_ok()["adminLogin"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fresh = tests::Session {
+        token,
+        id: boss.id.clone(),
+    };
+    app.gql(Some(&fresh), WHO_AM_I, json!({})).await.expect_ok();
+}

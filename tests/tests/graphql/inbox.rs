@@ -10,6 +10,7 @@ const INBOX: &str =
 #[tokio::test]
 async fn points_movements_land_in_the_inbox_and_can_be_marked_read() {
     let app = spawn_app().await;
+    app.set_clock("2026-03-01T02:00:00Z"); // members since the 1st
     let alice = app.login_member("alice").await;
     let bob = app.login_member("bob").await;
     let admin = app.login_admin("boss", Role::Admin).await;

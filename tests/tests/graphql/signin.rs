@@ -300,8 +300,8 @@ async fn a_make_up_fills_a_gap_recomputes_the_streak_and_pays_a_reached_mileston
         json!({ "milestones": [{ "kind": "STREAK", "threshold": 5, "points": 100 }] }),
     )
     .await;
-    let alice = app.login_member("alice").await;
     app.set_clock("2026-03-01T02:00:00Z");
+    let alice = app.login_member("alice").await;
     for gap in [1, 1, 2, 1] {
         app.sign_in(&alice).await; // the 1st, 2nd, 3rd, then the 5th (the 4th is missed)
         app.advance_days(gap);
@@ -336,6 +336,7 @@ async fn a_make_up_fills_a_gap_recomputes_the_streak_and_pays_a_reached_mileston
 async fn make_ups_are_refused_for_today_the_future_other_months_signed_days_and_over_quota() {
     let app = spawn_app().await;
     let admin = app.login_admin("boss", Role::Admin).await;
+    app.set_clock("2026-03-01T02:00:00Z"); // a member since the 1st
     let alice = app.login_member("alice").await;
     app.set_clock("2026-03-10T02:00:00Z");
     app.gql(
@@ -370,8 +371,35 @@ async fn make_ups_are_refused_for_today_the_future_other_months_signed_days_and_
 }
 
 #[tokio::test]
+async fn a_day_before_the_member_registered_cannot_be_made_up() {
+    let app = spawn_app().await;
+    let admin = app.login_admin("boss", Role::Admin).await;
+    app.set_clock("2026-03-10T02:00:00Z");
+    let newcomer = app.login_member("newcomer").await;
+    app.adjust_points(&admin, &newcomer, 500, "seed").await;
+    app.sign_in(&newcomer).await;
+    let before = app.balance(&newcomer).await;
+
+    let res = app
+        .gql(Some(&newcomer), MAKE_UP, json!({ "d": "2026-03-09" }))
+        .await;
+
+    res.expect_error("MAKEUP_NOT_ALLOWED");
+    assert!(
+        res.errors()[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("before you became a member"),
+        "{}",
+        res.body
+    );
+    assert_eq!(app.balance(&newcomer).await, before);
+}
+
+#[tokio::test]
 async fn a_make_up_without_enough_points_is_insufficient_points_and_changes_nothing() {
     let app = spawn_app().await;
+    app.set_clock("2026-03-01T02:00:00Z"); // a member since the 1st
     let alice = app.login_member("alice").await;
     app.set_clock("2026-03-10T02:00:00Z");
     app.sign_in(&alice).await; // 5 points, the cost is 20

@@ -2,7 +2,7 @@
 //! at a time, the tier table, and birthday points.
 
 use api::domain::auth::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 use tests::{Session, TestApp, spawn_app};
 
 const TIER: &str = "{ me { tier { code current { code } next { code } progress { growth nextThreshold growthNeeded } privileges { pointsMultiplierPercent monthlyEarnCap badge } } } }";
@@ -116,8 +116,21 @@ async fn evaluation_moves_members_down_one_level_at_a_time() {
 
     let same_month = app.gql(Some(&admin), evaluate, json!({})).await;
     app.set_clock("2027-04-10T02:00:00Z"); // the growth has left the 12-month window
-    let mut path = Vec::new();
+    // However often it runs, the evaluation moves a member down one level a business month.
+    let mut april = Vec::new();
     for _ in 0..4 {
+        let run = app.gql(Some(&admin), evaluate, json!({})).await;
+        april.push(run.expect_ok()["evaluateTiers"]["downgraded"].clone());
+    }
+    let after_april = app.tier_code(&alice).await;
+    let mut path = Vec::new();
+    for month in [
+        "2027-05-01T02:00:00Z",
+        "2027-06-01T02:00:00Z",
+        "2027-07-01T02:00:00Z",
+    ] {
+        app.set_clock(month);
+        app.gql(Some(&admin), evaluate, json!({})).await.expect_ok();
         app.gql(Some(&admin), evaluate, json!({})).await.expect_ok();
         path.push(app.tier_code(&alice).await);
     }
@@ -126,7 +139,9 @@ async fn evaluation_moves_members_down_one_level_at_a_time() {
         same_month.expect_ok()["evaluateTiers"],
         json!({ "evaluated": 1, "upgraded": 0, "downgraded": 0 })
     );
-    assert_eq!(path, ["CORE", "REGULAR", "NEW", "NEW"]);
+    assert_eq!(april, [json!(1), json!(0), json!(0), json!(0)]);
+    assert_eq!(after_april, "CORE");
+    assert_eq!(path, ["REGULAR", "NEW", "NEW"]);
     let operator = app.login_admin("helper", Role::Operator).await;
     app.gql(Some(&operator), evaluate, json!({}))
         .await
@@ -204,6 +219,27 @@ async fn birthday_points_are_paid_once_a_year_at_the_first_login_or_sign_in() {
 
     assert_eq!(sign_in["birthdayPoints"], 0);
     assert_eq!(next_year["birthdayPoints"], 50);
+    let inbox = app
+        .gql(
+            Some(&alice),
+            "{ inbox(first: 50) { edges { node { kind body } } } }",
+            json!({}),
+        )
+        .await;
+    let greetings: Vec<Value> = inbox.expect_ok()["inbox"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .filter(|node| node["kind"] == "BIRTHDAY_GREETING")
+        .collect();
+    assert_eq!(greetings.len(), 2, "{}", inbox.body);
+    assert!(greetings[0]["body"].as_str().unwrap().contains("+50"));
+    assert!(
+        inbox.body.to_string().matches("生日礼").count() == 2,
+        "birthday points arrive only as greetings: {}",
+        inbox.body
+    );
     let birthdays = app
         .gql(
             Some(&alice),
