@@ -74,6 +74,11 @@ impl GqlResponse {
         self.body["errors"][0]["extensions"]["code"].as_str()
     }
 
+    /// The `extensions.field` of the first error (what a `VALIDATION` names).
+    pub fn error_field(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["field"].as_str()
+    }
+
     /// The data, after asserting the request succeeded without errors.
     #[track_caller]
     pub fn expect_ok(&self) -> &Value {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::instant;
 use crate::error::AppError;
 
 /// (level, KOC score needed, name): 体验官 / 测评官 / 产品官.
@@ -116,6 +117,8 @@ impl KocTask {
                 "must be at most 2000 characters",
             ));
         }
+        instant::accept_opt("startsAt", self.starts_at)?;
+        instant::accept_opt("endsAt", self.ends_at)?;
         if !(1..=5).contains(&self.difficulty) {
             return Err(AppError::validation("difficulty", "must be 1-5"));
         }

@@ -4,6 +4,9 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 use crate::error::AppError;
 
 /// Letters and digits that cannot be confused when read aloud or typed from a poster:
@@ -11,7 +14,12 @@ use crate::error::AppError;
 pub const INVITE_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 pub const INVITE_CODE_LENGTH: usize = 8;
 
-/// A display name: 1 to 32 characters after trimming, no control characters.
+/// A display name, shown on public leaderboards: 1 to 32 characters after trimming and NFC
+/// normalisation; letters, marks, numbers, punctuation, symbols (emoji) and spaces. Refused:
+/// control and format characters — right-to-left overrides and isolates, zero-width spaces
+/// and joiners, soft hyphens, tags — except the zero-width joiner inside emoji sequences
+/// (👨‍👩‍👧); line and paragraph separators; private-use and unassigned code points. These let a
+/// name reorder or hide text on a board other members read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nickname(String);
 
@@ -19,7 +27,8 @@ impl Nickname {
     pub const MAX_CHARS: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let trimmed = raw.trim();
+        let normalized: String = raw.nfc().collect();
+        let trimmed = normalized.trim();
         let chars = trimmed.chars().count();
         if chars == 0 {
             return Err(AppError::validation("nickname", "must not be empty"));
@@ -30,10 +39,10 @@ impl Nickname {
                 format!("must be at most {} characters", Self::MAX_CHARS),
             ));
         }
-        if trimmed.chars().any(char::is_control) {
+        if !displayable(trimmed) {
             return Err(AppError::validation(
                 "nickname",
-                "must not contain control characters",
+                "must not contain control, direction, zero-width or unassigned characters",
             ));
         }
         Ok(Self(trimmed.to_owned()))
@@ -43,6 +52,38 @@ impl Nickname {
         self.0
     }
 }
+
+/// Whether every character of `text` shows as itself (see `Nickname`).
+fn displayable(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .all(|(i, &c)| match c.general_category() {
+            GeneralCategory::Format if c == ZERO_WIDTH_JOINER => {
+                // Only between two symbols (the pieces of an emoji sequence).
+                let symbol = |c: Option<&char>| {
+                    c.is_some_and(|c| {
+                        matches!(
+                            c.general_category(),
+                            GeneralCategory::OtherSymbol | GeneralCategory::NonspacingMark
+                        ) || ('\u{fe00}'..='\u{fe0f}').contains(c)
+                    })
+                };
+                i > 0 && symbol(chars.get(i - 1)) && symbol(chars.get(i + 1))
+            }
+            GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Surrogate
+            | GeneralCategory::Unassigned => false,
+            _ => true,
+        })
+}
+
+const ZERO_WIDTH_JOINER: char = '\u{200d}';
 
 /// An avatar image address: an absolute http(s) URL of at most 512 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +322,40 @@ mod tests {
         assert!(Nickname::parse(&"字".repeat(33)).is_err());
         assert!(Nickname::parse(&"字".repeat(32)).is_ok());
         assert!(Nickname::parse("a\u{0007}b").is_err());
+    }
+
+    #[test]
+    fn nicknames_cannot_reorder_or_hide_text() {
+        for hostile in [
+            "evil\u{202e}nimda",  // right-to-left override
+            "a\u{2066}b\u{2069}", // isolates
+            "ad\u{200b}min",      // zero-width space
+            "ad\u{200d}min",      // a joiner between letters
+            "\u{feff}boss",       // byte-order mark
+            "a\u{2028}b",         // line separator
+            "x\u{e000}",          // private use
+            "soft\u{ad}hyphen",
+        ] {
+            assert_eq!(
+                Nickname::parse(hostile).unwrap_err().code(),
+                "VALIDATION",
+                "{hostile:?}"
+            );
+        }
+        for friendly in [
+            "小明 🌸",
+            "👨\u{200d}👩\u{200d}👧",
+            "❤\u{fe0f}\u{200d}🔥",
+            "Zoë",
+            "李　华",
+        ] {
+            assert!(Nickname::parse(friendly).is_ok(), "{friendly:?}");
+        }
+        // Composed and decomposed spellings are one name.
+        assert_eq!(
+            Nickname::parse("Zoe\u{308}").unwrap().into_inner(),
+            "Zo\u{eb}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::instant;
 use crate::error::AppError;
 
 /// A member-day window: the monthly day or an operator's event.
@@ -143,6 +144,8 @@ pub fn check_event(
     if title.trim().is_empty() || title.chars().count() > 64 {
         return Err(AppError::validation("title", "must be 1 to 64 characters"));
     }
+    instant::accept("startsAt", starts_at)?;
+    instant::accept("endsAt", ends_at)?;
     if ends_at <= starts_at {
         return Err(AppError::validation("endsAt", "must be after startsAt"));
     }

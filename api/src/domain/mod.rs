@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod feed;
 pub mod ids;
+pub mod instant;
 pub mod koc;
 pub mod leaderboard;
 pub mod member;

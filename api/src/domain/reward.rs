@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::instant;
 use crate::domain::member_day;
 use crate::error::AppError;
 
@@ -185,6 +186,8 @@ pub fn check_reward(reward: &Reward) -> Result<(), AppError> {
             "must be at most 1000 characters",
         ));
     }
+    instant::accept_opt("availableFrom", reward.available_from)?;
+    instant::accept_opt("availableUntil", reward.available_until)?;
     if !(0..=10_000_000).contains(&reward.points_cost) {
         return Err(AppError::validation("pointsCost", "must be 0 to 10000000"));
     }

@@ -103,7 +103,7 @@ impl AuthMutation {
     async fn member_login(
         &self,
         ctx: &Context<'_>,
-        code: String,
+        #[graphql(validator(chars_max_length = 256))] code: String,
     ) -> async_graphql::Result<MemberLoginPayload> {
         let login = ctx
             .services()
@@ -118,8 +118,8 @@ impl AuthMutation {
     async fn admin_login(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        password: String,
+        #[graphql(validator(chars_max_length = 64))] username: String,
+        #[graphql(validator(chars_max_length = 256))] password: String,
     ) -> async_graphql::Result<AdminLoginPayload> {
         let login = ctx
             .services()

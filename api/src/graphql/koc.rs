@@ -493,7 +493,7 @@ impl KocMutation {
         &self,
         ctx: &Context<'_>,
         platforms: Vec<KocPlatform>,
-        reason: String,
+        #[graphql(validator(chars_max_length = 500))] reason: String,
     ) -> async_graphql::Result<KocApplication> {
         let member = ctx.viewer()?.member().extend()?;
         let platforms = platforms.into_iter().map(Into::into).collect();

@@ -64,6 +64,7 @@ pub struct CreateMemberDayEventInput {
     /// 0-50.
     discount_percent: i32,
     /// A tier code; omitted = everyone.
+    #[graphql(validator(chars_max_length = 32))]
     min_tier: Option<String>,
 }
 

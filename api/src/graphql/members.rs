@@ -218,7 +218,7 @@ impl MemberQuery {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        search: Option<String>,
+        #[graphql(validator(chars_max_length = 64))] search: Option<String>,
         tier: Option<String>,
         koc: Option<bool>,
         #[graphql(default = 20)] first: i32,

@@ -266,8 +266,8 @@ impl PointsMutation {
         ctx: &Context<'_>,
         member_id: ID,
         amount: i64,
-        reason: String,
-        idempotency_key: String,
+        #[graphql(validator(chars_max_length = 255))] reason: String,
+        #[graphql(validator(chars_max_length = 191))] idempotency_key: String,
     ) -> async_graphql::Result<AdjustPointsPayload> {
         ctx.viewer()?
             .admin_for(AdminAction::AdjustPoints)

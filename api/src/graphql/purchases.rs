@@ -216,7 +216,7 @@ impl PurchaseMutation {
         &self,
         ctx: &Context<'_>,
         member_id: ID,
-        order_id: String,
+        #[graphql(validator(chars_max_length = 64))] order_id: String,
         amount_cents: i64,
         occurred_at: DateTime<Utc>,
     ) -> async_graphql::Result<RecordPurchasePayload> {
@@ -238,7 +238,7 @@ impl PurchaseMutation {
     async fn refund_purchase(
         &self,
         ctx: &Context<'_>,
-        order_id: String,
+        #[graphql(validator(chars_max_length = 64))] order_id: String,
     ) -> async_graphql::Result<RefundPurchasePayload> {
         ctx.viewer()?
             .admin_for(AdminAction::Integrations)
@@ -258,7 +258,7 @@ impl PurchaseMutation {
         &self,
         ctx: &Context<'_>,
         member_id: ID,
-        order_id: String,
+        #[graphql(validator(chars_max_length = 64))] order_id: String,
         amount_cents: i64,
         points: i64,
     ) -> async_graphql::Result<DeductPointsPayload> {

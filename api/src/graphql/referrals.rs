@@ -155,7 +155,7 @@ impl ReferralMutation {
     async fn bind_inviter(
         &self,
         ctx: &Context<'_>,
-        invite_code: String,
+        #[graphql(validator(chars_max_length = 16))] invite_code: String,
     ) -> async_graphql::Result<Referral> {
         let member = ctx.viewer()?.member().extend()?;
         Ok(ctx

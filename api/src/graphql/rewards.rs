@@ -222,12 +222,14 @@ pub struct RewardInput {
     title: String,
     #[graphql(default)]
     description: String,
+    #[graphql(validator(chars_max_length = 512))]
     image_url: Option<String>,
     kind: RewardKind,
     points_cost: i64,
     stock: Option<i64>,
     monthly_limit: Option<i32>,
     lifetime_limit: Option<i32>,
+    #[graphql(validator(chars_max_length = 32))]
     min_tier: Option<String>,
     available_from: Option<DateTime<Utc>>,
     available_until: Option<DateTime<Utc>>,
@@ -358,7 +360,7 @@ impl RewardMutation {
         ctx: &Context<'_>,
         reward_id: ID,
         #[graphql(default = 1)] quantity: i32,
-        idempotency_key: String,
+        #[graphql(validator(chars_max_length = 191))] idempotency_key: String,
     ) -> async_graphql::Result<RedeemRewardPayload> {
         let member = ctx.viewer()?.member().extend()?;
         let reward_id = RewardId::parse_as(&reward_id, "rewardId").extend()?;
@@ -376,7 +378,7 @@ impl RewardMutation {
     async fn redeem_coupon(
         &self,
         ctx: &Context<'_>,
-        code: String,
+        #[graphql(validator(chars_max_length = 32))] code: String,
     ) -> async_graphql::Result<Coupon> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
         Ok(ctx
@@ -393,7 +395,7 @@ impl RewardMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        tracking_number: String,
+        #[graphql(validator(chars_max_length = 64))] tracking_number: String,
     ) -> async_graphql::Result<Redemption> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
         let id = RedemptionId::parse(&id).extend()?;

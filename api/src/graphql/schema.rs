@@ -14,10 +14,10 @@ use async_graphql::{
 use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
+use crate::graphql::guards::{InputErrors, RootFieldLimits};
 use crate::graphql::inbox::{InboxMutation, InboxQuery, InboxSubscription};
 use crate::graphql::koc::{KocMutation, KocQuery};
 use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
-use crate::graphql::limits::RootFieldLimits;
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::{MemberMutation, MemberQuery};
 use crate::graphql::points::{PointsMutation, PointsQuery};
@@ -114,6 +114,7 @@ pub fn build_schema(services: Arc<Services>, settings: &ServerSettings) -> Schem
             .limit_depth(settings.max_depth)
             .limit_complexity(settings.max_complexity)
             .extension(RootFieldLimits)
+            .extension(InputErrors)
             .disable_suggestions();
         if settings.introspection {
             api

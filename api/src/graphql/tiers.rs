@@ -129,6 +129,7 @@ pub struct UpdateTierInput {
     make_ups_per_month: Option<i32>,
     member_day_discount_percent: Option<i32>,
     upgrade_gift_points: Option<i64>,
+    #[graphql(validator(chars_max_length = 64))]
     badge: Option<String>,
     priority_support: Option<bool>,
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::instant;
 use crate::error::AppError;
 
 /// Wall-clock time plus an optional test offset, in the programme's business time zone.
@@ -54,9 +55,11 @@ impl Clock {
     /// Makes `now` read `at` from this moment on (time keeps running).
     ///
     /// # Errors
-    /// `FORBIDDEN` when the clock is not adjustable.
+    /// `FORBIDDEN` when the clock is not adjustable;
+    /// `VALIDATION` (`now`) outside the years 2000–2199.
     pub fn set(&self, at: DateTime<Utc>) -> Result<(), AppError> {
         self.ensure_adjustable()?;
+        let at = instant::accept("now", at)?;
         let offset = (at - Utc::now()).num_milliseconds();
         self.offset_ms.store(offset, Ordering::Relaxed);
         Ok(())
@@ -65,11 +68,22 @@ impl Clock {
     /// Moves `now` forward by `by`.
     ///
     /// # Errors
-    /// `FORBIDDEN` when the clock is not adjustable.
+    /// `FORBIDDEN` when the clock is not adjustable;
+    /// `VALIDATION` (`seconds`) when that would leave the years 2000–2199.
     pub fn advance(&self, by: TimeDelta) -> Result<(), AppError> {
         self.ensure_adjustable()?;
+        let target = self
+            .now()
+            .checked_add_signed(by)
+            .filter(|at| *at >= instant::earliest() && *at < instant::end())
+            .ok_or_else(|| {
+                AppError::validation(
+                    "seconds",
+                    "would move the clock out of the years 2000 to 2199",
+                )
+            })?;
         self.offset_ms
-            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+            .store((target - Utc::now()).num_milliseconds(), Ordering::Relaxed);
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::domain::ids::MemberId;
+use crate::domain::instant;
 use crate::domain::koc::TaskKind;
 use crate::domain::points::{self, EntryKind, MonthKey};
 use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
@@ -103,6 +104,7 @@ impl PurchaseService {
     ) -> Result<PurchaseOutcome, AppError> {
         purchase::check_order_id(order_id)?;
         purchase::check_amount(amount_cents)?;
+        let occurred_at = instant::accept("occurredAt", occurred_at)?;
         let now = self.clock.now();
         if occurred_at > now + TimeDelta::seconds(MAX_FUTURE_SKEW_SECONDS) {
             return Err(AppError::validation(

@@ -18,3 +18,4 @@ mod rewards;
 mod signin;
 mod subscriptions;
 mod tiers;
+mod validation;

@@ -1,0 +1,247 @@
+//! Schema extensions that guard the edge.
+//!
+//! - `RootFieldLimits`: rate limits count root fields, not HTTP requests (SPEC §10). Every
+//!   root mutation without a limit of its own takes one from the caller's general mutation
+//!   limit as it runs, so 100 aliases of `updateProfile` in one request cost 100 and the ones
+//!   past the limit answer `RATE_LIMITED` (mutations run one after another, in document order).
+//! - `InputErrors`: every malformed value is `VALIDATION` with the field it came in (SPEC §12):
+//!   a value the schema's types cannot take (an impossible date, a timestamp without a zone,
+//!   a string over its length) is named by its argument; and before anything runs, a request
+//!   is refused for a NUL character anywhere (no text holds one, and PostgreSQL cannot store
+//!   it), a number beyond the 32 bits of GraphQL's `Int` (every number this API takes is an
+//!   `Int`), or a string beyond any text it keeps.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ErrorExtensions, Name, Pos, ServerError, ServerResult, Value, Variables};
+
+use crate::domain::rate_limit::RateLimitedAction;
+use crate::graphql::context::{ClientIp, RequestAuth, rate_subject};
+use crate::service::Services;
+
+/// Mutations whose services count their own limits (SPEC §10); every other mutation counts
+/// toward the general mutation limit.
+pub const OWN_LIMITS: [&str; 7] = [
+    "memberLogin",
+    "adminLogin",
+    "signIn",
+    "makeUpSignIn",
+    "redeemReward",
+    "submitKocTask",
+    "resubmitKocTask",
+];
+
+/// Counts each root mutation field against the caller's mutation limit.
+pub struct RootFieldLimits;
+
+impl ExtensionFactory for RootFieldLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Self)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RootFieldLimits {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let counted = info.path_node.parent.is_none()
+            && info.parent_type == "Mutation"
+            && !OWN_LIMITS.contains(&info.name);
+        if counted && let Some(services) = ctx.data_opt::<Arc<Services>>() {
+            let auth = ctx
+                .data_opt::<RequestAuth>()
+                .copied()
+                .unwrap_or(RequestAuth::Anonymous);
+            let ip = ctx
+                .data_opt::<ClientIp>()
+                .map_or("unknown", |ip| ip.0.as_str());
+            let subject = rate_subject(auth, ip);
+            if let Err(error) = services
+                .limiter
+                .check(RateLimitedAction::Mutation, &subject)
+                .await
+            {
+                let mut refused = error.extend().into_server_error(info.field.name.pos);
+                refused.path = vec![async_graphql::PathSegment::Field(
+                    info.alias.unwrap_or(info.name).to_owned(),
+                )];
+                return Err(refused);
+            }
+        }
+        next.run(ctx, info).await
+    }
+}
+
+/// Gives malformed input its code and field, and refuses NUL characters.
+pub struct InputErrors;
+
+impl ExtensionFactory for InputErrors {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Self)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for InputErrors {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let selections = || {
+            document
+                .operations
+                .iter()
+                .map(|(_, operation)| &operation.node.selection_set.node)
+                .chain(
+                    document
+                        .fragments
+                        .values()
+                        .map(|fragment| &fragment.node.selection_set.node),
+                )
+        };
+        for (name, value) in variables.iter() {
+            if let Some(reason) = refusal(value) {
+                // Named after the argument the variable feeds, as a literal would be.
+                let field = selections()
+                    .find_map(|set| argument_fed_by(set, name))
+                    .unwrap_or_else(|| name.to_string());
+                return Err(refused(&field, reason, None));
+            }
+        }
+        let selections = document
+            .operations
+            .iter()
+            .map(|(_, operation)| &operation.node.selection_set.node)
+            .chain(
+                document
+                    .fragments
+                    .values()
+                    .map(|fragment| &fragment.node.selection_set.node),
+            );
+        for set in selections {
+            if let Some((name, reason, pos)) = refused_literal(set) {
+                return Err(refused(&name, reason, Some(pos)));
+            }
+        }
+        Ok(document)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let field = info.field;
+        next.run(ctx, info).await.map_err(|mut error| {
+            let uncoded = error
+                .extensions
+                .as_ref()
+                .is_none_or(|extensions| extensions.get("code").is_none());
+            // async-graphql's own words for a value its input types refuse.
+            if uncoded && error.message.starts_with("Failed to parse") {
+                let argument = field
+                    .arguments
+                    .iter()
+                    .find(|(_, value)| error.locations.first() == Some(&value.pos))
+                    .map_or("input", |(name, _)| name.node.as_str());
+                let extensions = error.extensions.get_or_insert_with(Default::default);
+                extensions.set("code", "VALIDATION");
+                extensions.set("field", argument);
+            }
+            error
+        })
+    }
+}
+
+/// The longest text any field takes (a KOC proof); anything longer is refused unread.
+const MAX_TEXT_CHARS: usize = 2_000;
+
+fn refused(field: &str, reason: &str, pos: Option<Pos>) -> ServerError {
+    let mut error = ServerError::new(format!("invalid {field}: {reason}"), pos);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", "VALIDATION");
+    extensions.set("field", field);
+    error
+}
+
+/// Why `value` can never be a valid input, if it cannot.
+fn refusal(value: &Value) -> Option<&'static str> {
+    match value {
+        Value::String(text) if text.contains('\0') => Some("must not contain a NUL character"),
+        Value::String(text) if text.chars().count() > MAX_TEXT_CHARS => {
+            Some("is longer than any text this API takes (2000 characters)")
+        }
+        Value::Number(number) if number.as_i64().is_none_or(|n| i32::try_from(n).is_err()) => {
+            Some("must be a whole number from -2147483648 to 2147483647 (a GraphQL Int)")
+        }
+        Value::List(items) => items.iter().find_map(refusal),
+        Value::Object(fields) => fields.iter().find_map(|(name, value)| {
+            if name.contains('\0') {
+                Some("must not contain a NUL character")
+            } else {
+                refusal(value)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The first argument in `set` (at any depth) whose literal can never be valid.
+fn refused_literal(set: &SelectionSet) -> Option<(String, &'static str, Pos)> {
+    set.items.iter().find_map(|item| match &item.node {
+        Selection::Field(field) => field
+            .node
+            .arguments
+            .iter()
+            .find_map(|(name, value)| {
+                let reason = refusal(&value.node.clone().into_const()?)?;
+                Some((name.node.to_string(), reason, value.pos))
+            })
+            .or_else(|| refused_literal(&field.node.selection_set.node)),
+        Selection::InlineFragment(fragment) => refused_literal(&fragment.node.selection_set.node),
+        Selection::FragmentSpread(_) => None,
+    })
+}
+
+/// The argument in `set` (at any depth) whose value uses `$variable`.
+fn argument_fed_by(set: &SelectionSet, variable: &Name) -> Option<String> {
+    set.items.iter().find_map(|item| match &item.node {
+        Selection::Field(field) => field
+            .node
+            .arguments
+            .iter()
+            .find(|(_, value)| {
+                // Resolving fails exactly when the value uses the variable.
+                value
+                    .node
+                    .clone()
+                    .into_const_with(|used| {
+                        if &used == variable {
+                            Err(())
+                        } else {
+                            Ok(Value::Null)
+                        }
+                    })
+                    .is_err()
+            })
+            .map(|(name, _)| name.node.to_string())
+            .or_else(|| argument_fed_by(&field.node.selection_set.node, variable)),
+        Selection::InlineFragment(fragment) => {
+            argument_fed_by(&fragment.node.selection_set.node, variable)
+        }
+        Selection::FragmentSpread(_) => None,
+    })
+}
