@@ -75,6 +75,12 @@ pub struct DatabaseSettings {
     pub url: String,
     /// Pool size for PostgreSQL; SQLite always uses one connection (one writer).
     pub max_connections: u32,
+    /// How long a request waits for a connection (and a new connection for the server)
+    /// before it answers `UNAVAILABLE`.
+    pub acquire_timeout: std::time::Duration,
+    /// The longest a statement may run (PostgreSQL `statement_timeout`) or wait for SQLite's
+    /// write lock (its busy timeout).
+    pub statement_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +88,10 @@ pub struct RedisSettings {
     pub url: Option<String>,
     /// Prepended to every key, so several deployments (or tests) can share one Redis.
     pub key_prefix: String,
+    /// The longest a connection attempt or command may take before Redis counts as failing.
+    pub timeout: std::time::Duration,
+    /// How often an instance looks for boards that missed writes and rebuilds them.
+    pub heal_interval: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +174,15 @@ impl Settings {
             })
         };
 
+        let millis = |key: &str, default: usize| -> anyhow::Result<std::time::Duration> {
+            let ms = u64::try_from(size(key, default)?)
+                .with_context(|| format!("{key} is too large"))?;
+            if ms == 0 {
+                bail!("{key} must be at least 1");
+            }
+            Ok(std::time::Duration::from_millis(ms))
+        };
+
         let wechat = WechatSettings {
             appid: var("MEMBERCARD_WECHAT_APPID"),
             secret: var("MEMBERCARD_WECHAT_SECRET").map(Secret),
@@ -235,11 +254,15 @@ impl Settings {
                     .unwrap_or_else(|| "sqlite://membercard.db?mode=rwc".to_owned()),
                 max_connections: u32::try_from(size("MEMBERCARD_DATABASE_MAX_CONNECTIONS", 10)?)
                     .context("MEMBERCARD_DATABASE_MAX_CONNECTIONS is too large")?,
+                acquire_timeout: millis("MEMBERCARD_DATABASE_TIMEOUT_MS", 2_000)?,
+                statement_timeout: millis("MEMBERCARD_DATABASE_STATEMENT_TIMEOUT_MS", 5_000)?,
             },
             redis: RedisSettings {
                 url: var("REDIS_URL"),
                 key_prefix: var("MEMBERCARD_REDIS_PREFIX")
                     .unwrap_or_else(|| "membercard:".to_owned()),
+                timeout: millis("MEMBERCARD_REDIS_TIMEOUT_MS", 500)?,
+                heal_interval: millis("MEMBERCARD_LEADERBOARD_HEAL_MS", 5_000)?,
             },
             auth: AuthSettings {
                 jwt_secret,

@@ -1,7 +1,7 @@
 //! `AppError`: every failure a client can act on, each with a stable code (SPEC §12).
 //! Knows nothing about GraphQL; `graphql::error` is the only bridge.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// One domain error enum for the whole service.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,9 @@ pub enum AppError {
     InviteInvalid(&'static str),
     #[error("too many requests, try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// The database did not answer in time (down, stalled or overloaded): HTTP 503.
+    #[error("the service is briefly unavailable; try again in a few seconds")]
+    Unavailable,
     /// Never shown to a client: the source is logged once at the GraphQL boundary.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -78,6 +81,7 @@ impl AppError {
             Self::TaskUnavailable(_) => "TASK_UNAVAILABLE",
             Self::InviteInvalid(_) => "INVITE_INVALID",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -96,7 +100,41 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
-        Self::Internal(e.into())
+        if database_unreachable(&e) {
+            tracing::warn!(error = %e, "the database did not answer in time");
+            Self::Unavailable
+        } else {
+            Self::Internal(e.into())
+        }
+    }
+}
+
+/// Whether `e` says the database could not be reached or did not answer in time, rather than
+/// that a statement was wrong: no connection within the acquire timeout, a broken connection,
+/// a statement cancelled by `statement_timeout`, a server shutting down, or SQLite busy past
+/// its busy timeout.
+pub fn database_unreachable(e: &DbErr) -> bool {
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => sqlx,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        sea_orm::sqlx::Error::Io(_)
+        | sea_orm::sqlx::Error::Tls(_)
+        | sea_orm::sqlx::Error::Protocol(_)
+        | sea_orm::sqlx::Error::PoolTimedOut
+        | sea_orm::sqlx::Error::PoolClosed
+        | sea_orm::sqlx::Error::WorkerCrashed => true,
+        sea_orm::sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // PostgreSQL: connection exceptions (08…), query_canceled (statement_timeout),
+            // admin_shutdown, cannot_connect_now. SQLite: SQLITE_BUSY and its extended codes.
+            code.starts_with("08")
+                || matches!(&*code, "57014" | "57P01" | "57P03" | "5" | "261" | "517")
+        }),
+        _ => false,
     }
 }
 

@@ -61,6 +61,12 @@ impl Application {
             ));
         }
         tokio::spawn(Arc::clone(&services.inbox_feed).run(settings.server.subscription_poll));
+        if settings.redis.url.is_some() {
+            tokio::spawn(heal_boards(
+                Arc::clone(&services),
+                settings.redis.heal_interval,
+            ));
+        }
         let schemas = build_schema(Arc::clone(&services), &settings.server);
         let endpoint = http::routes(HttpState {
             schemas,
@@ -124,20 +130,27 @@ impl Application {
 /// # Errors
 /// When either cannot be reached or a migration fails.
 pub async fn connect(settings: &Settings) -> anyhow::Result<(DatabaseConnection, Option<Redis>)> {
+    let migrations = store::connect_for_migrations(&settings.database)
+        .await
+        .context("connecting to the database")?;
+    Migrator::up(&migrations, None)
+        .await
+        .context("running database migrations")?;
+    migrations
+        .close()
+        .await
+        .context("closing the migration connection")?;
     let db = store::connect(&settings.database)
         .await
         .context("connecting to the database")?;
-    Migrator::up(&db, None)
-        .await
-        .context("running database migrations")?;
-    let redis = match &settings.redis.url {
-        Some(url) => Some(
-            Redis::connect(url, &settings.redis.key_prefix)
-                .await
-                .context("connecting to Redis")?,
-        ),
-        None => None,
-    };
+    // Connected lazily: a Redis that is down now is used as soon as it answers.
+    let redis = settings
+        .redis
+        .url
+        .as_deref()
+        .map(|url| Redis::connect(url, &settings.redis.key_prefix, settings.redis.timeout))
+        .transpose()
+        .context("REDIS_URL")?;
     Ok((db, redis))
 }
 
@@ -184,6 +197,7 @@ pub fn services(
         wechat,
         dev_login: settings.auth.dev_login,
         koc_min_tier: settings.business.koc_min_tier.clone(),
+        health_timeout: settings.database.acquire_timeout,
         ledger: LedgerPolicy {
             timezone: settings.business.timezone,
             expiry_months: settings.business.points_expiry_months,
@@ -211,6 +225,18 @@ async fn run_jobs(services: Arc<Services>, interval: Duration) {
                 "scheduled jobs ran"
             ),
             Err(e) => tracing::error!(error = ?e, "scheduled jobs failed"),
+        }
+    }
+}
+
+/// Rebuilds boards that missed writes during a Redis outage, once Redis answers again.
+async fn heal_boards(services: Arc<Services>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = services.leaderboards.heal().await {
+            tracing::debug!(error = ?error, "stale leaderboards not rebuilt yet");
         }
     }
 }

@@ -110,6 +110,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns an app with `vars` added to (or replacing) the test environment.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    spawn(vars, false).await.0
+}
+
+/// On PostgreSQL (`TEST_DATABASE_URL`), an app that reaches its database through a relay the
+/// test can cut or stall; `None` on SQLite, whose file cannot go away.
+pub async fn spawn_app_behind_database_relay(vars: &[(&str, &str)]) -> Option<(TestApp, TcpRelay)> {
+    std::env::var_os("TEST_DATABASE_URL")?;
+    let (app, relay) = spawn(vars, true).await;
+    Some((app, relay?))
+}
+
+async fn spawn(vars: &[(&str, &str)], relay_database: bool) -> (TestApp, Option<TcpRelay>) {
     if std::env::var_os("TEST_LOG").is_some() {
         api::telemetry::init("info");
     }
@@ -125,8 +137,18 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     let redis_url = std::env::var("TEST_REDIS_URL").ok();
     let redis_prefix = redis_url.as_ref().map(|_| format!("test:{unique}:"));
 
+    let relay = if relay_database {
+        let target = url::Url::parse(&database_url).expect("a database URL");
+        Some(TcpRelay::start(&target).await)
+    } else {
+        None
+    };
+    let app_database_url = relay.as_ref().map_or_else(
+        || database_url.clone(),
+        |relay| relay.url_for(&url::Url::parse(&database_url).expect("a database URL")),
+    );
     let mut env: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".into(), database_url.clone()),
+        ("DATABASE_URL".into(), app_database_url),
         ("MEMBERCARD_LISTEN".into(), "127.0.0.1:0".into()),
         ("MEMBERCARD_JWT_SECRET".into(), JWT_SECRET.into()),
         ("MEMBERCARD_WECHAT_APPID".into(), WECHAT_APPID.into()),
@@ -174,7 +196,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     let db = Database::connect(&database_url)
         .await
         .expect("test db connection");
-    TestApp {
+    let app = TestApp {
         address,
         client: reqwest::Client::new(),
         clock,
@@ -187,7 +209,8 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
             database: cleanup_db,
             redis: redis_url.zip(redis_prefix),
         },
-    }
+    };
+    (app, relay)
 }
 
 impl TestApp {
@@ -428,6 +451,32 @@ impl TestApp {
             .unwrap_or(0)
     }
 
+    /// `GET /readyz`: the status and the JSON body.
+    pub async fn readyz(&self) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}/readyz", self.address))
+            .send()
+            .await
+            .expect("readyz answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("readyz is JSON"))
+    }
+
+    /// Takes SQLite's write lock from another connection, as a second process (the CLI) does,
+    /// until the transaction ends. On PostgreSQL it holds nothing.
+    pub async fn hold_write_lock(&self) -> sea_orm::DatabaseTransaction {
+        use sea_orm::TransactionTrait;
+        self.db
+            .begin_with_options(sea_orm::TransactionOptions {
+                isolation_level: None,
+                access_mode: None,
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            })
+            .await
+            .expect("take the write lock")
+    }
+
     /// How many rows `table` has.
     /// An operator's points adjustment for `member` (asserting success); `key` makes it once.
     pub async fn adjust_points(&self, admin: &Session, member: &Session, amount: i64, key: &str) {
@@ -652,57 +701,163 @@ async fn delete_redis_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> 
     Ok(())
 }
 
-/// A TCP relay in front of Redis that a test can cut, to play a Redis outage.
+/// A TCP relay in front of Redis or PostgreSQL that a test can cut, stall and restore, to play
+/// an outage: `cut` closes every connection and refuses new ones (a server that is down),
+/// `stall` keeps connections open but forwards nothing (a server that hangs), `restore` brings
+/// it back on the same port.
+pub struct TcpRelay {
+    pub port: u16,
+    upstream: String,
+    /// false: serving; true: cut.
+    cut: tokio::sync::watch::Sender<bool>,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The relay for `TEST_REDIS_URL`, with the URL that goes through it.
 pub struct RedisRelay {
     pub url: String,
-    stop: tokio::sync::watch::Sender<bool>,
+    relay: TcpRelay,
 }
 
 impl RedisRelay {
     /// Relays a local port to the Redis of `TEST_REDIS_URL`; `None` without it.
     pub async fn start() -> Option<Self> {
         let target = url::Url::parse(&std::env::var("TEST_REDIS_URL").ok()?).ok()?;
+        let relay = TcpRelay::start(&target).await;
+        Some(Self {
+            url: relay.url_for(&target),
+            relay,
+        })
+    }
+
+    /// A relay for `TEST_REDIS_URL` that starts cut (Redis is down from the beginning).
+    pub async fn start_cut() -> Option<Self> {
+        let relay = Self::start().await?;
+        relay.cut();
+        Some(relay)
+    }
+
+    pub fn cut(&self) {
+        self.relay.cut();
+    }
+
+    pub fn stall(&self) {
+        self.relay.stall();
+    }
+
+    pub async fn restore(&self) {
+        self.relay.restore().await;
+    }
+}
+
+impl TcpRelay {
+    /// Relays a free local port to `target`'s host and port.
+    pub async fn start(target: &url::Url) -> Self {
         let upstream = format!(
             "{}:{}",
             target.host_str().unwrap_or("127.0.0.1"),
-            target.port().unwrap_or(6379)
+            target.port_or_known_default().unwrap_or(0)
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a relay port");
+        let port = listener.local_addr().expect("relay address").port();
+        let (cut, _) = tokio::sync::watch::channel(false);
+        let relay = Self {
+            port,
+            upstream,
+            cut,
+            stalled: Arc::default(),
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    /// `target` with its port replaced by the relay's.
+    pub fn url_for(&self, target: &url::Url) -> String {
         let mut relayed = target.clone();
         relayed
-            .set_port(Some(listener.local_addr().ok()?.port()))
-            .ok()?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+            .set_port(Some(self.port))
+            .expect("a URL with a port");
+        relayed.to_string()
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let upstream = self.upstream.clone();
+        let cut = self.cut.subscribe();
+        let stalled = Arc::clone(&self.stalled);
         tokio::spawn(async move {
-            let mut cut = stopped.clone();
+            let mut stop = cut.clone();
             loop {
                 tokio::select! {
-                    _ = cut.changed() => break,
+                    _ = stop.changed() => break,
                     accepted = listener.accept() => {
-                        let Ok((mut client, _)) = accepted else { break };
-                        let upstream = upstream.clone();
-                        let mut cut = stopped.clone();
+                        let Ok((client, _)) = accepted else { break };
+                        let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                            continue;
+                        };
+                        let mut stop = cut.clone();
+                        let stalled = Arc::clone(&stalled);
                         tokio::spawn(async move {
-                            let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
-                                return;
-                            };
+                            let (client_read, client_write) = client.into_split();
+                            let (server_read, server_write) = server.into_split();
                             tokio::select! {
-                                _ = cut.changed() => {}
-                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                                _ = stop.changed() => {}
+                                () = forward(client_read, server_write, Arc::clone(&stalled)) => {}
+                                () = forward(server_read, client_write, stalled) => {}
                             }
                         });
                     }
                 }
             }
         });
-        Some(Self {
-            url: relayed.to_string(),
-            stop,
-        })
     }
 
-    /// Cuts every connection and stops listening: Redis is gone for the app.
+    /// Closes every connection and stops listening.
     pub fn cut(&self) {
-        let _ = self.stop.send(true);
+        self.cut.send_replace(true);
+    }
+
+    /// Keeps connections open but forwards nothing until `restore`.
+    pub fn stall(&self) {
+        self.stalled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Serves again on the same port, forwarding.
+    pub async fn restore(&self) {
+        self.stalled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        if *self.cut.borrow() {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+                .await
+                .expect("bind the relay port again");
+            self.cut.send_replace(false);
+            self.serve(listener);
+        }
+    }
+}
+
+/// Copies one direction of a relayed connection, holding the bytes while stalled.
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0_u8; 16 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer).await else {
+            return;
+        };
+        if read == 0 {
+            return;
+        }
+        while stalled.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }

@@ -25,6 +25,8 @@ const JSON: &str = "application/json";
 /// At most this many errors go back; a document with thousands of mistakes (unknown
 /// directives, say) would otherwise answer megabytes.
 const MAX_ERRORS: usize = 20;
+/// What a 503 asks the client to wait, in seconds.
+const UNAVAILABLE_RETRY_AFTER_SECS: &str = "2";
 
 #[handler]
 pub async fn post(req: &Request, body: Body, state: Data<&Arc<HttpState>>) -> Response {
@@ -158,6 +160,19 @@ async fn execute(
         &fields,
         response.errors.iter().filter_map(error_code),
     );
+    if response
+        .errors
+        .iter()
+        .any(|error| error_code(error) == Some("UNAVAILABLE"))
+    {
+        // The database did not answer in time: a clear, retryable 503 rather than a hang.
+        let mut unavailable = format.respond(StatusCode::SERVICE_UNAVAILABLE, &response);
+        unavailable.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER_SECS),
+        );
+        return unavailable;
+    }
     format.respond(StatusCode::OK, &response)
 }
 

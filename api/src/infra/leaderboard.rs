@@ -136,8 +136,10 @@ impl BoardCache {
                 .arg(place.sort_key.map_or_else(String::new, |k| k.to_string()))
                 .arg(place.ttl_secs);
         }
-        let mut connection = self.redis.connection();
-        let _: i64 = invocation.invoke_async(&mut connection).await?;
+        let mut connection = self.redis.connection()?;
+        let _: i64 = self
+            .redis
+            .observe(invocation.invoke_async(&mut connection).await)?;
         Ok(())
     }
 
@@ -146,11 +148,13 @@ impl BoardCache {
     /// # Errors
     /// Redis errors.
     pub async fn exists(&self, board: &str, edition: &str) -> Result<bool, redis::RedisError> {
-        let mut connection = self.redis.connection();
-        redis::cmd("EXISTS")
-            .arg(self.keys(board, edition).board)
-            .query_async(&mut connection)
-            .await
+        let mut connection = self.redis.connection()?;
+        self.redis.observe(
+            redis::cmd("EXISTS")
+                .arg(self.keys(board, edition).board)
+                .query_async(&mut connection)
+                .await,
+        )
     }
 
     /// Claims the rebuild of a board edition; false when another rebuild is under way.
@@ -163,20 +167,24 @@ impl BoardCache {
         edition: &str,
     ) -> Result<bool, redis::RedisError> {
         let keys = self.keys(board, edition);
-        let mut connection = self.redis.connection();
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(&keys.building)
-            .arg("1")
-            .arg("NX")
-            .arg("EX")
-            .arg(300)
-            .query_async(&mut connection)
-            .await?;
-        if claimed.is_some() {
-            let _: i64 = redis::cmd("DEL")
-                .arg(&keys.built)
+        let mut connection = self.redis.connection()?;
+        let claimed: Option<String> = self.redis.observe(
+            redis::cmd("SET")
+                .arg(&keys.building)
+                .arg("1")
+                .arg("NX")
+                .arg("EX")
+                .arg(300)
                 .query_async(&mut connection)
-                .await?;
+                .await,
+        )?;
+        if claimed.is_some() {
+            let _: i64 = self.redis.observe(
+                redis::cmd("DEL")
+                    .arg(&keys.built)
+                    .query_async(&mut connection)
+                    .await,
+            )?;
         }
         Ok(claimed.is_some())
     }
@@ -199,8 +207,10 @@ impl BoardCache {
         for (member, score) in rows {
             command.arg(*score).arg(member);
         }
-        let mut connection = self.redis.connection();
-        let _: i64 = command.query_async(&mut connection).await?;
+        let mut connection = self.redis.connection()?;
+        let _: i64 = self
+            .redis
+            .observe(command.query_async(&mut connection).await)?;
         Ok(())
     }
 
@@ -215,15 +225,17 @@ impl BoardCache {
         ttl_secs: u64,
     ) -> Result<u64, redis::RedisError> {
         let keys = self.keys(board, edition);
-        let mut connection = self.redis.connection();
-        self.finish
-            .key(keys.built)
-            .key(keys.board)
-            .key(keys.pending)
-            .key(keys.building)
-            .arg(ttl_secs)
-            .invoke_async(&mut connection)
-            .await
+        let mut connection = self.redis.connection()?;
+        self.redis.observe(
+            self.finish
+                .key(keys.built)
+                .key(keys.board)
+                .key(keys.pending)
+                .key(keys.building)
+                .arg(ttl_secs)
+                .invoke_async(&mut connection)
+                .await,
+        )
     }
 
     /// The first `first` entries and `member`'s place, read in one round trip.
@@ -247,9 +259,10 @@ impl BoardCache {
             .arg("WITHSCORES");
         pipe.cmd("ZRANK").arg(&key).arg(member.unwrap_or(""));
         pipe.cmd("ZSCORE").arg(&key).arg(member.unwrap_or(""));
-        let mut connection = self.redis.connection();
-        let (range, rank, score): (Vec<(String, String)>, Option<u64>, Option<String>) =
-            pipe.query_async(&mut connection).await?;
+        let mut connection = self.redis.connection()?;
+        let (range, rank, score): (Vec<(String, String)>, Option<u64>, Option<String>) = self
+            .redis
+            .observe(pipe.query_async(&mut connection).await)?;
         let top = range
             .iter()
             .filter_map(|(m, s)| Some((parse_member(m)?, parse_score(s)?)))

@@ -3,7 +3,8 @@
 //! moves them), never Redis' or the OS's own time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use governor::clock::Clock as GovernorClock;
@@ -74,8 +75,11 @@ struct Shared {
 /// Limits counted in this process: the backend without Redis, and the fallback while Redis
 /// does not answer (a Redis outage degrades limits to per-process; it never takes the API down).
 struct Local {
-    limiters: HashMap<RateLimitedAction, Keyed>,
+    limiters: RwLock<HashMap<RateLimitedAction, Keyed>>,
     locks: Mutex<Locks>,
+    /// The latest service time a check saw (ms since the epoch): a later check that sees an
+    /// earlier time means the test clock moved back.
+    latest_ms: AtomicU64,
 }
 
 /// username → (locked until ms since epoch, failures in the window, window start ms).
@@ -89,8 +93,9 @@ pub struct RateLimiter {
     local: Local,
 }
 
+/// The breaker logs when Redis goes and comes back; each skipped check is only debug noise.
 fn redis_trouble(error: &redis::RedisError) {
-    tracing::warn!(%error, "Redis unavailable: rate limits counted in this process");
+    tracing::debug!(%error, "Redis unavailable: rate limits counted in this process");
 }
 
 impl RateLimiter {
@@ -101,19 +106,9 @@ impl RateLimiter {
             lockout: redis::Script::new(LOCKOUT),
         });
         let local = Local {
-            limiters: RateLimitedAction::ALL
-                .into_iter()
-                .filter_map(|action| {
-                    let quota = governor_quota(limits.quota(action))?;
-                    let limiter = Governor::new(
-                        quota,
-                        DefaultKeyedStateStore::default(),
-                        ServiceClock(Arc::clone(&clock)),
-                    );
-                    Some((action, limiter))
-                })
-                .collect(),
+            limiters: RwLock::new(local_limiters(&clock, &limits)),
             locks: Mutex::new(HashMap::new()),
+            latest_ms: AtomicU64::new(0),
         };
         Self {
             clock,
@@ -151,16 +146,7 @@ impl RateLimiter {
         };
         let wait = match shared_wait {
             Some(wait) => wait,
-            None => match self.local.limiters.get(&action) {
-                Some(limiter) => match limiter.check_key(&subject.to_owned()) {
-                    Ok(()) => 0,
-                    Err(not_until) => {
-                        let now = ServiceClock(Arc::clone(&self.clock)).now();
-                        not_until.wait_time_from(now).as_secs().max(1)
-                    }
-                },
-                None => 0,
-            },
+            None => self.check_local(action, subject)?,
         };
         if wait > 0 {
             Err(AppError::RateLimited {
@@ -171,6 +157,43 @@ impl RateLimiter {
         }
     }
 
+    /// Counts one action in this process; the seconds to wait, 0 when allowed.
+    fn check_local(&self, action: RateLimitedAction, subject: &str) -> Result<u64, AppError> {
+        self.forget_if_clock_moved_back()?;
+        let limiters = self
+            .local
+            .limiters
+            .read()
+            .map_err(|e| AppError::internal(anyhow::anyhow!("rate limiters poisoned: {e}")))?;
+        Ok(match limiters.get(&action) {
+            Some(limiter) => match limiter.check_key(&subject.to_owned()) {
+                Ok(()) => 0,
+                Err(not_until) => {
+                    let now = ServiceClock(Arc::clone(&self.clock)).now();
+                    not_until.wait_time_from(now).as_secs().max(1)
+                }
+            },
+            None => 0,
+        })
+    }
+
+    /// A clock moved back (the test clock) starts the in-process limits and locks afresh, as the
+    /// Redis scripts do: nobody is locked out for as long as the clock had jumped.
+    fn forget_if_clock_moved_back(&self) -> Result<(), AppError> {
+        let now = self.now_ms();
+        let latest = self.local.latest_ms.fetch_max(now, Ordering::SeqCst);
+        if now.saturating_add(CLOCK_SLACK_MS) < latest {
+            self.local.latest_ms.store(now, Ordering::SeqCst);
+            let fresh = local_limiters(&self.clock, &self.limits);
+            *self.local.limiters.write().map_err(|e| {
+                AppError::internal(anyhow::anyhow!("rate limiters poisoned: {e}"))
+            })? = fresh;
+            self.locks()?.clear();
+            tracing::info!("the clock moved back: in-process rate limits start afresh");
+        }
+        Ok(())
+    }
+
     async fn check_shared(
         &self,
         shared: &Shared,
@@ -179,15 +202,17 @@ impl RateLimiter {
     ) -> Result<u64, redis::RedisError> {
         let quota = self.limits.quota(action);
         let key = shared.redis.key(&["rate", action.name(), subject]);
-        let mut connection = shared.redis.connection();
-        shared
-            .gcra
-            .key(key)
-            .arg(self.now_ms())
-            .arg(quota.interval_ms())
-            .arg(quota.count)
-            .invoke_async(&mut connection)
-            .await
+        let mut connection = shared.redis.connection()?;
+        shared.redis.observe(
+            shared
+                .gcra
+                .key(key)
+                .arg(self.now_ms())
+                .arg(quota.interval_ms())
+                .arg(quota.count)
+                .invoke_async(&mut connection)
+                .await,
+        )
     }
 
     /// Refuses a locked subject (too many failed admin logins).
@@ -195,6 +220,7 @@ impl RateLimiter {
     /// # Errors
     /// `RATE_LIMITED` with the seconds until the lock ends.
     pub async fn ensure_unlocked(&self, subject: &str) -> Result<(), AppError> {
+        self.forget_if_clock_moved_back()?;
         let now = self.now_ms();
         let shared_until = match &self.shared {
             Some(shared) => {
@@ -203,11 +229,15 @@ impl RateLimiter {
                     RateLimitedAction::AdminLoginFailure.name(),
                     subject,
                 ]);
-                let mut connection = shared.redis.connection();
-                let until: Result<Option<u64>, _> = redis::cmd("GET")
-                    .arg(key)
-                    .query_async(&mut connection)
-                    .await;
+                let until: Result<Option<u64>, _> = match shared.redis.connection() {
+                    Ok(mut connection) => shared.redis.observe(
+                        redis::cmd("GET")
+                            .arg(key)
+                            .query_async(&mut connection)
+                            .await,
+                    ),
+                    Err(skipped) => Err(skipped),
+                };
                 match until {
                     Ok(until) => Some(until.unwrap_or(0)),
                     Err(error) => {
@@ -248,16 +278,20 @@ impl RateLimiter {
         let now = self.now_ms();
         if let Some(shared) = &self.shared {
             let name = RateLimitedAction::AdminLoginFailure.name();
-            let mut connection = shared.redis.connection();
-            let counted: Result<u64, _> = shared
-                .lockout
-                .key(shared.redis.key(&["failures", name, subject]))
-                .key(shared.redis.key(&["lock", name, subject]))
-                .arg(now)
-                .arg(window_ms)
-                .arg(quota.count)
-                .invoke_async(&mut connection)
-                .await;
+            let counted: Result<u64, _> = match shared.redis.connection() {
+                Ok(mut connection) => shared.redis.observe(
+                    shared
+                        .lockout
+                        .key(shared.redis.key(&["failures", name, subject]))
+                        .key(shared.redis.key(&["lock", name, subject]))
+                        .arg(now)
+                        .arg(window_ms)
+                        .arg(quota.count)
+                        .invoke_async(&mut connection)
+                        .await,
+                ),
+                Err(skipped) => Err(skipped),
+            };
             match counted {
                 Ok(_) => return Ok(()),
                 Err(error) => redis_trouble(&error),
@@ -276,6 +310,25 @@ impl RateLimiter {
         }
         Ok(())
     }
+}
+
+/// Wall-clock jitter below this is not a clock moved back.
+const CLOCK_SLACK_MS: u64 = 1_000;
+
+/// A fresh in-process limiter for every limited action.
+fn local_limiters(clock: &Arc<Clock>, limits: &RateLimits) -> HashMap<RateLimitedAction, Keyed> {
+    RateLimitedAction::ALL
+        .into_iter()
+        .filter_map(|action| {
+            let quota = governor_quota(limits.quota(action))?;
+            let limiter = Governor::new(
+                quota,
+                DefaultKeyedStateStore::default(),
+                ServiceClock(Arc::clone(clock)),
+            );
+            Some((action, limiter))
+        })
+        .collect()
 }
 
 fn governor_quota(quota: Quota) -> Option<GovernorQuota> {
@@ -329,6 +382,25 @@ mod tests {
         limiter.check(RateLimitedAction::SignIn, "m").await.unwrap();
         assert!(limiter.check(RateLimitedAction::SignIn, "m").await.is_err());
         clock.advance(chrono::TimeDelta::seconds(60)).unwrap();
+        assert!(limiter.check(RateLimitedAction::SignIn, "m").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_clock_moved_back_does_not_lock_anyone_out() {
+        let clock = Arc::new(Clock::new(chrono_tz::UTC, true));
+        let mut limits = RateLimits::default();
+        limits.set(
+            RateLimitedAction::SignIn,
+            Quota {
+                count: 1,
+                per_seconds: 60,
+            },
+        );
+        let limiter = RateLimiter::new(Arc::clone(&clock), limits, None);
+        clock.advance(chrono::TimeDelta::days(365)).unwrap();
+        limiter.check(RateLimitedAction::SignIn, "m").await.unwrap();
+        assert!(limiter.check(RateLimitedAction::SignIn, "m").await.is_err());
+        clock.reset().unwrap();
         assert!(limiter.check(RateLimitedAction::SignIn, "m").await.is_ok());
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::auth::{Role, Viewer};
 use crate::domain::ids::AdminId;
@@ -94,7 +94,7 @@ impl AuthService {
             .ensure_member(&session.openid, session.unionid.as_deref())
             .await?;
         // The first login of a birthday pays the birthday points (once a year).
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut locked = store::ledger::lock_member(&txn, member.id).await?;
         tiers::grant_birthday_if_due(&txn, &mut locked, self.clock.now(), self.policy).await?;
         txn.commit().await?;

@@ -1,5 +1,7 @@
 //! Readiness: the database answers, and Redis answers when it is configured.
 
+use std::time::Duration;
+
 use sea_orm::DatabaseConnection;
 
 use crate::infra::redis::Redis;
@@ -39,31 +41,47 @@ impl Readiness {
 pub struct HealthService {
     db: DatabaseConnection,
     redis: Option<Redis>,
+    /// The longest a check may take: a stalled dependency is down, not a hung probe.
+    timeout: Duration,
 }
 
 impl HealthService {
-    pub fn new(db: DatabaseConnection, redis: Option<Redis>) -> Self {
-        Self { db, redis }
+    pub fn new(db: DatabaseConnection, redis: Option<Redis>, timeout: Duration) -> Self {
+        Self { db, redis, timeout }
     }
 
+    /// Both checks at once, each within the timeout.
     pub async fn readiness(&self) -> Readiness {
-        let database = match store::ping(&self.db).await {
-            Ok(()) => DependencyState::Up,
-            Err(e) => {
-                tracing::warn!(error = %e, "database is not ready");
-                DependencyState::Down
-            }
-        };
-        let redis = match &self.redis {
-            None => DependencyState::Disabled,
-            Some(redis) => match redis.ping().await {
-                Ok(()) => DependencyState::Up,
-                Err(e) => {
-                    tracing::warn!(error = ?e, "redis is not ready");
+        let database = async {
+            match tokio::time::timeout(self.timeout, store::ping(&self.db)).await {
+                Ok(Ok(())) => DependencyState::Up,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "database is not ready");
                     DependencyState::Down
                 }
-            },
+                Err(_elapsed) => {
+                    tracing::warn!("database did not answer the readiness check in time");
+                    DependencyState::Down
+                }
+            }
         };
+        let redis = async {
+            match &self.redis {
+                None => DependencyState::Disabled,
+                Some(redis) => match tokio::time::timeout(self.timeout, redis.ping()).await {
+                    Ok(Ok(())) => DependencyState::Up,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = ?e, "redis is not ready");
+                        DependencyState::Down
+                    }
+                    Err(_elapsed) => {
+                        tracing::warn!("redis did not answer the readiness check in time");
+                        DependencyState::Down
+                    }
+                },
+            }
+        };
+        let (database, redis) = tokio::join!(database, redis);
         Readiness { database, redis }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::domain::ids::{AdminId, MemberId};
 use crate::domain::koc::{
@@ -124,7 +124,7 @@ impl KocService {
             })
             .collect();
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let locked = store::ledger::lock_member(&txn, member).await?;
         if locked.koc_level.is_some() {
             return Err(AppError::Conflict("you are a KOC already".into()));
@@ -165,7 +165,7 @@ impl KocService {
     ) -> Result<Application, AppError> {
         let note = clean_note(note, approve)?;
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let application = store::koc::find_application(&txn, id)
             .await?
             .ok_or(AppError::NotFound("application"))?;
@@ -307,7 +307,7 @@ impl KocService {
     /// # Errors
     /// `NOT_FOUND`; `CONFLICT`.
     pub async fn delete_task(&self, id: i64) -> Result<(), AppError> {
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         if store::koc::find_task(&txn, id).await?.is_none() {
             return Err(AppError::NotFound("task"));
         }
@@ -337,7 +337,7 @@ impl KocService {
             .await?;
         let proof = proof.normalized()?;
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let locked = store::ledger::lock_member(&txn, member).await?;
         let task = store::koc::find_task(&txn, task_id)
             .await?
@@ -377,7 +377,7 @@ impl KocService {
             .await?;
         let proof = proof.normalized()?;
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let locked = store::ledger::lock_member(&txn, member).await?;
         let submission = store::koc::find_submission(&txn, submission_id)
             .await?
@@ -417,7 +417,7 @@ impl KocService {
     ) -> Result<(Submission, Award), AppError> {
         let note = clean_note(note, approve)?;
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let submission = store::koc::find_submission(&txn, id)
             .await?
             .ok_or(AppError::NotFound("submission"))?;

@@ -2,6 +2,7 @@
 //! missing, and answered from the database when Redis is not configured or not answering.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{Days, NaiveDate};
 use sea_orm::DatabaseConnection;
@@ -12,6 +13,7 @@ use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::leaderboard::{BoardCache, Place};
 use crate::store::leaderboards::{self as board_store, Appearance, Standing};
+use crate::store::programme;
 
 /// Rows read from the database per rebuild batch.
 const REBUILD_BATCH: u64 = 1000;
@@ -45,15 +47,26 @@ pub struct BoardView {
     pub source: Source,
 }
 
+/// The database's note that some instance could not write a board: the boards are stale until
+/// a rebuild, even if that instance is gone.
+const STALE_SETTING: &str = "leaderboards_stale";
+
 pub struct LeaderboardService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     cache: Option<BoardCache>,
+    /// A write of this instance missed Redis since the last rebuild.
+    stale: AtomicBool,
 }
 
 impl LeaderboardService {
     pub fn new(db: DatabaseConnection, clock: Arc<Clock>, cache: Option<BoardCache>) -> Self {
-        Self { db, clock, cache }
+        Self {
+            db,
+            clock,
+            cache,
+            stale: AtomicBool::new(false),
+        }
     }
 
     fn today(&self) -> NaiveDate {
@@ -82,7 +95,47 @@ impl LeaderboardService {
             return;
         };
         if let Err(error) = self.push_member(cache, member).await {
-            tracing::warn!(%error, member.id = %member, "leaderboard update skipped");
+            tracing::debug!(%error, member.id = %member, "leaderboard update skipped");
+            self.mark_stale().await;
+        }
+    }
+
+    /// Remembers that a board missed a write, here and (once per outage) in the database.
+    async fn mark_stale(&self) {
+        if !self.stale.swap(true, Ordering::SeqCst) {
+            tracing::warn!("a leaderboard missed a write: it is rebuilt once Redis answers");
+            if let Err(error) = programme::set_setting(&self.db, STALE_SETTING, 1).await {
+                tracing::warn!(%error, "the stale-board note was not stored");
+            }
+        }
+    }
+
+    /// Rebuilds every current board when one missed a write (here, or on an instance that
+    /// noted it in the database) and Redis answers again; run by every instance now and then.
+    /// Returns whether it rebuilt.
+    ///
+    /// # Errors
+    /// When Redis still fails or the database does not answer; the boards stay stale and the
+    /// next pass tries again.
+    pub async fn heal(&self) -> Result<bool, AppError> {
+        if self.cache.is_none() {
+            return Ok(false);
+        }
+        let stale = self.stale.swap(false, Ordering::SeqCst)
+            || programme::setting(&self.db, STALE_SETTING, 0).await? > 0;
+        if !stale {
+            return Ok(false);
+        }
+        match self.rebuild_all().await {
+            Ok(rebuilt) => {
+                programme::set_setting(&self.db, STALE_SETTING, 0).await?;
+                tracing::info!(rebuilt, "stale leaderboards rebuilt");
+                Ok(true)
+            }
+            Err(error) => {
+                self.stale.store(true, Ordering::SeqCst);
+                Err(error)
+            }
         }
     }
 

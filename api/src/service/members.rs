@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::member::{
@@ -69,7 +69,7 @@ impl MemberService {
         id: MemberId,
         update: ProfileUpdate,
     ) -> Result<MemberProfile, AppError> {
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let current = store::members::find(&txn, id)
             .await?
             .ok_or(AppError::NotFound("member"))?;

@@ -64,6 +64,8 @@ pub struct Deps {
     pub limiter: Arc<RateLimiter>,
     /// The lowest tier that may apply to be a KOC.
     pub koc_min_tier: String,
+    /// How long a readiness check may wait for a dependency.
+    pub health_timeout: std::time::Duration,
 }
 
 impl Services {
@@ -78,6 +80,7 @@ impl Services {
             ledger,
             limiter,
             koc_min_tier,
+            health_timeout,
         } = deps;
         let boards = Arc::new(leaderboards::LeaderboardService::new(
             db.clone(),
@@ -141,7 +144,7 @@ impl Services {
             leaderboards: boards,
             stats: stats::StatsService::new(db.clone(), Arc::clone(&clock)),
             limiter,
-            health: health::HealthService::new(db, redis),
+            health: health::HealthService::new(db, redis, health_timeout),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::notification;
@@ -63,7 +63,7 @@ impl PointsService {
     /// `NOT_FOUND` for an unknown member.
     pub async fn summary(&self, member_id: MemberId) -> Result<PointsSummary, AppError> {
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
@@ -151,7 +151,7 @@ impl PointsService {
         let key = format!("adjust:{key}");
         let payload = format!("{amount}|{reason}");
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         let posting = if amount > 0 {
@@ -202,7 +202,7 @@ impl PointsService {
                 return Ok(run);
             }
             for member_id in members {
-                let txn = self.db.begin().await?;
+                let txn = store::begin(&self.db).await?;
                 let mut member = store::ledger::lock_member(&txn, member_id).await?;
                 let (matured, expired) =
                     ledger::settle(&txn, &mut member, now, self.policy).await?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::instant;
@@ -112,7 +112,7 @@ impl PurchaseService {
                 "must not be in the future",
             ));
         }
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         if let Some(existing) = store::purchases::by_order(&txn, order_id).await? {
             let same = existing.member_id == member_id
@@ -229,7 +229,7 @@ impl PurchaseService {
             .or(deduction.as_ref().map(|d| d.member_id))
             .ok_or(AppError::NotFound("order"))?;
 
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         let mut outcome = RefundOutcome {
@@ -358,7 +358,7 @@ impl PurchaseService {
     ) -> Result<CheckoutQuote, AppError> {
         purchase::check_amount(amount_cents)?;
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         let rules = checkout_rules(&txn).await?;
@@ -392,7 +392,7 @@ impl PurchaseService {
         purchase::check_order_id(order_id)?;
         purchase::check_amount(amount_cents)?;
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         if let Some(existing) = store::purchases::deduction_by_order(&txn, order_id).await? {
@@ -507,7 +507,7 @@ impl PurchaseService {
             unit.unwrap_or(current.unit),
             max_percent.unwrap_or(current.max_percent),
         )?;
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         programme::set_setting(&txn, CHECKOUT_POINTS_PER_YUAN, rules.points_per_yuan).await?;
         programme::set_setting(&txn, CHECKOUT_UNIT, rules.unit).await?;
         programme::set_setting(&txn, CHECKOUT_MAX_PERCENT, rules.max_percent).await?;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::domain::ids::MemberId;
 use crate::domain::koc::TaskKind;
@@ -65,7 +65,7 @@ impl ReferralService {
     pub async fn bind(&self, member: MemberId, code: &str) -> Result<Referral, AppError> {
         let code = code.trim().to_ascii_uppercase();
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let inviter = store::referrals::member_by_invite_code(&txn, &code)
             .await?
             .ok_or(AppError::InviteInvalid("no member has this invite code"))?;
@@ -131,7 +131,7 @@ impl ReferralService {
     /// `NOT_FOUND`.
     pub async fn void(&self, id: i64) -> Result<Referral, AppError> {
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let found = store::referrals::find(&txn, id)
             .await?
             .ok_or(AppError::NotFound("referral"))?;

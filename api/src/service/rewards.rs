@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::domain::ids::MemberId;
 use crate::domain::paging::PageSize;
@@ -125,7 +125,7 @@ impl RewardService {
     /// # Errors
     /// `NOT_FOUND`; `CONFLICT` when it has redemptions or a cycle day grants it.
     pub async fn delete(&self, id: i64) -> Result<(), AppError> {
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         if store::rewards::has_redemptions(&txn, id).await? {
             return Err(AppError::Conflict(
                 "this reward has redemptions; set active: false to retire it".into(),
@@ -277,7 +277,7 @@ impl RewardService {
         }
         let key = format!("redeem:{key}");
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         if let Some(existing) = store::rewards::redemption_by_key(&txn, member_id, &key).await? {
@@ -411,7 +411,7 @@ impl RewardService {
             .await?
             .ok_or(AppError::NotFound("redemption"))?;
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, found.member_id).await?;
         let moved = store::rewards::transition(
             &txn,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{Datelike, Days, NaiveDate};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::member_day as member_day_rules;
@@ -140,7 +140,7 @@ impl SigninService {
             .await?;
         let now = self.clock.now();
         let today = self.clock.today();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         let step = signin::next_streak(streak_state(&member), today)?;
@@ -306,7 +306,7 @@ impl SigninService {
             .await?;
         let now = self.clock.now();
         let today = self.clock.today();
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut member = store::ledger::lock_member(&txn, member_id).await?;
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
@@ -597,7 +597,7 @@ impl SigninService {
                 "must be 0 to 100000 points",
             ));
         }
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         if let Some(cycle) = &cycle {
             programme::replace_cycle(&txn, cycle).await?;
         }
@@ -640,7 +640,7 @@ impl SigninService {
         if !(1..=100).contains(&count) {
             return Err(AppError::validation("count", "must be 1 to 100"));
         }
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let member = store::ledger::lock_member(&txn, member_id).await?;
         store::signins::add_freezes(&txn, member_id, count).await?;
         txn.commit().await?;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::domain::ids::MemberId;
 use crate::domain::notification;
@@ -256,7 +256,7 @@ impl TierService {
             };
             after = last.get();
             for (member_id, _) in members {
-                let txn = self.db.begin().await?;
+                let txn = store::begin(&self.db).await?;
                 let mut member = store::ledger::lock_member(&txn, member_id).await?;
                 let moved = move_to_earned_tier(&txn, &mut member, now, self.policy, true).await?;
                 txn.commit().await?;
@@ -288,7 +288,7 @@ impl TierService {
     /// `NOT_FOUND` for an unknown code; `VALIDATION` for a table that would not rise or values
     /// out of range.
     pub async fn update(&self, code: &str, edit: impl FnOnce(&mut Tier)) -> Result<Tier, AppError> {
-        let txn = self.db.begin().await?;
+        let txn = store::begin(&self.db).await?;
         let mut tiers = programme::all_tiers(&txn).await?;
         let tier = tiers
             .iter_mut()

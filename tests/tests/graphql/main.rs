@@ -9,6 +9,7 @@ mod koc;
 mod leaderboards;
 mod member_day;
 mod operations;
+mod outages;
 mod points;
 mod profile;
 mod purchases;

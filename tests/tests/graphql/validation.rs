@@ -129,7 +129,9 @@ async fn nul_characters_and_over_long_strings_are_refused_before_the_database() 
     assert_invalid(&long_key, "idempotencyKey");
     assert_invalid(&long_badge, "input");
     assert_invalid(&huge_text, "input");
-    let badge = app.gql(None, "{ tiers { code privileges { badge } } }", json!({})).await;
+    let badge = app
+        .gql(None, "{ tiers { code privileges { badge } } }", json!({}))
+        .await;
     assert!(!badge.body.to_string().contains("徽徽"), "{}", badge.body);
 }
 
