@@ -68,6 +68,8 @@ pub struct ServerSettings {
     pub subscription_poll: std::time::Duration,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (empty: none).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// After SIGTERM: how long requests are still served while `/readyz` says 503.
+    pub shutdown_drain: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +250,10 @@ impl Settings {
                 trusted_proxies: var("MEMBERCARD_TRUSTED_PROXIES")
                     .map_or_else(|| Ok(Vec::new()), |raw| parse_networks(&raw))
                     .context("MEMBERCARD_TRUSTED_PROXIES")?,
+                shutdown_drain: std::time::Duration::from_millis(
+                    u64::try_from(size("MEMBERCARD_SHUTDOWN_DRAIN_MS", 5_000)?)
+                        .context("MEMBERCARD_SHUTDOWN_DRAIN_MS is too large")?,
+                ),
             },
             database: DatabaseSettings {
                 url: var("DATABASE_URL")

@@ -14,6 +14,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::Settings;
 use crate::graphql::build_schema;
 use crate::http::client_ip::TrustedProxies;
+use crate::http::lifecycle::Lifecycle;
 use crate::http::{self, HttpState};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
@@ -33,6 +34,8 @@ pub struct Application {
     endpoint: poem::endpoint::BoxEndpoint<'static>,
     clock: Arc<Clock>,
     services: Arc<Services>,
+    lifecycle: Arc<Lifecycle>,
+    drain: Duration,
 }
 
 impl Application {
@@ -68,6 +71,7 @@ impl Application {
             ));
         }
         let schemas = build_schema(Arc::clone(&services), &settings.server);
+        let lifecycle = Arc::new(Lifecycle::default());
         let endpoint = http::routes(HttpState {
             schemas,
             services: Arc::clone(&services),
@@ -76,6 +80,7 @@ impl Application {
             metrics: Arc::new(Metrics::new().context("defining metrics")?),
             serve_metrics: settings.server.metrics,
             trusted_proxies: TrustedProxies::new(settings.server.trusted_proxies.clone()),
+            lifecycle: Arc::clone(&lifecycle),
         })
         .boxed();
 
@@ -94,6 +99,8 @@ impl Application {
             endpoint,
             clock,
             services,
+            lifecycle,
+            drain: settings.server.shutdown_drain,
         })
     }
 
@@ -110,17 +117,28 @@ impl Application {
         Arc::clone(&self.services)
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then drains in-flight requests for up to 10 seconds.
+    /// Serves until Ctrl-C or SIGTERM. Then `/readyz` answers 503 at once while requests are
+    /// still served for the drain period (so the load balancer moves traffic away first), open
+    /// WebSockets get a close frame (1001), and in-flight requests get up to 10 seconds more.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let lifecycle = Arc::clone(&self.lifecycle);
+        let drain = self.drain;
+        let stopped = async move {
+            shutdown_signal().await;
+            lifecycle.start_draining();
+            tracing::info!(
+                drain_ms = drain.as_millis(),
+                "draining: /readyz answers 503"
+            );
+            tokio::time::sleep(drain).await;
+            lifecycle.close_sockets();
+            tracing::info!("drained: closing sockets and stopping");
+        };
         Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                self.endpoint,
-                shutdown_signal(),
-                Some(Duration::from_secs(10)),
-            )
+            .run_with_graceful_shutdown(self.endpoint, stopped, Some(Duration::from_secs(10)))
             .await
     }
 }

@@ -231,10 +231,21 @@ impl TestApp {
         variables: Value,
         headers: &[(&str, &str)],
     ) -> GqlResponse {
+        // What a current GraphQL client sends; `application/json`-only clients get 200 for a
+        // document that does not validate (tests of that send their own Accept).
         let mut request = self
             .client
             .post(self.graphql_url())
             .json(&json!({ "query": query, "variables": variables }));
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+        {
+            request = request.header(
+                "accept",
+                "application/graphql-response+json, application/json;q=0.9",
+            );
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -264,10 +275,24 @@ impl TestApp {
 
     /// Posts `body` as-is with `content_type`, for requests `gql` would never send.
     pub async fn post_raw(&self, content_type: &str, body: &str) -> (u16, Value) {
-        let response = self
+        self.post_raw_accepting(content_type, None, body).await
+    }
+
+    /// `post_raw` with an `Accept` header.
+    pub async fn post_raw_accepting(
+        &self,
+        content_type: &str,
+        accept: Option<&str>,
+        body: &str,
+    ) -> (u16, Value) {
+        let mut request = self
             .client
             .post(self.graphql_url())
-            .header("content-type", content_type)
+            .header("content-type", content_type);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request
             .body(body.to_owned())
             .send()
             .await

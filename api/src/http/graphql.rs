@@ -5,11 +5,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{ErrorExtensions, ServerError, Value};
+use async_graphql::{ErrorExtensions, Name, PathSegment, ServerError, Value};
 use poem::http::{StatusCode, header};
-use poem::web::{Data, Html};
+use poem::web::Data;
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 
@@ -18,7 +17,7 @@ use crate::error::AppError;
 use crate::graphql::context::rate_subject;
 use crate::graphql::schema::{operation_type, root_fields};
 use crate::graphql::{ClientIp, RequestAuth};
-use crate::http::HttpState;
+use crate::http::{HttpState, playground};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -59,6 +58,15 @@ pub async fn post(req: &Request, body: Body, state: Data<&Arc<HttpState>>) -> Re
             "batched requests are not supported; send one operation per request",
         );
     }
+    if !parsed
+        .get("query")
+        .is_some_and(serde_json::Value::is_string)
+    {
+        return format.request_error(
+            StatusCode::BAD_REQUEST,
+            "the request needs a `query` string",
+        );
+    }
     match serde_json::from_value::<async_graphql::Request>(parsed) {
         Ok(request) => execute(req, &state, request, format, false).await,
         Err(e) => format.request_error(
@@ -77,14 +85,7 @@ pub async fn get(req: &Request, state: Data<&Arc<HttpState>>) -> Response {
         .any(|pair| pair == "query" || pair.starts_with("query="));
     if !has_query {
         return if state.playground {
-            Html(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .subscription_endpoint("/graphql/ws")
-                    .title("membercard")
-                    .finish(),
-            )
-            .into_response()
+            playground::page()
         } else {
             StatusCode::NOT_FOUND.into_response()
         };
@@ -105,7 +106,7 @@ async fn execute(
     let operation_name = request.operation_name.clone();
     let document = match request.parsed_query() {
         Ok(document) => document,
-        Err(e) => return format.request_errors(StatusCode::BAD_REQUEST, vec![e]),
+        Err(e) => return format.document_errors(vec![e]),
     };
     let kind = operation_type(document, operation_name.as_deref());
     if over_get && kind.is_some_and(|kind| kind != OperationType::Query) {
@@ -144,7 +145,10 @@ async fn execute(
         && response.errors.iter().all(|e| e.path.is_empty())
     {
         // Nothing ran: the document did not validate (or asked for an unknown operation).
-        return format.request_errors(StatusCode::BAD_REQUEST, response.errors);
+        return format.document_errors(response.errors);
+    }
+    for error in &response.errors {
+        null_failed_field(&mut response.data, &error.path);
     }
     cap_errors(&mut response.errors);
     for error in &mut response.errors {
@@ -200,6 +204,38 @@ fn error_code(error: &ServerError) -> Option<&str> {
     match error.extensions.as_ref()?.get("code")? {
         Value::String(code) => Some(code.as_str()),
         _ => None,
+    }
+}
+
+/// A field that failed answers `null` under its key (the GraphQL spec's "field error"), where
+/// async-graphql leaves the key out: puts a null at the end of the error's `path` when the
+/// value there is missing. When every root field failed, `data` becomes an object of nulls.
+fn null_failed_field(data: &mut Value, path: &[PathSegment]) {
+    if path.is_empty() {
+        return;
+    }
+    if *data == Value::Null {
+        *data = Value::Object(Default::default());
+    }
+    put_null(data, path);
+}
+
+fn put_null(value: &mut Value, path: &[PathSegment]) {
+    match (value, path.split_first()) {
+        (Value::Object(fields), Some((PathSegment::Field(key), rest))) => {
+            match fields.get_mut(key.as_str()) {
+                None => {
+                    fields.insert(Name::new(key), Value::Null);
+                }
+                Some(child) => put_null(child, rest),
+            }
+        }
+        (Value::List(items), Some((PathSegment::Index(index), rest))) => {
+            if let Some(item) = items.get_mut(*index) {
+                put_null(item, rest);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -284,11 +320,19 @@ impl ResponseFormat {
         response
     }
 
-    fn request_errors(self, status: StatusCode, mut errors: Vec<ServerError>) -> Response {
+    /// A document that does not parse or validate (or whose variables do not fit): nothing ran.
+    /// HTTP 400 for clients that accept `application/graphql-response+json`; 200 for clients
+    /// that accept only `application/json`, as the GraphQL-over-HTTP spec asks for them.
+    fn document_errors(self, mut errors: Vec<ServerError>) -> Response {
         cap_errors(&mut errors);
         for error in &mut errors {
             ensure_code(error, "VALIDATION");
         }
+        let status = if self.0 == GRAPHQL_RESPONSE_JSON {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
         self.respond(status, &json!({ "errors": errors }))
     }
 }

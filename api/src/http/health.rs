@@ -16,6 +16,11 @@ pub fn healthz() -> &'static str {
 
 #[handler]
 pub async fn readyz(state: Data<&Arc<HttpState>>) -> Response {
+    if state.lifecycle.is_draining() {
+        return Json(json!({ "status": "draining" }))
+            .with_status(StatusCode::SERVICE_UNAVAILABLE)
+            .into_response();
+    }
     let readiness = state.services.health.readiness().await;
     let status = if readiness.is_ready() {
         StatusCode::OK

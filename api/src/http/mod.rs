@@ -3,6 +3,8 @@
 pub mod client_ip;
 pub mod graphql;
 pub mod health;
+pub mod lifecycle;
+pub mod playground;
 pub mod subscriptions;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ pub struct HttpState {
     /// Serve `GET /metrics`.
     pub serve_metrics: bool,
     pub trusted_proxies: client_ip::TrustedProxies,
+    pub lifecycle: Arc<lifecycle::Lifecycle>,
 }
 
 /// Every route of the service.
@@ -37,6 +40,9 @@ pub fn routes(state: HttpState) -> impl Endpoint<Output = Response> {
         .at("/graphql/ws", get(subscriptions::websocket))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz));
+    if state.playground {
+        route = route.at("/graphiql/:file", get(playground::asset));
+    }
     if state.serve_metrics {
         route = route.at("/metrics", get(prometheus_text));
     }

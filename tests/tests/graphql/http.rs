@@ -48,14 +48,43 @@ async fn get_serves_graphiql() {
             .unwrap()
             .starts_with("text/html")
     );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("GraphiQL.createFetcher"), "{page}");
+    // Offline: nothing comes from another host, every asset from this server.
     assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .to_lowercase()
-            .contains("graphiql")
+        !page.contains("https://") && !page.contains("http://"),
+        "{page}"
     );
+    let assets: Vec<&str> = page
+        .split('"')
+        .filter(|part| part.starts_with("/graphiql/"))
+        .collect();
+    assert_eq!(assets.len(), 4, "{page}");
+    for asset in assets {
+        let served = app
+            .client
+            .get(format!("{}{asset}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.status(), 200, "{asset}");
+        let media_type = served.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            media_type.starts_with("text/javascript") || media_type.starts_with("text/css"),
+            "{asset}: {media_type}"
+        );
+        assert!(served.bytes().await.unwrap().len() > 1_000, "{asset}");
+    }
+    let missing = app
+        .client
+        .get(format!("{}/graphiql/nope.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]
@@ -63,8 +92,15 @@ async fn graphiql_can_be_switched_off() {
     let app = spawn_app_with(&[("MEMBERCARD_PLAYGROUND", "false")]).await;
 
     let response = app.client.get(app.graphql_url()).send().await.unwrap();
+    let asset = app
+        .client
+        .get(format!("{}/graphiql/graphiql.min.js", app.address))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), 404);
+    assert_eq!(asset.status(), 404);
 }
 
 #[tokio::test]
@@ -102,29 +138,42 @@ async fn a_query_runs_over_get_but_a_mutation_is_refused_with_405() {
 #[tokio::test]
 async fn unparsable_and_invalid_requests_get_400_with_only_errors() {
     let app = spawn_app().await;
-    let cases = [
-        ("application/json", "{not json"),
-        ("application/json", r#"{"query": "{ serverTime { "}"#),
-        ("application/json", r#"{"query": "{ noSuchField }"}"#),
-        (
-            "application/json",
-            r#"{"query": "query($n: Int!) { serverTime { now } }", "variables": {"n": "x"}}"#,
-        ),
-        (
-            "application/json",
-            r#"[{"query": "{ serverTime { now } }"}]"#,
-        ),
-        ("application/json", r#"{"variables": {}}"#),
+    // Not a GraphQL request at all: 400 whatever the client accepts.
+    let requests = [
+        "{not json",
+        r#"[{"query": "{ serverTime { now } }"}]"#,
+        r#"{"variables": {}}"#,
     ];
+    // A GraphQL request whose document does not parse or validate, or whose variables do not
+    // fit: 400 for clients that accept application/graphql-response+json, 200 with only errors
+    // for clients that accept only application/json (the GraphQL-over-HTTP spec).
+    let documents = [
+        r#"{"query": "{ serverTime { "}"#,
+        r#"{"query": "{ noSuchField }"}"#,
+        r#"{"query": "query($n: Int!) { serverTime { now } }", "variables": {"n": "x"}}"#,
+    ];
+    let modern = Some("application/graphql-response+json");
+    let legacy = Some("application/json");
 
-    for (content_type, body) in cases {
-        let (status, answer) = app.post_raw(content_type, body).await;
-        assert_eq!(status, 400, "{body} -> {answer}");
-        assert!(answer.get("data").is_none(), "{body} -> {answer}");
-        assert_eq!(
-            answer["errors"][0]["extensions"]["code"], "VALIDATION",
-            "{body}"
-        );
+    for body in requests {
+        for accept in [modern, legacy, None] {
+            let (status, answer) = app
+                .post_raw_accepting("application/json", accept, body)
+                .await;
+            assert_eq!(status, 400, "{body} -> {answer}");
+            assert!(answer.get("data").is_none(), "{body} -> {answer}");
+            assert_eq!(answer["errors"][0]["extensions"]["code"], "VALIDATION");
+        }
+    }
+    for body in documents {
+        for (accept, expected) in [(modern, 400), (legacy, 200), (None, 200)] {
+            let (status, answer) = app
+                .post_raw_accepting("application/json", accept, body)
+                .await;
+            assert_eq!(status, expected, "{accept:?} {body} -> {answer}");
+            assert!(answer.get("data").is_none(), "{body} -> {answer}");
+            assert_eq!(answer["errors"][0]["extensions"]["code"], "VALIDATION");
+        }
     }
 }
 
@@ -190,6 +239,25 @@ async fn domain_errors_keep_http_200_with_data_and_a_code() {
     assert_eq!(res.status, 200);
     res.expect_error("UNAUTHENTICATED");
     assert_eq!(res.errors()[0]["path"], json!(["me"]));
+    // The failed field is there, as null (GraphQL's field error), beside the one that worked.
+    assert_eq!(res.data()["me"], Value::Null);
+    assert!(
+        res.data().as_object().unwrap().contains_key("me"),
+        "{}",
+        res.body
+    );
+    assert_eq!(res.data()["serverTime"]["timeZone"], "Asia/Shanghai");
+
+    let alone = app
+        .gql(None, "{ a: me { id } b: me { id } }", json!({}))
+        .await;
+    assert_eq!(alone.status, 200);
+    assert_eq!(
+        alone.data(),
+        &json!({ "a": null, "b": null }),
+        "{}",
+        alone.body
+    );
 }
 
 #[tokio::test]

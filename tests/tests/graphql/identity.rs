@@ -63,7 +63,7 @@ async fn a_rejected_wechat_code_is_wechat_login_failed_and_creates_nobody() {
 
     assert_eq!(res.status, 200);
     res.expect_error("WECHAT_LOGIN_FAILED");
-    assert!(res.data().is_null());
+    assert!(res.data()["memberLogin"].is_null(), "{}", res.body);
     assert!(
         res.errors()[0]["message"]
             .as_str()
