@@ -43,8 +43,10 @@ enum Command {
     SeedDemo,
     /// Exit 0 when a running server reports ready (for container health checks).
     Probe {
-        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
-        url: String,
+        /// Default: `/readyz` on `MEMBERCARD_LISTEN` (an unspecified host such as 0.0.0.0 is
+        /// reached on loopback).
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 
@@ -83,7 +85,7 @@ pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // A missing .env is normal; the environment may be set some other way.
     let _ = dotenvy::dotenv();
-    telemetry::init("info");
+    telemetry::init("info", telemetry::LogFormat::from_env()?);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {
             std::io::stdout().write_all(sdl().as_bytes())?;
@@ -97,7 +99,10 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Admin { command } => admin(command).await,
         Command::SeedDemo => seed_demo().await,
-        Command::Probe { url } => probe(&url).await,
+        Command::Probe { url } => {
+            let url = url.map_or_else(|| readyz_url(&Settings::from_env()?.server.listen), Ok)?;
+            probe(&url).await
+        }
     }
 }
 
@@ -174,6 +179,20 @@ async fn seed_demo() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `/readyz` of a server listening on `listen` (`host:port`), as seen from the same machine.
+fn readyz_url(listen: &str) -> anyhow::Result<String> {
+    let address: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("MEMBERCARD_LISTEN {listen} is not host:port"))?;
+    let host = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    };
+    Ok(format!("http://{host}:{}/readyz", address.port()))
+}
+
 async fn probe(url: &str) -> anyhow::Result<()> {
     let response = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(3))
@@ -187,4 +206,23 @@ async fn probe(url: &str) -> anyhow::Result<()> {
         response.status()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_follows_the_listen_address() {
+        assert_eq!(
+            readyz_url("0.0.0.0:9000").unwrap(),
+            "http://127.0.0.1:9000/readyz"
+        );
+        assert_eq!(readyz_url("[::]:80").unwrap(), "http://[::1]:80/readyz");
+        assert_eq!(
+            readyz_url("10.1.2.3:8080").unwrap(),
+            "http://10.1.2.3:8080/readyz"
+        );
+        assert!(readyz_url("localhost").is_err());
+    }
 }

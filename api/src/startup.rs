@@ -77,7 +77,9 @@ impl Application {
             services: Arc::clone(&services),
             playground: settings.server.playground,
             max_body_bytes: settings.server.max_body_bytes,
-            metrics: Arc::new(Metrics::new().context("defining metrics")?),
+            metrics: Arc::new(
+                Metrics::new(settings.redis.url.is_some()).context("defining metrics")?,
+            ),
             serve_metrics: settings.server.metrics,
             trusted_proxies: TrustedProxies::new(settings.server.trusted_proxies.clone()),
             lifecycle: Arc::clone(&lifecycle),
@@ -136,6 +138,11 @@ impl Application {
             tokio::time::sleep(drain).await;
             lifecycle.close_sockets();
             tracing::info!("drained: closing sockets and stopping");
+            // Give the sockets a moment to send their close frames before connections end.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+            while lifecycle.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         };
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.endpoint, stopped, Some(Duration::from_secs(10)))

@@ -123,7 +123,7 @@ pub async fn spawn_app_behind_database_relay(vars: &[(&str, &str)]) -> Option<(T
 
 async fn spawn(vars: &[(&str, &str)], relay_database: bool) -> (TestApp, Option<TcpRelay>) {
     if std::env::var_os("TEST_LOG").is_some() {
-        api::telemetry::init("info");
+        api::telemetry::init("info", api::telemetry::LogFormat::Text);
     }
     let wechat = MockServer::start().await;
     Mock::given(method("GET"))

@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::graphql::context::rate_subject;
 use crate::graphql::schema::{operation_type, root_fields};
 use crate::graphql::{ClientIp, RequestAuth};
-use crate::http::{HttpState, playground};
+use crate::http::{HttpState, RequestId, playground};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -151,8 +151,14 @@ async fn execute(
         null_failed_field(&mut response.data, &error.path);
     }
     cap_errors(&mut response.errors);
+    let request_id = req.extensions().get::<RequestId>();
     for error in &mut response.errors {
         ensure_code(error, "INTERNAL");
+        if let (Some(id), Some(extensions)) = (request_id, error.extensions.as_mut())
+            && error_code_is(extensions, "INTERNAL")
+        {
+            extensions.set("requestId", id.0.clone());
+        }
     }
     let operation = match kind {
         Some(OperationType::Mutation) => "mutation",
@@ -198,6 +204,10 @@ async fn authenticate(req: &Request, state: &HttpState) -> RequestAuth {
         Err(AppError::Unauthenticated(reason)) => RequestAuth::Rejected(reason),
         Err(_) => RequestAuth::Rejected("the access token is invalid"),
     }
+}
+
+fn error_code_is(extensions: &async_graphql::ErrorExtensionValues, code: &str) -> bool {
+    matches!(extensions.get("code"), Some(Value::String(found)) if found == code)
 }
 
 fn error_code(error: &ServerError) -> Option<&str> {

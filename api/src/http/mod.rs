@@ -10,13 +10,40 @@ pub mod subscriptions;
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::StatusCode;
+use poem::http::{HeaderValue, StatusCode};
 use poem::web::Data;
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get, handler};
+use tracing::Instrument;
 
 use crate::graphql::Schemas;
-use crate::infra::metrics::Metrics;
+use crate::infra::metrics::{Metrics, Snapshot};
+use crate::infra::random;
 use crate::service::Services;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The request's id: the caller's `X-Request-Id` when it is a sensible token (1–64 letters,
+/// digits, `.`, `_`, `-`), else a fresh one. Echoed in the answer, on every log line of the
+/// request, and in `extensions.requestId` of an `INTERNAL` error, so a report can be matched
+/// with the logs.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    fn of(request: &poem::Request) -> Self {
+        let sent = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| {
+                (1..=64).contains(&id.len())
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            });
+        Self(sent.map_or_else(|| random::hex(8), str::to_owned))
+    }
+}
 
 /// What the HTTP handlers share.
 pub struct HttpState {
@@ -48,13 +75,20 @@ pub fn routes(state: HttpState) -> impl Endpoint<Output = Response> {
     }
     route
         .data(Arc::new(state))
-        .around(move |endpoint, request| {
+        .around(move |endpoint, mut request| {
             let metrics = Arc::clone(&metrics);
             async move {
                 let started = Instant::now();
                 let route = Metrics::route_label(request.uri().path());
                 let method = Metrics::method_label(request.method().as_str());
-                let response = endpoint.get_response(request).await;
+                let id = RequestId::of(&request);
+                request.extensions_mut().insert(id.clone());
+                // Every log line of the request carries its id.
+                let span = tracing::info_span!("request", request_id = %id.0, route, method);
+                let mut response = endpoint.get_response(request).instrument(span).await;
+                if let Ok(value) = HeaderValue::from_str(&id.0) {
+                    response.headers_mut().insert(REQUEST_ID, value);
+                }
                 metrics.observe_http(
                     route,
                     method,
@@ -69,7 +103,15 @@ pub fn routes(state: HttpState) -> impl Endpoint<Output = Response> {
 /// `GET /metrics`: every metric in the Prometheus text format.
 #[handler]
 fn prometheus_text(state: Data<&Arc<HttpState>>) -> Response {
-    match state.metrics.render() {
+    let pool = state.services.health.pool_stats();
+    let now = Snapshot {
+        db_open: pool.open,
+        db_idle: pool.idle,
+        db_max: pool.max,
+        redis_circuit_open: state.services.health.redis_breaker_open(),
+        websockets: state.lifecycle.open_sockets(),
+    };
+    match state.metrics.render(now) {
         Ok(text) => text
             .with_content_type("text/plain; version=0.0.4")
             .into_response(),

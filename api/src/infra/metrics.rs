@@ -2,7 +2,8 @@
 //! fixed set (routes, schema fields, error codes), so no client can grow the series.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -11,15 +12,31 @@ pub struct Metrics {
     http_seconds: HistogramVec,
     graphql_fields: IntCounterVec,
     graphql_errors: IntCounterVec,
+    db_connections: IntGaugeVec,
+    redis_circuit_open: IntGauge,
+    websockets: IntGauge,
+}
+
+/// What the process holds right now, read when `/metrics` is scraped.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    pub db_open: u32,
+    pub db_idle: usize,
+    pub db_max: u32,
+    /// `None` without Redis.
+    pub redis_circuit_open: Option<bool>,
+    pub websockets: i64,
 }
 
 /// The routes measured by name; anything else is `other`.
 const ROUTES: [&str; 5] = ["/graphql", "/graphql/ws", "/healthz", "/readyz", "/metrics"];
 
 impl Metrics {
+    /// The metrics; the Redis breaker's gauge only when Redis is configured.
+    ///
     /// # Errors
     /// When a metric is defined twice (a programming error).
-    pub fn new() -> Result<Self, prometheus::Error> {
+    pub fn new(with_redis: bool) -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("membercard".to_owned()), None)?;
         let http_requests = IntCounterVec::new(
             Opts::new(
@@ -49,6 +66,36 @@ impl Metrics {
             Opts::new("graphql_errors_total", "GraphQL errors by extensions.code"),
             &["code"],
         )?;
+        let db_connections = IntGaugeVec::new(
+            Opts::new(
+                "db_pool_connections",
+                "Database pool connections: open (busy or idle), idle, and the most allowed",
+            ),
+            &["state"],
+        )?;
+        let redis_circuit_open = IntGauge::new(
+            "redis_circuit_open",
+            "1 while Redis' circuit breaker skips Redis after a failure, 0 while Redis is used",
+        )?;
+        let websockets = IntGauge::new("websocket_connections", "Open /graphql/ws connections")?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("build_info", "Always 1; the labels say which build runs"),
+            &["version"],
+        )?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        registry.register(Box::new(db_connections.clone()))?;
+        if with_redis {
+            registry.register(Box::new(redis_circuit_open.clone()))?;
+        }
+        registry.register(Box::new(websockets.clone()))?;
+        registry.register(Box::new(build_info))?;
+        // Resident memory, CPU seconds, open and maximum file descriptors, start time.
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_seconds.clone()))?;
         registry.register(Box::new(graphql_fields.clone()))?;
@@ -59,6 +106,9 @@ impl Metrics {
             http_seconds,
             graphql_fields,
             graphql_errors,
+            db_connections,
+            redis_circuit_open,
+            websockets,
         })
     }
 
@@ -113,11 +163,25 @@ impl Metrics {
         self.graphql_errors.with_label_values(&[code]).inc();
     }
 
-    /// Every metric in the Prometheus text format.
+    /// Every metric in the Prometheus text format, with the gauges set from `now`.
     ///
     /// # Errors
     /// When encoding fails.
-    pub fn render(&self) -> Result<String, prometheus::Error> {
+    pub fn render(&self, now: Snapshot) -> Result<String, prometheus::Error> {
+        let gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+        self.db_connections
+            .with_label_values(&["open"])
+            .set(i64::from(now.db_open));
+        self.db_connections
+            .with_label_values(&["idle"])
+            .set(gauge(now.db_idle));
+        self.db_connections
+            .with_label_values(&["max"])
+            .set(i64::from(now.db_max));
+        self.websockets.set(now.websockets);
+        if let Some(open) = now.redis_circuit_open {
+            self.redis_circuit_open.set(i64::from(open));
+        }
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))

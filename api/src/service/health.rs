@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseBackend, DatabaseConnection};
 
-use crate::infra::redis::Redis;
+use crate::infra::redis::{BreakerState, Redis};
 use crate::store;
 
 /// The state of one dependency.
@@ -38,6 +38,15 @@ impl Readiness {
     }
 }
 
+/// The database pool as `/metrics` shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// Connections open now, busy or idle.
+    pub open: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 pub struct HealthService {
     db: DatabaseConnection,
     redis: Option<Redis>,
@@ -48,6 +57,35 @@ pub struct HealthService {
 impl HealthService {
     pub fn new(db: DatabaseConnection, redis: Option<Redis>, timeout: Duration) -> Self {
         Self { db, redis, timeout }
+    }
+
+    /// The pool's connections (SQLite: its one connection).
+    pub fn pool_stats(&self) -> PoolStats {
+        match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                PoolStats {
+                    open: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                PoolStats {
+                    open: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+        }
+    }
+
+    /// Whether Redis' circuit breaker is open (`None` without Redis).
+    pub fn redis_breaker_open(&self) -> Option<bool> {
+        self.redis
+            .as_ref()
+            .map(|redis| redis.breaker_state() == BreakerState::Open)
     }
 
     /// Both checks at once, each within the timeout.

@@ -473,6 +473,28 @@ async fn metrics_count_requests_root_fields_and_error_codes() {
     assert!(text.contains(
         r#"membercard_http_request_duration_seconds_bucket{route="/graphql",le="0.001"}"#
     ));
+    // What the process holds: the pool, sockets, the build, memory, CPU and files.
+    assert_eq!(sample(&text, "membercard_websocket_connections"), Some(0.0));
+    assert!(
+        sample(&text, r#"membercard_db_pool_connections{state="open"}"#).is_some_and(|n| n >= 1.0)
+    );
+    assert!(
+        sample(&text, r#"membercard_db_pool_connections{state="max"}"#).is_some_and(|n| n >= 1.0)
+    );
+    assert!(sample(&text, r#"membercard_db_pool_connections{state="idle"}"#).is_some());
+    assert!(text.contains("membercard_build_info{version=\""), "{text}");
+    for series in [
+        "membercard_process_resident_memory_bytes",
+        "membercard_process_open_fds",
+    ] {
+        assert!(sample(&text, series).is_some_and(|n| n > 0.0), "{series}");
+    }
+    assert!(sample(&text, "membercard_process_cpu_seconds_total").is_some());
+    // The Redis breaker's state is there when Redis is.
+    assert_eq!(
+        sample(&text, "membercard_redis_circuit_open"),
+        app.redis_prefix.as_ref().map(|_| 0.0)
+    );
 
     // Switched off, the route does not exist.
     let quiet = spawn_app_with(&[("MEMBERCARD_METRICS", "false")]).await;
