@@ -571,11 +571,7 @@ impl TestApp {
         let (Ok(url), Some(prefix)) = (std::env::var("TEST_REDIS_URL"), &self.redis_prefix) else {
             return false;
         };
-        let client = redis::Client::open(url).expect("a Redis URL");
-        let mut connection = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect to Redis");
+        let mut connection = redis_connection(&url).await.expect("connect to Redis");
         let deleted: i64 = redis::cmd("DEL")
             .arg(format!("{prefix}{key}"))
             .query_async(&mut connection)
@@ -710,16 +706,24 @@ impl Drop for Cleanup {
     }
 }
 
+/// A connection to `url` (one Redis or a cluster's seed nodes), through the service's own client.
+async fn redis_connection(url: &str) -> redis::RedisResult<api::infra::redis::Connection> {
+    api::infra::redis::Redis::connect(url, "", std::time::Duration::from_secs(5))?
+        .connection()
+        .await
+}
+
 async fn delete_redis_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
-    let client = redis::Client::open(url)?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
+    let mut connection = redis_connection(url).await?;
+    // On a cluster, KEYS asks every primary and the answers are combined.
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query_async(&mut connection)
         .await?;
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(keys)
+    // One key at a time: keys of several slots cannot go in one DEL on a cluster.
+    for key in keys {
+        let _: i64 = redis::cmd("DEL")
+            .arg(key)
             .query_async(&mut connection)
             .await?;
     }
@@ -745,9 +749,14 @@ pub struct RedisRelay {
 }
 
 impl RedisRelay {
-    /// Relays a local port to the Redis of `TEST_REDIS_URL`; `None` without it.
+    /// Relays a local port to the Redis of `TEST_REDIS_URL`; `None` without it, and for a
+    /// cluster (its client talks to every node directly, past any one relay).
     pub async fn start() -> Option<Self> {
-        let target = url::Url::parse(&std::env::var("TEST_REDIS_URL").ok()?).ok()?;
+        let url = std::env::var("TEST_REDIS_URL").ok()?;
+        if url.contains(',') {
+            return None;
+        }
+        let target = url::Url::parse(&url).ok()?;
         let relay = TcpRelay::start(&target).await;
         Some(Self {
             url: relay.url_for(&target),

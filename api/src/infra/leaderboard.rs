@@ -136,7 +136,7 @@ impl BoardCache {
                 .arg(place.sort_key.map_or_else(String::new, |k| k.to_string()))
                 .arg(place.ttl_secs);
         }
-        let mut connection = self.redis.connection()?;
+        let mut connection = self.redis.connection().await?;
         let _: i64 = self
             .redis
             .observe(invocation.invoke_async(&mut connection).await)?;
@@ -148,7 +148,7 @@ impl BoardCache {
     /// # Errors
     /// Redis errors.
     pub async fn exists(&self, board: &str, edition: &str) -> Result<bool, redis::RedisError> {
-        let mut connection = self.redis.connection()?;
+        let mut connection = self.redis.connection().await?;
         self.redis.observe(
             redis::cmd("EXISTS")
                 .arg(self.keys(board, edition).board)
@@ -167,7 +167,7 @@ impl BoardCache {
         edition: &str,
     ) -> Result<bool, redis::RedisError> {
         let keys = self.keys(board, edition);
-        let mut connection = self.redis.connection()?;
+        let mut connection = self.redis.connection().await?;
         let claimed: Option<String> = self.redis.observe(
             redis::cmd("SET")
                 .arg(&keys.building)
@@ -207,7 +207,7 @@ impl BoardCache {
         for (member, score) in rows {
             command.arg(*score).arg(member);
         }
-        let mut connection = self.redis.connection()?;
+        let mut connection = self.redis.connection().await?;
         let _: i64 = self
             .redis
             .observe(command.query_async(&mut connection).await)?;
@@ -225,7 +225,7 @@ impl BoardCache {
         ttl_secs: u64,
     ) -> Result<u64, redis::RedisError> {
         let keys = self.keys(board, edition);
-        let mut connection = self.redis.connection()?;
+        let mut connection = self.redis.connection().await?;
         self.redis.observe(
             self.finish
                 .key(keys.built)
@@ -259,7 +259,7 @@ impl BoardCache {
             .arg("WITHSCORES");
         pipe.cmd("ZRANK").arg(&key).arg(member.unwrap_or(""));
         pipe.cmd("ZSCORE").arg(&key).arg(member.unwrap_or(""));
-        let mut connection = self.redis.connection()?;
+        let mut connection = self.redis.connection().await?;
         let (range, rank, score): (Vec<(String, String)>, Option<u64>, Option<String>) = self
             .redis
             .observe(pipe.query_async(&mut connection).await)?;

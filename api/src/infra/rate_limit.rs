@@ -202,7 +202,7 @@ impl RateLimiter {
     ) -> Result<u64, redis::RedisError> {
         let quota = self.limits.quota(action);
         let key = shared.redis.key(&["rate", action.name(), subject]);
-        let mut connection = shared.redis.connection()?;
+        let mut connection = shared.redis.connection().await?;
         shared.redis.observe(
             shared
                 .gcra
@@ -227,9 +227,9 @@ impl RateLimiter {
                 let key = shared.redis.key(&[
                     "lock",
                     RateLimitedAction::AdminLoginFailure.name(),
-                    subject,
+                    &slot_tag(subject),
                 ]);
-                let until: Result<Option<u64>, _> = match shared.redis.connection() {
+                let until: Result<Option<u64>, _> = match shared.redis.connection().await {
                     Ok(mut connection) => shared.redis.observe(
                         redis::cmd("GET")
                             .arg(key)
@@ -278,12 +278,12 @@ impl RateLimiter {
         let now = self.now_ms();
         if let Some(shared) = &self.shared {
             let name = RateLimitedAction::AdminLoginFailure.name();
-            let counted: Result<u64, _> = match shared.redis.connection() {
+            let counted: Result<u64, _> = match shared.redis.connection().await {
                 Ok(mut connection) => shared.redis.observe(
                     shared
                         .lockout
-                        .key(shared.redis.key(&["failures", name, subject]))
-                        .key(shared.redis.key(&["lock", name, subject]))
+                        .key(shared.redis.key(&["failures", name, &slot_tag(subject)]))
+                        .key(shared.redis.key(&["lock", name, &slot_tag(subject)]))
                         .arg(now)
                         .arg(window_ms)
                         .arg(quota.count)
@@ -310,6 +310,12 @@ impl RateLimiter {
         }
         Ok(())
     }
+}
+
+/// `subject` as a Redis Cluster hash tag: the failure counter and the lock of one username are
+/// touched by one script, so they must share a slot.
+fn slot_tag(subject: &str) -> String {
+    format!("{{{subject}}}")
 }
 
 /// Wall-clock jitter below this is not a clock moved back.

@@ -6,11 +6,18 @@
 //! (callers then fall back at once: rate limits in process, boards from the database). After
 //! the pause one caller probes; its success closes the breaker. The connection is made lazily,
 //! so a Redis that is down at start-up does not stop the server.
+//!
+//! `REDIS_URL` may name a Redis Cluster by listing seed nodes separated by commas
+//! (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`); the cluster client then routes every
+//! command by its key. Keys a script touches together share a hash tag, so they live in one
+//! slot.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 
 use crate::error::AppError;
 
@@ -29,9 +36,60 @@ pub enum BreakerState {
 /// A shared, reconnecting Redis connection with a key prefix and a circuit breaker.
 #[derive(Clone)]
 pub struct Redis {
-    connection: ConnectionManager,
+    backend: Backend,
     prefix: String,
     breaker: std::sync::Arc<Breaker>,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Single(ConnectionManager),
+    Cluster(std::sync::Arc<LazyCluster>),
+}
+
+/// A cluster connection made on first use (it cannot be made lazily by the client itself).
+struct LazyCluster {
+    client: ClusterClient,
+    connection: tokio::sync::OnceCell<ClusterConnection>,
+    timeout: Duration,
+}
+
+/// A handle for commands on one Redis or a cluster; clones share the connection.
+#[derive(Clone)]
+pub enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -82,24 +140,48 @@ impl Breaker {
 }
 
 impl Redis {
-    /// A client for `url` that connects on first use (so the server starts while Redis is
-    /// down), with `timeout` on every connection attempt and command.
+    /// A client for `url` (one Redis, or a cluster's seed nodes separated by commas) that
+    /// connects on first use, so the server starts while Redis is down, with `timeout` on
+    /// every connection attempt and command.
     ///
     /// # Errors
     /// An unusable URL.
     pub fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        let nodes: Vec<&str> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        let backend = if nodes.len() > 1 {
+            let client = ClusterClient::builder(nodes)
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .retries(1)
+                .build()?;
+            Backend::Cluster(std::sync::Arc::new(LazyCluster {
+                client,
+                connection: tokio::sync::OnceCell::new(),
+                timeout,
+            }))
+        } else {
+            let client = redis::Client::open(url)?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(200));
+            Backend::Single(ConnectionManager::new_lazy_with_config(client, config)?)
+        };
         Ok(Self {
-            connection,
+            backend,
             prefix: prefix.to_owned(),
             breaker: std::sync::Arc::default(),
         })
+    }
+
+    /// Whether this is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.backend, Backend::Cluster(_))
     }
 
     pub fn prefix(&self) -> &str {
@@ -115,15 +197,41 @@ impl Redis {
     /// the command's result through `observe`.
     ///
     /// # Errors
-    /// At once, without touching the network, while the breaker is open.
-    pub fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
-        if self.breaker.admit() {
-            Ok(self.connection.clone())
-        } else {
-            Err(redis::RedisError::from((
+    /// At once, without touching the network, while the breaker is open; a cluster that
+    /// cannot be reached the first time.
+    pub async fn connection(&self) -> Result<Connection, redis::RedisError> {
+        if !self.breaker.admit() {
+            return Err(redis::RedisError::from((
                 redis::ErrorKind::Io,
                 "Redis skipped: circuit open after a recent failure",
-            )))
+            )));
+        }
+        let connection = self.raw_connection().await;
+        if connection.is_err() {
+            self.breaker.record(false);
+        }
+        connection
+    }
+
+    async fn raw_connection(&self) -> Result<Connection, redis::RedisError> {
+        match &self.backend {
+            Backend::Single(connection) => Ok(Connection::Single(connection.clone())),
+            Backend::Cluster(cluster) => {
+                let connection = cluster
+                    .connection
+                    .get_or_try_init(|| async {
+                        tokio::time::timeout(cluster.timeout, cluster.client.get_async_connection())
+                            .await
+                            .map_err(|_elapsed| {
+                                redis::RedisError::from((
+                                    redis::ErrorKind::Io,
+                                    "Redis Cluster did not answer in time",
+                                ))
+                            })?
+                    })
+                    .await?;
+                Ok(Connection::Cluster(connection.clone()))
+            }
         }
     }
 
@@ -147,8 +255,11 @@ impl Redis {
     /// # Errors
     /// `INTERNAL` when Redis does not answer.
     pub async fn ping(&self) -> Result<(), AppError> {
-        let mut connection = self.connection.clone();
-        let pong: Result<String, _> = redis::cmd("PING").query_async(&mut connection).await;
+        // Past the breaker: the readiness check is how an open breaker learns Redis is back.
+        let pong: Result<String, _> = match self.raw_connection().await {
+            Ok(mut connection) => redis::cmd("PING").query_async(&mut connection).await,
+            Err(error) => Err(error),
+        };
         self.observe(pong)?;
         Ok(())
     }
