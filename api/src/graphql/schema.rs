@@ -104,6 +104,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
         Mutation::default(),
         Subscription::default(),
     )
+    // No field returns it; it is in the schema to document every `extensions.code`.
+    .register_output_type::<crate::graphql::error::ErrorCode>()
 }
 
 /// The API schema with the configured limits and introspection policy.
