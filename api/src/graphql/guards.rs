@@ -16,8 +16,10 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
 };
+use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensions, Name, Pos, ServerError, ServerResult, Value, Variables};
+use async_graphql_value::Value as AstValue;
 
 use crate::domain::rate_limit::RateLimitedAction;
 use crate::graphql::context::{ClientIp, RequestAuth, rate_subject};
@@ -99,41 +101,22 @@ impl Extension for InputErrors {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let selections = || {
-            document
-                .operations
-                .iter()
-                .map(|(_, operation)| &operation.node.selection_set.node)
-                .chain(
-                    document
-                        .fragments
-                        .values()
-                        .map(|fragment| &fragment.node.selection_set.node),
-                )
-        };
         for (name, value) in variables.iter() {
             if let Some(reason) = refusal(value) {
                 // Named after the argument the variable feeds, as a literal would be.
-                let field = selections()
-                    .find_map(|set| argument_fed_by(set, name))
-                    .unwrap_or_else(|| name.to_string());
+                let field = find_argument(&document, |argument, value| {
+                    uses_variable(&value.node, name).then(|| argument.to_string())
+                })
+                .unwrap_or_else(|| name.to_string());
                 return Err(refused(&field, reason, None));
             }
         }
-        let selections = document
-            .operations
-            .iter()
-            .map(|(_, operation)| &operation.node.selection_set.node)
-            .chain(
-                document
-                    .fragments
-                    .values()
-                    .map(|fragment| &fragment.node.selection_set.node),
-            );
-        for set in selections {
-            if let Some((name, reason, pos)) = refused_literal(set) {
-                return Err(refused(&name, reason, Some(pos)));
-            }
+        let literal = find_argument(&document, |argument, value| {
+            let reason = refusal(&value.node.clone().into_const()?)?;
+            Some((argument.to_string(), reason, value.pos))
+        });
+        if let Some((name, reason, pos)) = literal {
+            return Err(refused(&name, reason, Some(pos)));
         }
         Ok(document)
     }
@@ -199,49 +182,53 @@ fn refusal(value: &Value) -> Option<&'static str> {
     }
 }
 
-/// The first argument in `set` (at any depth) whose literal can never be valid.
-fn refused_literal(set: &SelectionSet) -> Option<(String, &'static str, Pos)> {
+/// The first answer `found` gives for an argument anywhere in `document` (operations and
+/// fragments, at any depth).
+fn find_argument<T>(
+    document: &ExecutableDocument,
+    found: impl Fn(&Name, &Positioned<AstValue>) -> Option<T> + Copy,
+) -> Option<T> {
+    document
+        .operations
+        .iter()
+        .map(|(_, operation)| &operation.node.selection_set.node)
+        .chain(
+            document
+                .fragments
+                .values()
+                .map(|fragment| &fragment.node.selection_set.node),
+        )
+        .find_map(|set| find_in_selection(set, found))
+}
+
+fn find_in_selection<T>(
+    set: &SelectionSet,
+    found: impl Fn(&Name, &Positioned<AstValue>) -> Option<T> + Copy,
+) -> Option<T> {
     set.items.iter().find_map(|item| match &item.node {
         Selection::Field(field) => field
             .node
             .arguments
             .iter()
-            .find_map(|(name, value)| {
-                let reason = refusal(&value.node.clone().into_const()?)?;
-                Some((name.node.to_string(), reason, value.pos))
-            })
-            .or_else(|| refused_literal(&field.node.selection_set.node)),
-        Selection::InlineFragment(fragment) => refused_literal(&fragment.node.selection_set.node),
+            .find_map(|(name, value)| found(&name.node, value))
+            .or_else(|| find_in_selection(&field.node.selection_set.node, found)),
+        Selection::InlineFragment(fragment) => {
+            find_in_selection(&fragment.node.selection_set.node, found)
+        }
         Selection::FragmentSpread(_) => None,
     })
 }
 
-/// The argument in `set` (at any depth) whose value uses `$variable`.
-fn argument_fed_by(set: &SelectionSet, variable: &Name) -> Option<String> {
-    set.items.iter().find_map(|item| match &item.node {
-        Selection::Field(field) => field
-            .node
-            .arguments
-            .iter()
-            .find(|(_, value)| {
-                // Resolving fails exactly when the value uses the variable.
-                value
-                    .node
-                    .clone()
-                    .into_const_with(|used| {
-                        if &used == variable {
-                            Err(())
-                        } else {
-                            Ok(Value::Null)
-                        }
-                    })
-                    .is_err()
-            })
-            .map(|(name, _)| name.node.to_string())
-            .or_else(|| argument_fed_by(&field.node.selection_set.node, variable)),
-        Selection::InlineFragment(fragment) => {
-            argument_fed_by(&fragment.node.selection_set.node, variable)
-        }
-        Selection::FragmentSpread(_) => None,
-    })
+/// Whether `value` uses `$variable` (resolving it fails exactly then).
+fn uses_variable(value: &AstValue, variable: &Name) -> bool {
+    value
+        .clone()
+        .into_const_with(|used| {
+            if &used == variable {
+                Err(())
+            } else {
+                Ok(Value::Null)
+            }
+        })
+        .is_err()
 }
