@@ -103,7 +103,11 @@ impl AuthMutation {
     async fn member_login(
         &self,
         ctx: &Context<'_>,
-        #[graphql(validator(chars_max_length = 256))] code: String,
+        #[graphql(
+            validator(chars_max_length = 256),
+            desc = "The code from the mini-program's `wx.login` (微信登录凭证); outside production without WeChat credentials, `dev:<openid>` logs in directly."
+        )]
+        code: String,
     ) -> async_graphql::Result<MemberLoginPayload> {
         let login = ctx
             .services()
@@ -118,8 +122,16 @@ impl AuthMutation {
     async fn admin_login(
         &self,
         ctx: &Context<'_>,
-        #[graphql(validator(chars_max_length = 64))] username: String,
-        #[graphql(validator(chars_max_length = 256))] password: String,
+        #[graphql(
+            validator(chars_max_length = 64),
+            desc = "The operator's username (管理员账号), at most 64 characters."
+        )]
+        username: String,
+        #[graphql(
+            validator(chars_max_length = 256),
+            desc = "The operator's password, at most 256 characters."
+        )]
+        password: String,
     ) -> async_graphql::Result<AdminLoginPayload> {
         let login = ctx
             .services()

@@ -72,6 +72,9 @@ impl ClockMutation {
     async fn set_test_clock(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The instant the test clock (测试时钟) should read, RFC 3339 with an offset; years 2000–2199."
+        )]
         now: DateTime<Utc>,
     ) -> async_graphql::Result<TestClockPayload> {
         let viewer = ctx.viewer()?;
@@ -82,7 +85,7 @@ impl ClockMutation {
     async fn advance_test_clock(
         &self,
         ctx: &Context<'_>,
-        seconds: i64,
+        #[graphql(desc = "Seconds to move the test clock forward, at most 10 years.")] seconds: i64,
     ) -> async_graphql::Result<TestClockPayload> {
         let viewer = ctx.viewer()?;
         Ok(ctx

@@ -89,9 +89,13 @@ impl InboxQuery {
     async fn inbox(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
-        #[graphql(default = false)] unread_only: bool,
+        #[graphql(default = false, desc = "true: only unread notices (未读消息).")]
+        unread_only: bool,
     ) -> async_graphql::Result<Page<Notification>> {
         let member = ctx.viewer()?.member().extend()?;
         let after = after_id(after).extend()?;
@@ -122,6 +126,7 @@ impl InboxMutation {
     async fn mark_notifications_read(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The caller's notices to mark read (消息已读); others' ids are ignored.")]
         ids: Vec<ID>,
     ) -> async_graphql::Result<MarkNotificationsReadPayload> {
         let member = ctx.viewer()?.member().extend()?;
@@ -174,6 +179,7 @@ impl InboxSubscription {
     async fn inbox_updates(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Replay the notices after this one first (断线重连), then go live.")]
         after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<InboxUpdate>> + use<>> {
         let member = ctx.viewer()?.member().extend()?;

@@ -416,7 +416,10 @@ impl KocQuery {
     async fn my_koc_submissions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Page<KocSubmission>> {
         let member = ctx.viewer()?.member().extend()?;
@@ -429,8 +432,12 @@ impl KocQuery {
     async fn koc_applications(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only applications in this state (审核状态); every state when omitted.")]
         status: Option<KocReviewStatus>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Page<KocApplication>> {
         ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
@@ -455,8 +462,12 @@ impl KocQuery {
     async fn koc_submissions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only submissions in this state (审核状态); every state when omitted.")]
         status: Option<KocReviewStatus>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Page<KocSubmission>> {
         ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
@@ -492,8 +503,14 @@ impl KocMutation {
     async fn apply_koc(
         &self,
         ctx: &Context<'_>,
-        platforms: Vec<KocPlatform>,
-        #[graphql(validator(chars_max_length = 500))] reason: String,
+        #[graphql(desc = "The member's social accounts (社交平台账号), 1–10.")] platforms: Vec<
+            KocPlatform,
+        >,
+        #[graphql(
+            validator(chars_max_length = 500),
+            desc = "Why they want to be a KOC (申请理由), 1–500 characters."
+        )]
+        reason: String,
     ) -> async_graphql::Result<KocApplication> {
         let member = ctx.viewer()?.member().extend()?;
         let platforms = platforms.into_iter().map(Into::into).collect();
@@ -511,8 +528,9 @@ impl KocMutation {
     async fn review_koc_application(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        approve: bool,
+        #[graphql(desc = "The KOC application (KOC申请) to decide.")] id: ID,
+        #[graphql(desc = "true approves, false rejects.")] approve: bool,
+        #[graphql(desc = "The operator's note to the member; required for a rejection.")]
         note: Option<String>,
     ) -> async_graphql::Result<KocApplication> {
         let (admin, _) = ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
@@ -531,7 +549,8 @@ impl KocMutation {
     async fn submit_koc_task(
         &self,
         ctx: &Context<'_>,
-        task_id: ID,
+        #[graphql(desc = "The KOC task (KOC任务) done.")] task_id: ID,
+        #[graphql(desc = "The proof (任务凭证): a URL, text and up to 9 images.")]
         proof: KocProofInput,
     ) -> async_graphql::Result<KocSubmission> {
         let member = ctx.viewer()?.member().extend()?;
@@ -549,8 +568,8 @@ impl KocMutation {
     async fn resubmit_koc_task(
         &self,
         ctx: &Context<'_>,
-        submission_id: ID,
-        proof: KocProofInput,
+        #[graphql(desc = "The rejected submission to send again.")] submission_id: ID,
+        #[graphql(desc = "The new proof (任务凭证).")] proof: KocProofInput,
     ) -> async_graphql::Result<KocSubmission> {
         let member = ctx.viewer()?.member().extend()?;
         let id = KocSubmissionId::parse_as(&submission_id, "submissionId")
@@ -570,8 +589,10 @@ impl KocMutation {
     async fn review_koc_submission(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The KOC submission (任务提交) to decide.")] id: ID,
+        #[graphql(desc = "true approves and pays the task's rewards, false rejects.")]
         approve: bool,
+        #[graphql(desc = "The operator's note to the member; required for a rejection.")]
         note: Option<String>,
     ) -> async_graphql::Result<ReviewKocSubmissionPayload> {
         let (admin, _) = ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
@@ -602,7 +623,7 @@ impl KocMutation {
     async fn create_koc_task(
         &self,
         ctx: &Context<'_>,
-        input: KocTaskInput,
+        #[graphql(desc = "The KOC task to create (KOC任务).")] input: KocTaskInput,
     ) -> async_graphql::Result<KocTask> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let task = ctx
@@ -618,8 +639,8 @@ impl KocMutation {
     async fn update_koc_task(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: KocTaskInput,
+        #[graphql(desc = "The KOC task to change.")] id: ID,
+        #[graphql(desc = "The task's new fields (all of them).")] input: KocTaskInput,
     ) -> async_graphql::Result<KocTask> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let id = KocTaskId::parse(&id).extend()?.get();
@@ -634,7 +655,11 @@ impl KocMutation {
 
     /// Deletes a task nobody has worked on (ADMIN); CONFLICT otherwise (retire it with
     /// `active: false`).
-    async fn delete_koc_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+    async fn delete_koc_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The KOC task to delete; only one without submissions.")] id: ID,
+    ) -> async_graphql::Result<bool> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let id = KocTaskId::parse(&id).extend()?.get();
         ctx.services().koc.delete_task(id).await.extend()?;

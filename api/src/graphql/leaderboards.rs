@@ -89,8 +89,8 @@ impl LeaderboardQuery {
     async fn leaderboard(
         &self,
         ctx: &Context<'_>,
-        board: LeaderboardKind,
-        #[graphql(default = 10)] first: i32,
+        #[graphql(desc = "Which board (排行榜).")] board: LeaderboardKind,
+        #[graphql(default = 10, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
     ) -> async_graphql::Result<Leaderboard> {
         let first = PageSize::parse(first).extend()?;
         let me = ctx.member_if_any();

@@ -119,6 +119,7 @@ impl MemberDayMutation {
     async fn create_member_day_event(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The one-off member-day event (会员日活动) to create.")]
         input: CreateMemberDayEventInput,
     ) -> async_graphql::Result<MemberDayEvent> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
@@ -142,7 +143,7 @@ impl MemberDayMutation {
     async fn delete_member_day_event(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The member-day event to delete.")] id: ID,
     ) -> async_graphql::Result<bool> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let id = EventId::parse(&id).extend()?;
@@ -158,7 +159,11 @@ impl MemberDayMutation {
     async fn update_monthly_member_day(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The monthly member day's points multiplier in percent (会员日积分倍数), 100–1000."
+        )]
         multiplier_percent: i32,
+        #[graphql(desc = "The monthly member day's discount in percent (会员日折扣), 0–50.")]
         discount_percent: i32,
     ) -> async_graphql::Result<bool> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;

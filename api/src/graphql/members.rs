@@ -204,7 +204,11 @@ impl MemberQuery {
     }
 
     /// A member by id (admins and operators).
-    async fn member(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Member> {
+    async fn member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member (会员) to open.")] id: ID,
+    ) -> async_graphql::Result<Member> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
         let id = MemberId::parse(&id).extend()?;
         let profile = ctx.services().members.profile(id).await.extend()?;
@@ -218,10 +222,19 @@ impl MemberQuery {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        #[graphql(validator(chars_max_length = 64))] search: Option<String>,
-        tier: Option<String>,
-        koc: Option<bool>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(
+            validator(chars_max_length = 64),
+            desc = "Part of a nickname (any case), part of a phone number, or a whole invite code (会员搜索), at most 64 characters."
+        )]
+        search: Option<String>,
+        #[graphql(desc = "Only members of this tier code (会员等级).")] tier: Option<String>,
+        #[graphql(desc = "true: only KOCs; false: only non-KOCs; omitted: everyone.")] koc: Option<
+            bool,
+        >,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Page<MemberListItem>> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
@@ -262,6 +275,9 @@ impl MemberMutation {
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The profile fields to change (个人资料); omitted fields stay as they are."
+        )]
         input: UpdateProfileInput,
     ) -> async_graphql::Result<UpdateProfilePayload> {
         let member = ctx.viewer()?.member().extend()?;

@@ -156,7 +156,7 @@ impl MemberPoints {
     async fn expiring_soon(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 30)] days: i64,
+        #[graphql(default = 30, desc = "The window in days from now (积分即将过期).")] days: i64,
     ) -> async_graphql::Result<i64> {
         ctx.services()
             .points
@@ -230,8 +230,12 @@ impl PointsQuery {
     async fn points_history(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Only entries of these kinds (积分明细类型); every kind when omitted.")]
         kinds: Option<Vec<PointsEntryKind>>,
     ) -> async_graphql::Result<Page<PointsEntry>> {
         let member = ctx.viewer()?.member().extend()?;
@@ -264,10 +268,21 @@ impl PointsMutation {
     async fn adjust_points(
         &self,
         ctx: &Context<'_>,
-        member_id: ID,
+        #[graphql(desc = "The member (会员) the operation is for.")] member_id: ID,
+        #[graphql(
+            desc = "Points to add (positive) or take (negative) (积分调整); a debit never takes the balance below zero."
+        )]
         amount: i64,
-        #[graphql(validator(chars_max_length = 255))] reason: String,
-        #[graphql(validator(chars_max_length = 191))] idempotency_key: String,
+        #[graphql(
+            validator(chars_max_length = 255),
+            desc = "Why, shown in the member's points history, at most 255 characters."
+        )]
+        reason: String,
+        #[graphql(
+            validator(chars_max_length = 191),
+            desc = "Your key for this operation, unique per member (幂等键): replaying it returns the first result and changes nothing; the same key with other details is CONFLICT. At most 191 characters."
+        )]
+        idempotency_key: String,
     ) -> async_graphql::Result<AdjustPointsPayload> {
         ctx.viewer()?
             .admin_for(AdminAction::AdjustPoints)

@@ -182,8 +182,8 @@ impl PurchaseQuery {
     async fn quote_points_deduction(
         &self,
         ctx: &Context<'_>,
-        member_id: ID,
-        amount_cents: i64,
+        #[graphql(desc = "The member (会员) the operation is for.")] member_id: ID,
+        #[graphql(desc = "The order's amount in cents (分).")] amount_cents: i64,
     ) -> async_graphql::Result<PointsDeductionQuote> {
         ctx.viewer()?
             .admin_for(AdminAction::Integrations)
@@ -215,9 +215,14 @@ impl PurchaseMutation {
     async fn record_purchase(
         &self,
         ctx: &Context<'_>,
-        member_id: ID,
-        #[graphql(validator(chars_max_length = 64))] order_id: String,
-        amount_cents: i64,
+        #[graphql(desc = "The member (会员) the operation is for.")] member_id: ID,
+        #[graphql(
+            validator(chars_max_length = 64),
+            desc = "The mall or POS order id (订单号), at most 64 characters; recording is idempotent by it."
+        )]
+        order_id: String,
+        #[graphql(desc = "What the member paid, in cents (分).")] amount_cents: i64,
+        #[graphql(desc = "When the purchase happened, RFC 3339 with an offset; years 2000–2199.")]
         occurred_at: DateTime<Utc>,
     ) -> async_graphql::Result<RecordPurchasePayload> {
         ctx.viewer()?
@@ -238,7 +243,11 @@ impl PurchaseMutation {
     async fn refund_purchase(
         &self,
         ctx: &Context<'_>,
-        #[graphql(validator(chars_max_length = 64))] order_id: String,
+        #[graphql(
+            validator(chars_max_length = 64),
+            desc = "The order to refund (退款订单号)."
+        )]
+        order_id: String,
     ) -> async_graphql::Result<RefundPurchasePayload> {
         ctx.viewer()?
             .admin_for(AdminAction::Integrations)
@@ -257,9 +266,15 @@ impl PurchaseMutation {
     async fn deduct_points_for_order(
         &self,
         ctx: &Context<'_>,
-        member_id: ID,
-        #[graphql(validator(chars_max_length = 64))] order_id: String,
+        #[graphql(desc = "The member (会员) the operation is for.")] member_id: ID,
+        #[graphql(
+            validator(chars_max_length = 64),
+            desc = "The order the points pay toward (积分抵现订单号); idempotent by it."
+        )]
+        order_id: String,
+        #[graphql(desc = "The order's amount in cents (分), which bounds the deduction.")]
         amount_cents: i64,
+        #[graphql(desc = "Points to spend as cash (积分抵现), a multiple of the checkout unit.")]
         points: i64,
     ) -> async_graphql::Result<DeductPointsPayload> {
         ctx.viewer()?
@@ -279,6 +294,9 @@ impl PurchaseMutation {
     async fn update_checkout_rules(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The points-as-cash rules to change (积分抵现规则); omitted fields stay."
+        )]
         input: UpdateCheckoutRulesInput,
     ) -> async_graphql::Result<CheckoutRules> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;

@@ -99,7 +99,10 @@ impl ReferralQuery {
     async fn my_referrals(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<MyReferrals> {
         let member = ctx.viewer()?.member().extend()?;
@@ -155,7 +158,11 @@ impl ReferralMutation {
     async fn bind_inviter(
         &self,
         ctx: &Context<'_>,
-        #[graphql(validator(chars_max_length = 16))] invite_code: String,
+        #[graphql(
+            validator(chars_max_length = 16),
+            desc = "The inviter's code (邀请码), 8 characters."
+        )]
+        invite_code: String,
     ) -> async_graphql::Result<Referral> {
         let member = ctx.viewer()?.member().extend()?;
         Ok(ctx
@@ -169,7 +176,11 @@ impl ReferralMutation {
 
     /// Voids an invite (admins and operators): its rewards are taken back like a refund,
     /// never below zero, and it stops counting. Voiding twice changes nothing.
-    async fn void_referral(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Referral> {
+    async fn void_referral(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The referral (邀请关系) to void; its rewards are clawed back.")] id: ID,
+    ) -> async_graphql::Result<Referral> {
         ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
         let id = ReferralId::parse(&id).extend()?.get();
         Ok(ctx.services().referrals.void(id).await.extend()?.into())

@@ -271,7 +271,10 @@ impl RewardQuery {
     async fn rewards(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Page<Reward>> {
         let (member, admin) = (ctx.member_if_any(), ctx.is_admin());
@@ -295,7 +298,10 @@ impl RewardQuery {
     async fn my_redemptions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Page<Redemption>> {
         let member = ctx.viewer()?.member().extend()?;
@@ -326,8 +332,12 @@ impl RewardQuery {
     async fn redemptions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only redemptions in this state (兑换状态); every state when omitted.")]
         status: Option<RedemptionStatus>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
+        #[graphql(
+            desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Page<Redemption>> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
@@ -358,9 +368,13 @@ impl RewardMutation {
     async fn redeem_reward(
         &self,
         ctx: &Context<'_>,
-        reward_id: ID,
-        #[graphql(default = 1)] quantity: i32,
-        #[graphql(validator(chars_max_length = 191))] idempotency_key: String,
+        #[graphql(desc = "The reward to redeem (兑换奖品).")] reward_id: ID,
+        #[graphql(default = 1, desc = "How many (兑换数量).")] quantity: i32,
+        #[graphql(
+            validator(chars_max_length = 191),
+            desc = "Your key for this operation, unique per member (幂等键): replaying it returns the first result and changes nothing; the same key with other details is CONFLICT. At most 191 characters."
+        )]
+        idempotency_key: String,
     ) -> async_graphql::Result<RedeemRewardPayload> {
         let member = ctx.viewer()?.member().extend()?;
         let reward_id = RewardId::parse_as(&reward_id, "rewardId").extend()?;
@@ -378,7 +392,11 @@ impl RewardMutation {
     async fn redeem_coupon(
         &self,
         ctx: &Context<'_>,
-        #[graphql(validator(chars_max_length = 32))] code: String,
+        #[graphql(
+            validator(chars_max_length = 32),
+            desc = "The coupon code to write off (核销券码), 16 characters."
+        )]
+        code: String,
     ) -> async_graphql::Result<Coupon> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
         Ok(ctx
@@ -394,8 +412,12 @@ impl RewardMutation {
     async fn fulfill_redemption(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        #[graphql(validator(chars_max_length = 64))] tracking_number: String,
+        #[graphql(desc = "The physical redemption to ship (发货).")] id: ID,
+        #[graphql(
+            validator(chars_max_length = 64),
+            desc = "The courier's tracking number (物流单号), at most 64 characters."
+        )]
+        tracking_number: String,
     ) -> async_graphql::Result<Redemption> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
         let id = RedemptionId::parse(&id).extend()?;
@@ -413,6 +435,9 @@ impl RewardMutation {
     async fn cancel_redemption(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The redemption to cancel; its points come back and its stock is restored."
+        )]
         id: ID,
     ) -> async_graphql::Result<Redemption> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
@@ -430,7 +455,7 @@ impl RewardMutation {
     async fn create_reward(
         &self,
         ctx: &Context<'_>,
-        input: RewardInput,
+        #[graphql(desc = "The reward to create (积分商城奖品).")] input: RewardInput,
     ) -> async_graphql::Result<Reward> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let created = ctx
@@ -444,7 +469,11 @@ impl RewardMutation {
 
     /// Deletes a reward nobody has redeemed (ADMIN); CONFLICT otherwise (retire it with
     /// `active: false`).
-    async fn delete_reward(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+    async fn delete_reward(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The reward to delete; only one nobody has redeemed.")] id: ID,
+    ) -> async_graphql::Result<bool> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let id = RewardId::parse(&id).extend()?.get();
         ctx.services().rewards.delete(id).await.extend()?;
@@ -455,8 +484,8 @@ impl RewardMutation {
     async fn update_reward(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: RewardInput,
+        #[graphql(desc = "The reward to change.")] id: ID,
+        #[graphql(desc = "The reward's new fields (all of them).")] input: RewardInput,
     ) -> async_graphql::Result<Reward> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let id = RewardId::parse(&id).extend()?.get();

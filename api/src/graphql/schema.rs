@@ -268,6 +268,37 @@ mod tests {
         );
     }
 
+    /// Every argument tells frontend developers what to send (the rest of the schema is being
+    /// described; this holds what is done).
+    #[test]
+    fn every_argument_is_described() {
+        use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+        let document = async_graphql::parser::parse_schema(sdl()).unwrap();
+        let mut undescribed = Vec::new();
+        for definition in &document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let TypeKind::Object(object) = &ty.node.kind else {
+                continue;
+            };
+            for field in &object.fields {
+                for argument in &field.node.arguments {
+                    if argument.node.description.is_none() {
+                        undescribed.push(format!(
+                            "{}.{}({})",
+                            ty.node.name.node, field.node.name.node, argument.node.name.node
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            undescribed.is_empty(),
+            "undescribed arguments: {undescribed:?}"
+        );
+    }
+
     #[test]
     fn only_root_introspection_queries_count_as_introspection() {
         let cases = [

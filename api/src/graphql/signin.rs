@@ -298,7 +298,7 @@ impl SigninQuery {
     async fn sign_in_calendar(
         &self,
         ctx: &Context<'_>,
-        month: String,
+        #[graphql(desc = "The business month to show (签到日历), `YYYY-MM`.")] month: String,
     ) -> async_graphql::Result<Vec<SignInCalendarDay>> {
         let member = ctx.viewer()?.member().extend()?;
         let month = MonthKey::parse(&month).extend()?;
@@ -345,6 +345,9 @@ impl SigninMutation {
     async fn make_up_sign_in(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The missed day to fill (补签日期), `YYYY-MM-DD`: a past day of this business month, not before the member joined."
+        )]
         date: NaiveDate,
     ) -> async_graphql::Result<MakeUpSignInPayload> {
         let member = ctx.viewer()?.member().extend()?;
@@ -361,6 +364,9 @@ impl SigninMutation {
     async fn update_sign_in_rules(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The sign-in rules to change (签到规则): the cycle, milestones, make-up cost; omitted parts stay."
+        )]
         input: UpdateSignInRulesInput,
     ) -> async_graphql::Result<SignInRules> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
@@ -398,8 +404,8 @@ impl SigninMutation {
     async fn grant_streak_freezes(
         &self,
         ctx: &Context<'_>,
-        member_id: ID,
-        count: i32,
+        #[graphql(desc = "The member (会员) the operation is for.")] member_id: ID,
+        #[graphql(desc = "How many streak freezes (断签保护卡) to add.")] count: i32,
     ) -> async_graphql::Result<i32> {
         ctx.viewer()?
             .admin_for(AdminAction::AdjustPoints)

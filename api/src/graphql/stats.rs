@@ -178,7 +178,11 @@ impl StatsQuery {
     async fn programme_stats(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The first business day of the period (统计开始日期), `YYYY-MM-DD`.")]
         from: NaiveDate,
+        #[graphql(
+            desc = "The last business day of the period (统计结束日期), at most 366 days after `from`."
+        )]
         to: NaiveDate,
     ) -> async_graphql::Result<ProgrammeStats> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;

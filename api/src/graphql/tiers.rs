@@ -174,7 +174,11 @@ impl TierMutation {
     async fn update_tier(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The tier to change (会员等级代码): NEW, REGULAR, CORE or SEED.")]
         code: String,
+        #[graphql(
+            desc = "The tier's fields and privileges (等级特权) to change; omitted fields stay."
+        )]
         input: UpdateTierInput,
     ) -> async_graphql::Result<Tier> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
