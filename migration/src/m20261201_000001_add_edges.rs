@@ -10,34 +10,30 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Alias::new("members"))
-                    // YYYYMM of the last demotion; null = never demoted.
-                    .add_column(integer_null(Alias::new("tier_demoted_month")))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Alias::new("admins"))
-                    .add_column(timestamp_with_time_zone_null(Alias::new("disabled_at")))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Alias::new("admins"))
-                    // Tokens issued before this instant are refused.
-                    .add_column(timestamp_with_time_zone_null(Alias::new(
-                        "tokens_valid_after",
-                    )))
-                    .to_owned(),
-            )
-            .await
+        // One column per statement: SQLite alters a table one change at a time.
+        for (table, column) in [
+            // YYYYMM of the last demotion; null = never demoted.
+            ("members", integer_null(Alias::new("tier_demoted_month"))),
+            (
+                "admins",
+                timestamp_with_time_zone_null(Alias::new("disabled_at")),
+            ),
+            // Tokens issued before this instant are refused.
+            (
+                "admins",
+                timestamp_with_time_zone_null(Alias::new("tokens_valid_after")),
+            ),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Alias::new(table))
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
