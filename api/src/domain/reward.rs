@@ -194,9 +194,13 @@ pub fn check_reward(reward: &Reward) -> Result<(), AppError> {
     if reward.stock.is_some_and(|stock| stock < 0) {
         return Err(AppError::validation("stock", "must not be negative"));
     }
-    let limit_ok = |limit: Option<i32>| limit.is_none_or(|l| l > 0);
-    if !limit_ok(reward.monthly_limit) || !limit_ok(reward.lifetime_limit) {
-        return Err(AppError::validation("limit", "limits must be positive"));
+    for (field, limit) in [
+        ("monthlyLimit", reward.monthly_limit),
+        ("lifetimeLimit", reward.lifetime_limit),
+    ] {
+        if limit.is_some_and(|l| l < 1) {
+            return Err(AppError::validation(field, "must be at least 1"));
+        }
     }
     if let (Some(from), Some(until)) = (reward.available_from, reward.available_until)
         && until <= from

@@ -72,14 +72,14 @@ pub struct Cycle(Vec<i64>);
 
 impl Cycle {
     /// # Errors
-    /// `VALIDATION` (field `days`) for an empty cycle, more than 31 days or a negative entry.
+    /// `VALIDATION` (field `cycle`) for an empty cycle, more than 31 days or an entry out of range.
     pub fn parse(days: Vec<i64>) -> Result<Self, AppError> {
         if days.is_empty() || days.len() > 31 {
-            return Err(AppError::validation("days", "must have 1 to 31 entries"));
+            return Err(AppError::validation("cycle", "must have 1 to 31 entries"));
         }
         if days.iter().any(|points| !(0..=100_000).contains(points)) {
             return Err(AppError::validation(
-                "days",
+                "cycle",
                 "each entry must be 0 to 100000 points",
             ));
         }

@@ -137,21 +137,16 @@ pub fn check_tiers(tiers: &[Tier]) -> Result<(), AppError> {
                 "must be 0 to 50",
             ));
         }
-        let amounts = [
-            tier.monthly_earn_cap,
-            tier.monthly_redeem_cap,
-            tier.birthday_points,
-            tier.upgrade_gift_points,
-            i64::from(tier.make_ups_per_month),
-        ];
-        if amounts
-            .iter()
-            .any(|amount| !(0..=10_000_000).contains(amount))
-        {
-            return Err(AppError::validation(
-                "tier",
-                "caps, gifts and make-ups must be 0 to 10000000",
-            ));
+        for (field, amount) in [
+            ("monthlyEarnCap", tier.monthly_earn_cap),
+            ("monthlyRedeemCap", tier.monthly_redeem_cap),
+            ("birthdayPoints", tier.birthday_points),
+            ("upgradeGiftPoints", tier.upgrade_gift_points),
+            ("makeUpsPerMonth", i64::from(tier.make_ups_per_month)),
+        ] {
+            if !(0..=10_000_000).contains(&amount) {
+                return Err(AppError::validation(field, "must be 0 to 10000000"));
+            }
         }
         if tier.name.trim().is_empty() || tier.name.chars().count() > 32 {
             return Err(AppError::validation("name", "must be 1 to 32 characters"));

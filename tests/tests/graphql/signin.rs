@@ -5,7 +5,7 @@ use api::domain::auth::Role;
 use serde_json::json;
 use tests::{Session, TestApp, spawn_app, spawn_app_with};
 
-const MAKE_UP: &str = "mutation($d: NaiveDate!) {
+const MAKE_UP: &str = "mutation($d: Date!) {
     makeUpSignIn(date: $d) { day cost streak totalSignIns balance milestoneBonuses { kind threshold points } }
 }";
 
@@ -466,5 +466,5 @@ async fn sign_in_rules_are_public_and_only_admins_change_them() {
     by_member.expect_error("FORBIDDEN");
     by_operator.expect_error("FORBIDDEN");
     invalid.expect_error("VALIDATION");
-    assert_eq!(invalid.errors()[0]["extensions"]["field"], "days");
+    assert_eq!(invalid.errors()[0]["extensions"]["field"], "cycle");
 }
