@@ -9,6 +9,7 @@ use crate::domain::member::{
     self, BirthdayChange, MemberFilter, MemberProfile, MemberSummary, ProfileUpdate,
 };
 use crate::domain::paging::PageSize;
+use crate::domain::signin::{self, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
@@ -53,7 +54,19 @@ impl MemberService {
         {
             return Err(AppError::validation("tier", "is not a tier code"));
         }
-        let rows = store::members::search(&self.db, filter, after, first.fetch_limit()).await?;
+        let mut rows = store::members::search(&self.db, filter, after, first.fetch_limit()).await?;
+        // The stored streak is last sign-in's; show the one the member sees today.
+        let today = self.clock.today();
+        for row in &mut rows {
+            row.current_streak = signin::visible_streak(
+                StreakState {
+                    last_day: row.last_sign_in_day,
+                    streak: row.current_streak,
+                    freezes: 0,
+                },
+                today,
+            );
+        }
         Ok(first.finish(rows))
     }
 

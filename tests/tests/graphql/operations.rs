@@ -12,7 +12,7 @@ const MEMBERS: &str = "query($s: String, $t: String, $k: Boolean, $f: Int!, $a: 
     }
 }";
 
-const STATS: &str = "query($from: NaiveDate!, $to: NaiveDate!) {
+const STATS: &str = "query($from: Date!, $to: Date!) {
     programmeStats(from: $from, to: $to) {
         from to newMembers
         points { issued redeemed expired outstanding cutByCaps redemptionRate byKind { kind credited debited cutByCaps } }
@@ -429,4 +429,34 @@ async fn programme_stats_agree_with_the_members_ledgers_and_sign_ins() {
     )
     .await
     .expect_error("FORBIDDEN");
+}
+
+#[tokio::test]
+async fn the_member_list_shows_the_streak_the_member_sees() {
+    let app = spawn_app().await;
+    let operator = app.login_admin("ops", Role::Operator).await;
+    let alice = app.login_member("alice").await;
+    const STREAK: &str = "{ members(first: 1) { edges { node { currentStreak lastSignInDay } } } }";
+    let listed = async |app: &TestApp| {
+        let res = app.gql(Some(&operator), STREAK, json!({})).await;
+        res.expect_ok()["members"]["edges"][0]["node"].clone()
+    };
+
+    app.sign_in(&alice).await;
+    app.advance_days(1);
+    app.sign_in(&alice).await;
+    let day = listed(&app).await["lastSignInDay"].clone();
+    assert_eq!(listed(&app).await["currentStreak"], 2);
+    // Yesterday still counts; a missed day ends the run, here as in `signInStatus`.
+    app.advance_days(1);
+    assert_eq!(listed(&app).await["currentStreak"], 2);
+    app.advance_days(1);
+    let status = app
+        .gql(Some(&alice), "{ signInStatus { streak } }", json!({}))
+        .await;
+    assert_eq!(status.expect_ok()["signInStatus"]["streak"], 0);
+    assert_eq!(
+        listed(&app).await,
+        json!({ "currentStreak": 0, "lastSignInDay": day })
+    );
 }
