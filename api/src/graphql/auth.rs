@@ -8,7 +8,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::members::Member;
 use crate::service::auth::{AdminLogin, AdminProfile, MemberLogin};
 
-/// The result of `memberLogin`.
+/// The result of `memberLogin` (会员登录).
 #[derive(SimpleObject)]
 pub struct MemberLoginPayload {
     /// Send as `Authorization: Bearer <token>`.
@@ -32,13 +32,13 @@ impl From<MemberLogin> for MemberLoginPayload {
     }
 }
 
-/// An operator role.
+/// An operator role (后台角色).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "AdminRole")]
 pub enum AdminRole {
-    /// Everything, including rule changes and point adjustments.
+    /// Administrator (管理员): everything, including rule changes and point adjustments.
     Admin,
-    /// Reviews, fulfilment and reads.
+    /// Operator (运营): reviews, fulfilment and reads.
     Operator,
 }
 
@@ -51,11 +51,12 @@ impl From<Role> for AdminRole {
     }
 }
 
-/// An operator account.
+/// An operator account (后台账号).
 #[derive(SimpleObject)]
 pub struct Admin {
+    /// The account's id.
     id: ID,
-    /// Login name.
+    /// Login name (用户名).
     username: String,
     /// What the account may do.
     role: AdminRole,
@@ -71,7 +72,7 @@ impl From<AdminProfile> for Admin {
     }
 }
 
-/// The result of `adminLogin`.
+/// The result of `adminLogin` (后台登录).
 #[derive(SimpleObject)]
 pub struct AdminLoginPayload {
     /// Send as `Authorization: Bearer <token>`.
@@ -97,7 +98,7 @@ pub struct AuthMutation;
 
 #[Object]
 impl AuthMutation {
-    /// Logs a member in with the code from `wx.login`, creating the member on first login.
+    /// Logs a member in with the code from `wx.login`, creating the member on first login (会员登录).
     /// Outside production and without WeChat credentials, `dev:<openid>` logs in directly.
     /// WECHAT_LOGIN_FAILED when WeChat rejects the code; RATE_LIMITED over the per-IP limit.
     async fn member_login(
@@ -118,7 +119,7 @@ impl AuthMutation {
         Ok(login.into())
     }
 
-    /// Logs an operator in. UNAUTHENTICATED for an unknown username or a wrong password.
+    /// Logs an operator in (后台登录). UNAUTHENTICATED for an unknown username or a wrong password.
     async fn admin_login(
         &self,
         ctx: &Context<'_>,

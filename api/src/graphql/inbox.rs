@@ -1,4 +1,4 @@
-//! The member inbox (消息模板).
+//! The member inbox (站内消息).
 
 use std::sync::Arc;
 
@@ -12,17 +12,26 @@ use crate::domain::paging::PageSize;
 use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 
-/// What a notice is about.
+/// What an inbox notice (站内消息) is about.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationKind {
+    /// Points arrived (积分到账): a purchase, a reward, an operator's adjustment.
     PointsEarned,
+    /// Points left the balance (积分已使用): a redemption, a make-up, a checkout, a claw-back.
     PointsRedeemed,
+    /// Points will expire soon (积分即将过期); sent once per expiry date.
     PointsExpiring,
+    /// Points expired (积分已过期).
     PointsExpired,
+    /// The member's tier changed (等级变更), up or down.
     TierChanged,
+    /// Member day (会员日) is tomorrow.
     MemberDayTomorrow,
+    /// The member's KOC application was reviewed (达人申请结果).
     KocApplicationReviewed,
+    /// A KOC task submission was reviewed (任务审核结果).
     KocSubmissionReviewed,
+    /// An invite was rewarded (邀请奖励到账).
     ReferralRewarded,
     /// 生日祝福: the birthday greeting, with the birthday points (生日礼).
     BirthdayGreeting,
@@ -45,16 +54,22 @@ impl From<NoticeKind> for NotificationKind {
     }
 }
 
-/// A notice in the member's inbox.
+/// A notice in the member's inbox (站内消息).
 #[derive(SimpleObject)]
 pub struct Notification {
+    /// The notice's id; pass the newest one as `inboxUpdates(after:)` when reconnecting.
     id: ID,
+    /// What it is about.
     kind: NotificationKind,
+    /// The title (标题), in Chinese, ready to show.
     title: String,
+    /// The text (内容), in Chinese, ready to show.
     body: String,
     /// The order, day or other record the notice is about.
     reference: Option<String>,
+    /// Whether the member has read it (已读).
     read: bool,
+    /// When it was written.
     created_at: DateTime<Utc>,
 }
 
@@ -72,7 +87,7 @@ impl From<InboxNotice> for Notification {
     }
 }
 
-/// The result of marking notices read.
+/// The result of marking notices read (已读).
 #[derive(SimpleObject)]
 pub struct MarkNotificationsReadPayload {
     /// Unread notices left.
@@ -84,7 +99,7 @@ pub struct InboxQuery;
 
 #[Object]
 impl InboxQuery {
-    /// The signed-in member's notices, newest first.
+    /// The signed-in member's notices, newest first (站内消息).
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn inbox(
         &self,
@@ -110,7 +125,7 @@ impl InboxQuery {
         Ok(page(items, after, has_next))
     }
 
-    /// How many of the signed-in member's notices are unread.
+    /// How many of the signed-in member's notices are unread (未读消息数).
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let member = ctx.viewer()?.member().extend()?;
         ctx.services().inbox.unread_count(member).await.extend()
@@ -122,7 +137,7 @@ pub struct InboxMutation;
 
 #[Object]
 impl InboxMutation {
-    /// Marks the given notices read (at most 100; other members' ids are ignored).
+    /// Marks the given notices read (at most 100 (消息已读); other members' ids are ignored).
     async fn mark_notifications_read(
         &self,
         ctx: &Context<'_>,
@@ -144,7 +159,7 @@ impl InboxMutation {
         Ok(MarkNotificationsReadPayload { unread_count })
     }
 
-    /// Marks every notice of the signed-in member read.
+    /// Marks every notice of the signed-in member read (全部已读).
     async fn mark_all_notifications_read(
         &self,
         ctx: &Context<'_>,
@@ -160,10 +175,12 @@ impl InboxMutation {
     }
 }
 
-/// A notice as it arrives, with the unread count after it.
+/// A notice as it arrives (新消息), with the unread count after it.
 #[derive(SimpleObject)]
 pub struct InboxUpdate {
+    /// The new notice.
     notification: Notification,
+    /// Unread notices (未读数) after it, for the badge.
     unread_count: u64,
 }
 
@@ -172,9 +189,9 @@ pub struct InboxSubscription;
 
 #[Subscription]
 impl InboxSubscription {
-    /// The signed-in member's new notices as they are written, on any server instance, within
-    /// about `MEMBERCARD_SUBSCRIPTION_POLL_MS`. Over `/graphql/ws` (graphql-transport-ws) with
-    /// `{"token": "…"}` in `connection_init`. Pass the id of the newest notice the client has
+    /// The signed-in member's new notices (新消息推送) as they are written, on any server instance,
+    /// within about `MEMBERCARD_SUBSCRIPTION_POLL_MS`. Over `/graphql/ws` (graphql-transport-ws)
+    /// with `{"token": "…"}` in `connection_init`. Pass the id of the newest notice the client has
     /// as `after` to get the ones since first (up to 100), so reconnecting loses nothing.
     async fn inbox_updates(
         &self,

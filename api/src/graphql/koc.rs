@@ -14,10 +14,12 @@ use crate::graphql::context::ContextExt;
 use crate::service::koc::{Application, Award, KocProfile, Submission, TaskStatus};
 
 macro_rules! mirror_enum {
-    ($(#[$meta:meta])* $name:ident => $domain:path { $($variant:ident),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident => $domain:path {
+        $($(#[$variant_meta:meta])* $variant:ident),+ $(,)?
+    }) => {
         $(#[$meta])*
         #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl From<$domain> for $name {
             fn from(value: $domain) -> Self {
@@ -34,29 +36,66 @@ macro_rules! mirror_enum {
 }
 
 mirror_enum!(
-    /// Where a KOC application or submission stands.
-    KocReviewStatus => koc::ReviewStatus { Pending, Approved, Rejected }
+    /// Where a KOC application or task submission stands (审核状态).
+    KocReviewStatus => koc::ReviewStatus {
+        /// Waiting for an operator's review (待审核).
+        Pending,
+        /// Approved (已通过): the applicant is a KOC, or the work was rewarded.
+        Approved,
+        /// Rejected (已驳回), with the reviewer's note; a submission may be sent again.
+        Rejected,
+    }
 );
 mirror_enum!(
-    /// What a KOC task asks for, in rising difficulty.
-    KocTaskKind => koc::TaskKind { Share, Review, Community, Referral, Content, Sales }
+    /// What a KOC task (达人任务) asks for, in rising difficulty.
+    KocTaskKind => koc::TaskKind {
+        /// Share brand content (转发品牌内容).
+        Share,
+        /// Write a product review or note (测评/笔记).
+        Review,
+        /// Help run the brand's community groups (协助运营社群).
+        Community,
+        /// Bring in people they know (推荐身边人): counts invitees who completed a first sign-in.
+        Referral,
+        /// Produce quality content (优质内容生产).
+        Content,
+        /// Drive sales (带货数量): counts purchases by the KOC's invitees.
+        Sales,
+    }
 );
 mirror_enum!(
-    /// How often a task can be completed (up to `maxCompletions` each period).
-    KocTaskPeriod => koc::TaskPeriod { Once, Daily, Weekly, Monthly }
+    /// How often a task can be completed (任务周期), up to `maxCompletions` each period.
+    /// Periods follow the business calendar; weeks are ISO weeks starting on Monday.
+    KocTaskPeriod => koc::TaskPeriod {
+        /// Once ever (一次性).
+        Once,
+        /// Each business day (每日).
+        Daily,
+        /// Each ISO week (每周).
+        Weekly,
+        /// Each business month (每月).
+        Monthly,
+    }
 );
 mirror_enum!(
-    /// MANUAL: proof reviewed by an operator. AUTO: completed when progress reaches the target.
-    KocVerification => koc::Verification { Manual, Auto }
+    /// How a completion is verified (验证方式).
+    KocVerification => koc::Verification {
+        /// The member submits proof and an operator reviews it (人工审核).
+        Manual,
+        /// Completed by itself when progress reaches the target (自动完成); REFERRAL and SALES only.
+        Auto,
+    }
 );
 
-/// A platform the applicant publishes on.
+/// A social platform the KOC applicant publishes on (自媒体平台).
 #[derive(SimpleObject, InputObject)]
 #[graphql(input_name = "KocPlatformInput")]
 pub struct KocPlatform {
-    /// e.g. 小红书, 抖音, 微信视频号.
+    /// The platform's name, 1–32 characters, e.g. 小红书, 抖音, 微信视频号.
     platform: String,
+    /// The applicant's account name there (账号), 1–64 characters.
     handle: String,
+    /// Followers on that account (粉丝数), 0 or more.
     followers: i64,
 }
 
@@ -80,17 +119,24 @@ impl From<KocPlatform> for Platform {
     }
 }
 
-/// An application to become a KOC.
+/// An application to become a KOC (达人申请, Key Opinion Consumer).
 #[derive(SimpleObject)]
 pub struct KocApplication {
+    /// The application's id.
     id: ID,
+    /// The applicant's member id.
     member_id: ID,
+    /// The platforms the applicant publishes on.
     platforms: Vec<KocPlatform>,
+    /// Why the member wants to be a KOC (申请理由).
     reason: String,
+    /// Where the review stands.
     status: KocReviewStatus,
     /// The reviewer's note (always given for a rejection).
     note: Option<String>,
+    /// When the member applied.
     created_at: DateTime<Utc>,
+    /// When an operator reviewed it; null while pending.
     reviewed_at: Option<DateTime<Utc>>,
 }
 
@@ -109,13 +155,14 @@ impl From<Application> for KocApplication {
     }
 }
 
-/// A member's KOC standing.
+/// A member's KOC standing (达人身份).
 #[derive(SimpleObject)]
 pub struct MemberKoc {
-    /// 1-3 (体验官 / 测评官 / 产品官); null when the member is not a KOC.
+    /// The KOC level (达人等级), 1–3 (体验官 / 测评官 / 产品官); null when the member is not a KOC.
     level: Option<i32>,
+    /// The level's name: 体验官, 测评官 or 产品官; null when the member is not a KOC.
     level_name: Option<String>,
-    /// KOC score ever earned; the level follows it (300 → 2, 1000 → 3).
+    /// KOC score (达人积分) ever earned; the level follows it (300 → 2, 1000 → 3).
     score_total: i64,
     /// KOC score earned this business month (the KOC_MONTH board).
     score_this_month: i64,
@@ -138,29 +185,41 @@ impl From<KocProfile> for MemberKoc {
     }
 }
 
-/// A KOC task as operators define it.
+/// A KOC task (达人任务) as operators define it.
 #[derive(SimpleObject)]
 pub struct KocTask {
+    /// The task's id.
     id: ID,
+    /// The task's title (任务名称).
     title: String,
+    /// What to do and how it is judged (任务说明); may be empty.
     description: String,
+    /// What the task asks for.
     kind: KocTaskKind,
-    /// 1 (easiest) to 5.
+    /// Difficulty (难度), 1 (easiest) to 5.
     difficulty: i32,
+    /// The lowest KOC level that may take it on, 1–3.
     min_koc_level: i32,
-    /// Points per completion: not multiplied, counted toward the monthly earning cap.
+    /// Points (积分) per completion: not multiplied, counted toward the monthly earning cap.
     reward_points: i64,
-    /// Growth per completion, before the KOC level's coefficient.
+    /// Growth (成长值) per completion, before the KOC level's coefficient.
     reward_growth: i64,
+    /// KOC score (达人积分) per completion; it raises the KOC level and the KOC_MONTH board.
     reward_score: i64,
+    /// How often it can be completed.
     period: KocTaskPeriod,
+    /// Completions allowed per period, 1–100.
     max_completions: i32,
+    /// When it opens; null for "already open".
     starts_at: Option<DateTime<Utc>>,
+    /// When it closes; null for "never".
     ends_at: Option<DateTime<Utc>>,
+    /// How a completion is verified.
     verification: KocVerification,
     /// AUTO tasks: invitees who completed a first sign-in (REFERRAL) or purchases by invitees
     /// (SALES) per completion.
     target: Option<i32>,
+    /// False hides the task from members (下架) without losing its history.
     active: bool,
 }
 
@@ -187,9 +246,10 @@ impl From<koc::KocTask> for KocTask {
     }
 }
 
-/// A task as the signed-in member sees it now.
+/// A KOC task as the signed-in member sees it now (任务进度).
 #[derive(SimpleObject)]
 pub struct KocTaskStatus {
+    /// The task.
     task: KocTask,
     /// The period the counts are for: "once", "2026-11-22", "2026-W47" or "2026-11".
     period_key: String,
@@ -223,17 +283,26 @@ impl From<TaskStatus> for KocTaskStatus {
     }
 }
 
-/// Work on a task: submitted proof, or an AUTO completion.
+/// Work on a KOC task (任务提交): submitted proof, or an AUTO completion.
 #[derive(SimpleObject)]
 pub struct KocSubmission {
+    /// The submission's id.
     id: ID,
+    /// The task's id.
     task_id: ID,
+    /// The task's title, for lists.
     task_title: String,
+    /// The KOC's member id.
     member_id: ID,
+    /// The task period it counts for: "once", "2026-11-22", "2026-W47" or "2026-11".
     period_key: String,
+    /// Where the review stands (AUTO completions are APPROVED at once).
     status: KocReviewStatus,
+    /// The proof's link (作品链接), if given.
     proof_url: Option<String>,
+    /// The proof's text (说明), if given.
     proof_text: Option<String>,
+    /// The proof's image links (截图), up to 9.
     proof_image_urls: Vec<String>,
     /// The reviewer's note (always given for a rejection).
     note: Option<String>,
@@ -241,7 +310,9 @@ pub struct KocSubmission {
     attempts: i32,
     /// Completed by AUTO verification.
     auto: bool,
+    /// When it was (last) submitted.
     submitted_at: DateTime<Utc>,
+    /// When an operator reviewed it; null while pending.
     reviewed_at: Option<DateTime<Utc>>,
 }
 
@@ -266,11 +337,14 @@ impl KocSubmission {
     }
 }
 
-/// Proof of a MANUAL task: a URL, a text, images, or any mix.
+/// Proof of a MANUAL task (任务凭证): a URL, a text, images, or any mix; at least one.
 #[derive(InputObject)]
 pub struct KocProofInput {
+    /// A link to the work (作品链接): http(s), at most 512 characters.
     url: Option<String>,
+    /// A text about the work (说明), at most 2000 characters.
     text: Option<String>,
+    /// Links to screenshots (截图): up to 9 http(s) URLs of at most 512 characters.
     #[graphql(default)]
     image_urls: Vec<String>,
 }
@@ -285,30 +359,45 @@ impl From<KocProofInput> for Proof {
     }
 }
 
-/// A task's fields.
+/// A KOC task's fields (达人任务), for creating or replacing one.
 #[derive(InputObject)]
 pub struct KocTaskInput {
+    /// The title (任务名称), 1–128 characters.
     title: String,
+    /// What to do and how it is judged (任务说明), at most 2000 characters.
     #[graphql(default)]
     description: String,
+    /// What the task asks for.
     kind: KocTaskKind,
+    /// Difficulty (难度), 1–5.
     #[graphql(default = 1)]
     difficulty: i32,
+    /// The lowest KOC level that may take it on, 1–3.
     #[graphql(default = 1)]
     min_koc_level: i32,
+    /// Points (积分) per completion, 0–1,000,000.
     reward_points: i64,
+    /// Growth (成长值) per completion, 0–1,000,000, before the KOC level's coefficient.
     #[graphql(default)]
     reward_growth: i64,
+    /// KOC score (达人积分) per completion, 0–1,000,000.
     #[graphql(default)]
     reward_score: i64,
+    /// How often it can be completed.
     period: KocTaskPeriod,
+    /// Completions allowed per period, 1–100.
     #[graphql(default = 1)]
     max_completions: i32,
+    /// When it opens; omit for "at once".
     starts_at: Option<DateTime<Utc>>,
+    /// When it closes, after `startsAt`; omit for "never".
     ends_at: Option<DateTime<Utc>>,
+    /// How a completion is verified; AUTO only for REFERRAL and SALES.
     #[graphql(default_with = "KocVerification::Manual")]
     verification: KocVerification,
+    /// AUTO tasks only: progress per completion, 1–10,000.
     target: Option<i32>,
+    /// False keeps the task hidden from members (下架).
     #[graphql(default = true)]
     active: bool,
 }
@@ -336,14 +425,16 @@ impl KocTaskInput {
     }
 }
 
-/// The result of `reviewKocSubmission`.
+/// The result of `reviewKocSubmission` (审核结果).
 #[derive(SimpleObject)]
 pub struct ReviewKocSubmissionPayload {
+    /// The submission as reviewed.
     submission: KocSubmission,
     /// Points credited (after the monthly cap); 0 for a rejection.
     points_awarded: i64,
     /// Growth recorded (after the KOC coefficient).
     growth_awarded: i64,
+    /// KOC score (达人积分) awarded; 0 for a rejection.
     score_awarded: i64,
 }
 
@@ -390,13 +481,13 @@ pub struct KocQuery;
 
 #[Object]
 impl KocQuery {
-    /// The signed-in member's KOC level, score and latest application.
+    /// The signed-in member's KOC level, score and latest application (我的达人身份).
     async fn my_koc(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberKoc> {
         let member = ctx.viewer()?.member().extend()?;
         Ok(ctx.services().koc.profile(member).await.extend()?.into())
     }
 
-    /// Active KOC tasks for the signed-in member, easiest first: progress, completions left
+    /// Active KOC tasks for the signed-in member, easiest first (达人任务): progress, completions left
     /// this period, and why a task is unavailable.
     async fn koc_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<KocTaskStatus>> {
         let member = ctx.viewer()?.member().extend()?;
@@ -404,14 +495,14 @@ impl KocQuery {
         Ok(tasks.into_iter().map(Into::into).collect())
     }
 
-    /// Every KOC task, retired ones included (admins and operators).
+    /// Every KOC task, retired ones included (达人任务管理; admins and operators).
     async fn all_koc_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<KocTask>> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
         let tasks = ctx.services().koc.all_tasks().await.extend()?;
         Ok(tasks.into_iter().map(Into::into).collect())
     }
 
-    /// The signed-in member's task submissions, oldest first.
+    /// The signed-in member's task submissions, oldest first (我的任务提交).
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn my_koc_submissions(
         &self,
@@ -426,7 +517,7 @@ impl KocQuery {
         submissions(ctx, Some(member), None, first, after).await
     }
 
-    /// KOC applications, oldest first: the review queue with `status: PENDING` (admins and
+    /// KOC applications, oldest first (达人申请审核): the review queue with `status: PENDING` (admins and
     /// operators).
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn koc_applications(
@@ -456,7 +547,7 @@ impl KocQuery {
         ))
     }
 
-    /// Task submissions of every member, oldest first: the review queue with
+    /// Task submissions of every member, oldest first (任务提交审核): the review queue with
     /// `status: PENDING` (admins and operators).
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn koc_submissions(
@@ -498,8 +589,8 @@ pub struct KocMutation;
 
 #[Object]
 impl KocMutation {
-    /// Applies to be a KOC: KOC_NOT_ELIGIBLE below the required tier (extensions.requiredTier);
-    /// CONFLICT for a KOC or while an application is open.
+    /// Applies to be a KOC (申请成为达人): KOC_NOT_ELIGIBLE below the required tier
+    /// (extensions.requiredTier); CONFLICT for a KOC or while an application is open.
     async fn apply_koc(
         &self,
         ctx: &Context<'_>,
@@ -523,8 +614,8 @@ impl KocMutation {
             .into())
     }
 
-    /// Approves or rejects a pending application (admins and operators); a rejection needs a
-    /// note. The member gets an inbox notice.
+    /// Approves or rejects a pending application (审核达人申请; admins and operators); a rejection needs
+    /// a note. The member gets an inbox notice.
     async fn review_koc_application(
         &self,
         ctx: &Context<'_>,
@@ -544,8 +635,8 @@ impl KocMutation {
             .into())
     }
 
-    /// Submits proof for a MANUAL task: KOC_REQUIRED for non-KOCs; TASK_UNAVAILABLE when the
-    /// task is closed, above the member's level, AUTO, or used up this period.
+    /// Submits proof for a MANUAL task (提交达人任务): KOC_REQUIRED for non-KOCs; TASK_UNAVAILABLE when
+    /// the task is closed, above the member's level, AUTO, or used up this period.
     async fn submit_koc_task(
         &self,
         ctx: &Context<'_>,
@@ -564,7 +655,7 @@ impl KocMutation {
         with_title(ctx, submission).await
     }
 
-    /// Sends a rejected submission back for review with new proof.
+    /// Sends a rejected submission back for review with new proof (重新提交任务).
     async fn resubmit_koc_task(
         &self,
         ctx: &Context<'_>,
@@ -585,7 +676,7 @@ impl KocMutation {
     }
 
     /// Approves (paying the task's points, growth and KOC score) or rejects (with a note) a
-    /// pending submission (admins and operators). The member gets an inbox notice.
+    /// pending submission (审核任务提交; admins and operators). The member gets an inbox notice.
     async fn review_koc_submission(
         &self,
         ctx: &Context<'_>,
@@ -619,7 +710,7 @@ impl KocMutation {
         })
     }
 
-    /// Adds a KOC task (ADMIN).
+    /// Adds a KOC task (新建达人任务; ADMIN).
     async fn create_koc_task(
         &self,
         ctx: &Context<'_>,
@@ -635,7 +726,7 @@ impl KocMutation {
         Ok(task.into())
     }
 
-    /// Replaces a KOC task's fields (ADMIN); applies from the next action on.
+    /// Replaces a KOC task's fields (修改达人任务; ADMIN); applies from the next action on.
     async fn update_koc_task(
         &self,
         ctx: &Context<'_>,
@@ -653,7 +744,7 @@ impl KocMutation {
         Ok(task.into())
     }
 
-    /// Deletes a task nobody has worked on (ADMIN); CONFLICT otherwise (retire it with
+    /// Deletes a task nobody has worked on (删除达人任务; ADMIN); CONFLICT otherwise (retire it with
     /// `active: false`).
     async fn delete_koc_task(
         &self,

@@ -8,16 +8,16 @@ use crate::domain::paging::PageSize;
 use crate::graphql::context::ContextExt;
 use crate::service::leaderboards::{BoardView, Entry, Source};
 
-/// A leaderboard.
+/// A leaderboard (排行榜).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum LeaderboardKind {
-    /// Points earned this business month.
+    /// Points earned this business month (月度积分榜).
     PointsMonth,
-    /// Current sign-in streak.
+    /// Current sign-in streak (连续签到榜).
     Streak,
-    /// KOC score this business month.
+    /// KOC score this business month (达人月榜).
     KocMonth,
-    /// Successful invites, all time.
+    /// Successful invites, all time (邀请榜).
     Referrals,
 }
 
@@ -32,38 +32,45 @@ impl From<LeaderboardKind> for Board {
     }
 }
 
-/// Where a board was answered from.
+/// Where a board was answered from; both give the same ranking.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum LeaderboardSource {
+    /// Redis sorted sets (the fast path).
     Redis,
     /// No Redis configured, or Redis not answering.
     Database,
 }
 
-/// A row of a board.
+/// A row of a leaderboard (排行榜).
 #[derive(SimpleObject)]
 pub struct LeaderboardEntry {
-    /// 1 = first.
+    /// The place (名次), 1 = first.
     rank: u64,
-    /// The nickname, or a masked stand-in for members without one.
+    /// The nickname (昵称), or a masked stand-in for members without one.
     display_name: String,
+    /// The member's avatar (头像), if set.
     avatar_url: Option<String>,
+    /// The member's tier code (会员等级).
     tier: String,
+    /// What the board ranks by: points, streak days, KOC score or invites.
     score: i64,
     /// True on the caller's own row.
     is_me: bool,
 }
 
-/// A board: its top entries and the caller's own place.
+/// A leaderboard (排行榜): its top entries and the caller's own place.
 #[derive(SimpleObject)]
 pub struct Leaderboard {
+    /// Which board it is.
     board: LeaderboardKind,
     /// The month ("2026-11"), day (STREAK) or "all" (REFERRALS) shown.
     edition: String,
+    /// The top entries, first place first.
     entries: Vec<LeaderboardEntry>,
     /// The caller's row, even outside the top; null for anonymous callers and members not on
     /// the board (hidden, or nothing to rank yet).
     me: Option<LeaderboardEntry>,
+    /// Where it was answered from.
     source: LeaderboardSource,
 }
 
@@ -83,7 +90,7 @@ pub struct LeaderboardQuery;
 
 #[Object]
 impl LeaderboardQuery {
-    /// The top `first` (1-100) of a board; earlier arrival wins a tie. Public; a signed-in
+    /// The top `first` (1-100) of a board (排行榜); earlier arrival wins a tie. Public; a signed-in
     /// member also gets `me`.
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn leaderboard(
@@ -125,7 +132,7 @@ pub struct LeaderboardMutation;
 
 #[Object]
 impl LeaderboardMutation {
-    /// Rebuilds every current board in Redis from the database (ADMIN). Returns the boards
+    /// Rebuilds every current board in Redis from the database (重建排行榜; ADMIN). Returns the boards
     /// rebuilt; 0 without Redis, where boards are read from the database directly.
     async fn rebuild_leaderboards(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         ctx.viewer()?.admin_for(AdminAction::RunJobs).extend()?;

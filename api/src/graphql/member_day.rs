@@ -9,30 +9,39 @@ use crate::domain::member_day::ScheduledEvent;
 use crate::graphql::context::ContextExt;
 use crate::service::member_day::{MemberDayForViewer, NewEvent};
 
-/// The member day in force now, or the next one.
+/// The member day (会员日) in force now, or the next one.
 #[derive(SimpleObject)]
 pub struct MemberDay {
     /// True while it is on.
     active: bool,
+    /// What the UI calls it, e.g. 会员日 or an event's title.
     title: String,
+    /// When it starts (the business day's midnight for the monthly member day).
     starts_at: DateTime<Utc>,
+    /// When it ends (exclusive).
     ends_at: DateTime<Utc>,
-    /// Points multiplier on sign-in and purchase points, in percent (200 = 2×).
+    /// Points multiplier (积分倍率) on sign-in and purchase points, in percent (200 = 2×).
     multiplier_percent: i32,
-    /// The event discount on rewards, in percent.
+    /// The event discount (折扣) on rewards, in percent.
     discount_percent: i32,
     /// For a signed-in member: event discount plus the tier's member-day discount (at most 50).
     your_discount_percent: Option<i32>,
 }
 
-/// An operator's member-day event.
+/// An operator's one-off member-day event (会员日活动).
 #[derive(SimpleObject)]
 pub struct MemberDayEvent {
+    /// The event's id.
     id: ID,
+    /// The event's title (活动名称).
     title: String,
+    /// When it starts.
     starts_at: DateTime<Utc>,
+    /// When it ends (exclusive).
     ends_at: DateTime<Utc>,
+    /// Points multiplier (积分倍率) in percent (200 = 2×).
     multiplier_percent: i32,
+    /// Discount (折扣) on rewards, in percent.
     discount_percent: i32,
     /// The lowest tier it is for; null = everyone.
     min_tier: Option<String>,
@@ -52,18 +61,20 @@ impl From<ScheduledEvent> for MemberDayEvent {
     }
 }
 
-/// A one-off member-day event.
+/// A one-off member-day event (会员日活动).
 #[derive(InputObject)]
 pub struct CreateMemberDayEventInput {
-    /// 1-64 characters.
+    /// The event's title (活动名称), 1–64 characters.
     title: String,
+    /// When it starts.
     starts_at: DateTime<Utc>,
+    /// When it ends, after `startsAt`.
     ends_at: DateTime<Utc>,
-    /// 100-1000.
+    /// Points multiplier (积分倍率) in percent, 100–1000.
     multiplier_percent: i32,
-    /// 0-50.
+    /// Discount (折扣) on rewards in percent, 0–50.
     discount_percent: i32,
-    /// A tier code; omitted = everyone.
+    /// The lowest tier code it is for (最低等级); omitted = everyone.
     #[graphql(validator(chars_max_length = 32))]
     min_tier: Option<String>,
 }
@@ -73,7 +84,7 @@ pub struct MemberDayQuery;
 
 #[Object]
 impl MemberDayQuery {
-    /// The member day in force now, or the next one. Public; with a member token, tier-gated
+    /// The member day in force now, or the next one (会员日). Public; with a member token, tier-gated
     /// events and the member's own discount are included.
     async fn member_day(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MemberDay>> {
         let found = ctx
@@ -98,7 +109,7 @@ impl MemberDayQuery {
         ))
     }
 
-    /// Member-day events not yet over, soonest first (admins and operators).
+    /// Member-day events not yet over, soonest first (会员日活动; admins and operators).
     async fn member_day_events(
         &self,
         ctx: &Context<'_>,
@@ -114,8 +125,8 @@ pub struct MemberDayMutation;
 
 #[Object]
 impl MemberDayMutation {
-    /// Adds a one-off member-day event (ADMIN). Overlapping events do not compound: the highest
-    /// multiplier and the highest discount win.
+    /// Adds a one-off member-day event (新建会员日活动; ADMIN). Overlapping events do not compound: the
+    /// highest multiplier and the highest discount win.
     async fn create_member_day_event(
         &self,
         ctx: &Context<'_>,
@@ -139,7 +150,7 @@ impl MemberDayMutation {
         Ok(event.into())
     }
 
-    /// Removes a member-day event (ADMIN).
+    /// Removes a member-day event (删除会员日活动; ADMIN).
     async fn delete_member_day_event(
         &self,
         ctx: &Context<'_>,
@@ -155,7 +166,7 @@ impl MemberDayMutation {
         Ok(true)
     }
 
-    /// Changes the monthly member day's multiplier and event discount (ADMIN).
+    /// Changes the monthly member day's multiplier and event discount (修改每月会员日; ADMIN).
     async fn update_monthly_member_day(
         &self,
         ctx: &Context<'_>,

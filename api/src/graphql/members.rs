@@ -1,7 +1,7 @@
 //! The member card: `me`, `updateProfile`, and members as admins look them up.
 
 use async_graphql::{Context, ID, InputObject, Object, ResultExt, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
 use crate::domain::ids::MemberId;
@@ -15,9 +15,10 @@ use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 use crate::graphql::koc::MemberKoc;
 use crate::graphql::points::MemberPoints;
+use crate::graphql::scalars::Date;
 use crate::graphql::tiers::MemberTier;
 
-/// A member of the programme. Only the member themself and admins ever see one.
+/// A member (会员) of the programme, for the GraphQL `Member` type.
 pub struct Member(MemberProfile);
 
 impl From<MemberProfile> for Member {
@@ -26,93 +27,101 @@ impl From<MemberProfile> for Member {
     }
 }
 
+/// A member (会员) of the programme. Only the member themself and admins ever see one.
 #[Object]
 impl Member {
-    /// Stable member id.
+    /// Stable member id (会员ID).
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
-    /// Display name; null until the member sets one.
+    /// Display name (昵称); null until the member sets one.
     async fn nickname(&self) -> Option<&str> {
         self.0.nickname.as_deref()
     }
 
-    /// Avatar image URL.
+    /// Avatar image URL (头像).
     async fn avatar_url(&self) -> Option<&str> {
         self.0.avatar_url.as_deref()
     }
 
-    /// Mobile number (11 digits), unique across members.
+    /// Mobile number (手机号, 11 digits), unique across members.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
 
-    /// Birthday as `MM-DD`; set once.
+    /// Birthday (生日) as `MM-DD`; set once.
     async fn birthday(&self) -> Option<&str> {
         self.0.birthday.as_deref()
     }
 
-    /// Whether the member is left out of leaderboards.
+    /// Whether the member is left out of leaderboards (排行榜).
     async fn hide_from_leaderboards(&self) -> bool {
         self.0.hide_from_leaderboards
     }
 
-    /// The member's own code for inviting friends (8 characters, no look-alike characters).
+    /// The member's own code for inviting friends (邀请码; 8 characters, no look-alike characters).
     async fn invite_code(&self) -> &str {
         &self.0.invite_code
     }
 
-    /// The member's tier, the next one, progress and privileges.
+    /// The member's tier (会员等级), the next one, progress and privileges.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberTier> {
         let standing = ctx.services().tiers.standing(self.0.id).await.extend()?;
         Ok(standing.into())
     }
 
-    /// Points balance and this month's counters.
+    /// Points (积分) balance and this month's counters.
     async fn points(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberPoints> {
         let summary = ctx.services().points.summary(self.0.id).await.extend()?;
         Ok(MemberPoints::new(self.0.id, summary))
     }
 
-    /// The member's KOC level, score and latest application.
+    /// The member's KOC (达人) level, score and latest application.
     async fn koc(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberKoc> {
         Ok(ctx.services().koc.profile(self.0.id).await.extend()?.into())
     }
 
-    /// When the member first logged in.
+    /// When the member first logged in (注册时间).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 }
 
-/// A row of the operators' member list: what a table of members shows, read from the member
-/// row alone (one query per page). Open `member(id)` for the tier, points history and KOC
-/// standing.
+/// A row of the operators' member list, for the GraphQL `MemberListItem` type.
 pub struct MemberListItem(MemberSummary);
 
+/// A row of the operators' member list (会员列表): what a table of members shows, read from
+/// the member row alone (one query per page). Open `member(id)` for the tier, points history
+/// and KOC standing.
 #[Object]
 impl MemberListItem {
+    /// Stable member id (会员ID).
     async fn id(&self) -> ID {
         ID(self.0.profile.id.to_string())
     }
 
+    /// Display name (昵称); null until the member sets one.
     async fn nickname(&self) -> Option<&str> {
         self.0.profile.nickname.as_deref()
     }
 
+    /// Avatar image URL (头像).
     async fn avatar_url(&self) -> Option<&str> {
         self.0.profile.avatar_url.as_deref()
     }
 
+    /// Mobile number (手机号), 11 digits.
     async fn phone(&self) -> Option<&str> {
         self.0.profile.phone.as_deref()
     }
 
+    /// The member's invite code (邀请码).
     async fn invite_code(&self) -> &str {
         &self.0.profile.invite_code
     }
 
+    /// The member's tier code (会员等级): NEW, REGULAR, CORE or SEED.
     async fn tier_code(&self) -> &str {
         &self.0.profile.tier_code
     }
@@ -122,49 +131,56 @@ impl MemberListItem {
         self.0.points_balance
     }
 
-    /// Growth ever recorded.
+    /// Growth (成长值) ever recorded.
     async fn growth_total(&self) -> i64 {
         self.0.growth_total
     }
 
-    /// 1-3 for a KOC; null otherwise.
+    /// The KOC level (达人等级), 1-3 for a KOC; null otherwise.
     async fn koc_level(&self) -> Option<i32> {
         self.0.koc_level
     }
 
+    /// Consecutive signed days (连续签到天数) ending today or yesterday; 0 once a day is missed.
     async fn current_streak(&self) -> i32 {
         self.0.current_streak
     }
 
-    async fn last_sign_in_day(&self) -> Option<NaiveDate> {
-        self.0.last_sign_in_day
+    /// The last business day the member signed in (最近签到日); null if never.
+    async fn last_sign_in_day(&self) -> Option<Date> {
+        self.0.last_sign_in_day.map(Date)
     }
 
+    /// All signed days ever (累计签到天数).
     async fn total_sign_ins(&self) -> i32 {
         self.0.total_sign_ins
     }
 
+    /// Whether the member is left out of leaderboards (排行榜).
     async fn hide_from_leaderboards(&self) -> bool {
         self.0.profile.hide_from_leaderboards
     }
 
+    /// When the member first logged in (注册时间).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.profile.created_at
     }
 }
 
-/// Profile fields to change; omitted fields stay as they are.
+/// Profile fields (个人资料) to change; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
-    /// 1-32 characters.
+    /// Display name (昵称), 1-32 characters of letters, digits, punctuation, symbols and
+    /// spaces; no control, format or direction characters (a zero-width joiner only inside an
+    /// emoji).
     nickname: Option<String>,
-    /// Absolute http(s) URL, at most 512 characters.
+    /// Avatar (头像): an absolute http(s) URL, at most 512 characters.
     avatar_url: Option<String>,
-    /// Mainland China mobile number; `+86`, spaces and dashes are accepted.
+    /// Mobile number (手机号), mainland China; `+86`, spaces and dashes are accepted.
     phone: Option<String>,
-    /// `MM-DD`; can be set once.
+    /// Birthday (生日) as `MM-DD`; can be set once.
     birthday: Option<String>,
-    /// Leave the member out of leaderboards.
+    /// Leave the member out of leaderboards (排行榜).
     hide_from_leaderboards: Option<bool>,
 }
 
@@ -184,7 +200,7 @@ impl UpdateProfileInput {
     }
 }
 
-/// The result of `updateProfile`.
+/// The result of `updateProfile` (修改个人资料).
 #[derive(SimpleObject)]
 pub struct UpdateProfilePayload {
     /// The member after the update.
@@ -196,14 +212,14 @@ pub struct MemberQuery;
 
 #[Object]
 impl MemberQuery {
-    /// The signed-in member.
+    /// The signed-in member (我的会员卡).
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
         let member = ctx.viewer()?.member().extend()?;
         let profile = ctx.services().members.profile(member).await.extend()?;
         Ok(profile.into())
     }
 
-    /// A member by id (admins and operators).
+    /// A member by id (会员详情; admins and operators).
     async fn member(
         &self,
         ctx: &Context<'_>,
@@ -215,7 +231,7 @@ impl MemberQuery {
         Ok(profile.into())
     }
 
-    /// Members, newest first (admins and operators). `search` matches part of a nickname
+    /// Members, newest first (会员列表; admins and operators). `search` matches part of a nickname
     /// (ignoring case) or phone number, or a whole invite code; `tier` keeps one tier; `koc`
     /// keeps KOCs (true) or everyone else (false). Filters combine.
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
@@ -270,8 +286,8 @@ pub struct MemberMutation;
 
 #[Object]
 impl MemberMutation {
-    /// Changes the signed-in member's profile. VALIDATION (with `extensions.field`) for a bad
-    /// value or a changed birthday; CONFLICT for a phone number another member uses.
+    /// Changes the signed-in member's profile (修改个人资料). VALIDATION (with `extensions.field`) for a
+    /// bad value or a changed birthday; CONFLICT for a phone number another member uses.
     async fn update_profile(
         &self,
         ctx: &Context<'_>,

@@ -15,6 +15,7 @@ pub mod points;
 pub mod purchases;
 pub mod referrals;
 pub mod rewards;
+pub mod scalars;
 pub mod schema;
 pub mod signin;
 pub mod stats;

@@ -13,22 +13,35 @@ use crate::service::jobs;
 use crate::service::ledger::Posting;
 use crate::service::points::{ExpiryRun, PointsSummary};
 
-/// What a ledger entry records.
+/// What a points entry (积分明细) records.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum PointsEntryKind {
+    /// Daily sign-in points (签到积分).
     SignIn,
+    /// A streak milestone bonus (连续签到奖励).
     SignInMilestone,
+    /// Points paid for a make-up sign-in (补签消耗).
     #[graphql(name = "MAKEUP_SIGN_IN")]
     MakeUpSignIn,
+    /// Points earned by a purchase (消费积分), pending during the return window.
     Purchase,
+    /// A refunded purchase's points taken back (退款扣回).
     PurchaseRefund,
+    /// A KOC task's reward (达人任务奖励).
     KocTask,
+    /// An invite's reward (邀请奖励), to the inviter or the invitee, or its claw-back.
     Referral,
+    /// Birthday points (生日积分).
     Birthday,
+    /// A tier's upgrade gift (升级礼).
     TierUpgradeGift,
+    /// An operator's adjustment (人工调整).
     AdminAdjust,
+    /// Points spent on a reward or deducted at checkout (积分兑换/抵扣).
     Redemption,
+    /// Points returned by a cancelled redemption or a refunded order (兑换退回).
     RedemptionRefund,
+    /// Points that lapsed (积分过期).
     Expiry,
 }
 
@@ -72,19 +85,24 @@ impl From<PointsEntryKind> for EntryKind {
     }
 }
 
-/// One movement of points.
+/// One movement of points (积分明细).
 #[derive(SimpleObject)]
 pub struct PointsEntry {
+    /// The entry's id.
     id: ID,
+    /// What it records.
     kind: PointsEntryKind,
     /// Signed: positive credits, negative debits.
     amount: i64,
+    /// The balance (积分余额) right after it.
     balance_after: i64,
     /// For awards: what was asked before the monthly cap.
     requested_amount: i64,
     /// Order id, day, redemption id… that the entry belongs to.
     reference: Option<String>,
+    /// A human note (备注): an operator's reason, a reward's title.
     note: Option<String>,
+    /// When it was written.
     created_at: DateTime<Utc>,
 }
 
@@ -103,7 +121,7 @@ impl From<LedgerEntry> for PointsEntry {
     }
 }
 
-/// A member's points at a glance.
+/// A member's points, for the GraphQL `MemberPoints` type.
 pub struct MemberPoints {
     member: MemberId,
     summary: PointsSummary,
@@ -115,14 +133,15 @@ impl MemberPoints {
     }
 }
 
+/// A member's points (积分) at a glance: the balance and this business month's counters.
 #[Object]
 impl MemberPoints {
-    /// Spendable points.
+    /// Spendable points (可用积分).
     async fn balance(&self) -> i64 {
         self.summary.balance
     }
 
-    /// Purchase points inside their return window: visible, not yet spendable.
+    /// Pending points (待生效积分): purchase points inside their return window, not yet spendable.
     async fn pending_points(&self) -> i64 {
         self.summary.pending
     }
@@ -132,7 +151,7 @@ impl MemberPoints {
         self.summary.month_earned
     }
 
-    /// The tier's monthly earning cap.
+    /// The tier's monthly earning cap (每月积分上限).
     async fn month_earn_cap(&self) -> i64 {
         self.summary.month_earn_cap
     }
@@ -147,12 +166,12 @@ impl MemberPoints {
         self.summary.month_redeemed
     }
 
-    /// The tier's monthly redemption cap.
+    /// The tier's monthly redemption cap (每月兑换上限).
     async fn month_redeem_cap(&self) -> i64 {
         self.summary.month_redeem_cap
     }
 
-    /// Points that lapse within `days` days (1-366).
+    /// Points that expire (即将过期) within `days` days (1-366).
     async fn expiring_soon(
         &self,
         ctx: &Context<'_>,
@@ -166,11 +185,12 @@ impl MemberPoints {
     }
 }
 
-/// The result of `adjustPoints`.
+/// The result of `adjustPoints` (积分调整).
 #[derive(SimpleObject)]
 pub struct AdjustPointsPayload {
     /// Signed amount that moved.
     amount: i64,
+    /// The member's balance (积分余额) after it.
     balance_after: i64,
     /// True when this was a replay of an earlier call with the same key.
     replayed: bool,
@@ -186,7 +206,7 @@ impl From<Posting> for AdjustPointsPayload {
     }
 }
 
-/// What an expiry run did.
+/// What an expiry run (积分过期) did.
 #[derive(SimpleObject)]
 pub struct PointsExpiryPayload {
     /// Members who lost points.
@@ -207,7 +227,7 @@ impl From<ExpiryRun> for PointsExpiryPayload {
     }
 }
 
-/// What a pass of the scheduled jobs did.
+/// What a pass of the scheduled jobs (定时任务) did.
 #[derive(SimpleObject)]
 pub struct ScheduledJobsPayload {
     /// Points expired.
@@ -225,7 +245,7 @@ pub struct PointsQuery;
 
 #[Object]
 impl PointsQuery {
-    /// The signed-in member's ledger, newest first.
+    /// The signed-in member's ledger, newest first (积分明细).
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn points_history(
         &self,
@@ -262,15 +282,15 @@ pub struct PointsMutation;
 
 #[Object]
 impl PointsMutation {
-    /// Adds (positive) or removes (negative) a member's points (ADMIN). Not capped; never below
-    /// zero (INSUFFICIENT_POINTS). The same key replays the first result; with another amount
+    /// Adds (positive) or removes (negative) a member's points (积分调整; ADMIN). Not capped; never
+    /// below zero (INSUFFICIENT_POINTS). The same key replays the first result; with another amount
     /// or reason it is CONFLICT.
     async fn adjust_points(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The member (会员) the operation is for.")] member_id: ID,
         #[graphql(
-            desc = "Points to add (positive) or take (negative) (积分调整); a debit never takes the balance below zero."
+            desc = "Points to add (positive) or take (积分调整; negative); a debit never takes the balance below zero."
         )]
         amount: i64,
         #[graphql(
@@ -297,8 +317,9 @@ impl PointsMutation {
         Ok(posting.into())
     }
 
-    /// Runs every scheduled job once now (ADMIN), as the server does each interval: expiry and
-    /// pending purchases, the month's tier evaluation (once a month), tomorrow's member-day notice.
+    /// Runs every scheduled job once now (ADMIN), as the server does each interval (定时任务): expiry
+    /// and pending purchases, the month's tier evaluation (once a month), tomorrow's member-day
+    /// notice.
     async fn run_scheduled_jobs(
         &self,
         ctx: &Context<'_>,
@@ -313,7 +334,7 @@ impl PointsMutation {
         })
     }
 
-    /// Expires lapsed points and credits purchases whose return window closed, now (ADMIN);
+    /// Expires lapsed points and credits purchases whose return window closed, now (积分过期; ADMIN);
     /// the server also runs this periodically.
     async fn run_points_expiry(
         &self,

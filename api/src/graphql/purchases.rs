@@ -10,13 +10,14 @@ use crate::domain::purchase::{CheckoutRules as RulesView, PurchaseStatus as Stat
 use crate::graphql::context::ContextExt;
 use crate::service::purchases::{CheckoutQuote, DeductionOutcome, PurchaseOutcome, RefundOutcome};
 
-/// Where a purchase's points stand.
+/// Where a purchase's points (消费积分) stand.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum PurchaseStatus {
-    /// Inside the return window: visible as pending, not spendable.
+    /// Pending (待生效): inside the return window, visible, not spendable.
     Pending,
-    /// In the balance.
+    /// Available (已生效): in the balance.
     Available,
+    /// Refunded (已退款): the points were cancelled or taken back.
     Refunded,
 }
 
@@ -30,12 +31,16 @@ impl From<StatusView> for PurchaseStatus {
     }
 }
 
-/// The result of `recordPurchase`.
+/// The result of `recordPurchase` (消费记录).
 #[derive(SimpleObject)]
 pub struct RecordPurchasePayload {
+    /// The mall's order id (订单号).
     order_id: String,
+    /// The member who bought.
     member_id: ID,
+    /// The amount paid, in cents (分).
     amount_cents: i64,
+    /// Where the purchase's points stand.
     status: PurchaseStatus,
     /// Points after multipliers, before the monthly cap.
     points_requested: i64,
@@ -43,6 +48,7 @@ pub struct RecordPurchasePayload {
     points_granted: i64,
     /// True when the monthly cap cut the award.
     capped: bool,
+    /// Growth (成长值) the purchase earned, after the KOC coefficient.
     growth: i64,
     /// When the points become spendable (end of the return window).
     available_at: DateTime<Utc>,
@@ -68,9 +74,10 @@ impl From<PurchaseOutcome> for RecordPurchasePayload {
     }
 }
 
-/// The result of `refundPurchase`.
+/// The result of `refundPurchase` (退款).
 #[derive(SimpleObject)]
 pub struct RefundPurchasePayload {
+    /// The refunded order's id (订单号).
     order_id: String,
     /// Pending points cancelled (refund inside the return window).
     points_cancelled: i64,
@@ -97,10 +104,10 @@ impl From<RefundOutcome> for RefundPurchasePayload {
     }
 }
 
-/// The checkout rules.
+/// The checkout rules (积分抵现规则): points as cash at the till.
 #[derive(SimpleObject)]
 pub struct CheckoutRules {
-    /// Points worth ¥1.
+    /// Points worth ¥1 (积分抵现比例).
     points_per_yuan: i64,
     /// Points are spent in multiples of this.
     unit: i64,
@@ -118,7 +125,7 @@ impl From<RulesView> for CheckoutRules {
     }
 }
 
-/// How many points an order may use.
+/// How many points an order may use (积分抵扣试算).
 #[derive(SimpleObject)]
 pub struct PointsDeductionQuote {
     /// The most points the order may use now (balance, order share, monthly redemption cap).
@@ -127,6 +134,7 @@ pub struct PointsDeductionQuote {
     max_deduction_cents: i64,
     /// The member's spendable balance.
     balance: i64,
+    /// The rules the quote applied.
     rules: CheckoutRules,
 }
 
@@ -141,13 +149,16 @@ impl From<CheckoutQuote> for PointsDeductionQuote {
     }
 }
 
-/// The result of `deductPointsForOrder`.
+/// The result of `deductPointsForOrder` (积分抵扣).
 #[derive(SimpleObject)]
 pub struct DeductPointsPayload {
+    /// The order's id (订单号).
     order_id: String,
+    /// Points spent on the order.
     points: i64,
     /// What the points take off the order, in cents.
     deduction_cents: i64,
+    /// The member's balance (积分余额) after it.
     balance_after: i64,
     /// True when this replayed an earlier call for the same order.
     replayed: bool,
@@ -165,11 +176,14 @@ impl From<DeductionOutcome> for DeductPointsPayload {
     }
 }
 
-/// Checkout rules to change; omitted values stay.
+/// Checkout rules (积分抵现规则) to change; omitted values stay.
 #[derive(InputObject)]
 pub struct UpdateCheckoutRulesInput {
+    /// Points worth ¥1, 1–100,000.
     points_per_yuan: Option<i64>,
+    /// Points are spent in multiples of this, 1–100,000.
     unit: Option<i64>,
+    /// The largest share of an order points may pay, in percent, 1–100.
     max_percent: Option<i64>,
 }
 
@@ -178,7 +192,7 @@ pub struct PurchaseQuery;
 
 #[Object]
 impl PurchaseQuery {
-    /// How many points a member may use on an order of `amountCents` (ADMIN integration).
+    /// How many points a member may use on an order of `amountCents` (积分抵扣试算; ADMIN integration).
     async fn quote_points_deduction(
         &self,
         ctx: &Context<'_>,
@@ -198,7 +212,7 @@ impl PurchaseQuery {
         Ok(quote.into())
     }
 
-    /// The checkout rules. Public.
+    /// The checkout rules (积分抵现规则). Public.
     async fn checkout_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<CheckoutRules> {
         Ok(ctx.services().purchases.rules().await.extend()?.into())
     }
@@ -209,9 +223,9 @@ pub struct PurchaseMutation;
 
 #[Object]
 impl PurchaseMutation {
-    /// Records a purchase (ADMIN integration): 1 point and 1 growth per whole yuan, multiplied,
-    /// capped, pending through the return window. Idempotent by `orderId`; the same order with
-    /// other details is CONFLICT.
+    /// Records a purchase (消费积分; ADMIN integration): 1 point and 1 growth per whole yuan,
+    /// multiplied, capped, pending through the return window. Idempotent by `orderId`; the same
+    /// order with other details is CONFLICT.
     async fn record_purchase(
         &self,
         ctx: &Context<'_>,
@@ -238,8 +252,8 @@ impl PurchaseMutation {
         Ok(outcome.into())
     }
 
-    /// Refunds an order (ADMIN integration): cancels pending points, or takes available ones back
-    /// down to zero; returns checkout points. Refunding twice changes nothing.
+    /// Refunds an order (退款; ADMIN integration): cancels pending points, or takes available ones
+    /// back down to zero; returns checkout points. Refunding twice changes nothing.
     async fn refund_purchase(
         &self,
         ctx: &Context<'_>,
@@ -261,7 +275,7 @@ impl PurchaseMutation {
             .into())
     }
 
-    /// Pays `points` toward an order of `amountCents` (ADMIN integration). Idempotent by
+    /// Pays `points` toward an order of `amountCents` (积分抵现; ADMIN integration). Idempotent by
     /// `orderId`; counts toward the monthly redemption cap; reversed by `refundPurchase`.
     async fn deduct_points_for_order(
         &self,
@@ -290,7 +304,7 @@ impl PurchaseMutation {
         Ok(outcome.into())
     }
 
-    /// Changes the checkout rules (ADMIN).
+    /// Changes the checkout rules (修改积分抵现规则; ADMIN).
     async fn update_checkout_rules(
         &self,
         ctx: &Context<'_>,

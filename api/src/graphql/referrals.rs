@@ -4,21 +4,21 @@ use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
-use crate::domain::ids::ReferralId;
+use crate::domain::ids::{MemberId, ReferralId};
 use crate::domain::paging::PageSize;
 use crate::domain::referral::{self, ReferralStatus as DomainStatus};
 use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
-use crate::service::referrals::Referral as ReferralRow;
+use crate::service::referrals::{Referral as ReferralRow, ReferralSummary};
 
-/// Where an invite stands.
+/// Where an invite (邀请) stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ReferralStatus {
-    /// Bound; the invitee has not signed in yet.
+    /// Bound (已绑定); the invitee has not signed in yet.
     Bound,
-    /// The invitee completed a first sign-in.
+    /// Completed (已完成): the invitee signed in for the first time and both were paid.
     Completed,
-    /// Voided by an operator; its rewards were taken back.
+    /// Voided (已作废) by an operator; its rewards were taken back.
     Void,
 }
 
@@ -32,19 +32,28 @@ impl From<DomainStatus> for ReferralStatus {
     }
 }
 
-/// An invite.
+/// An invite (邀请关系): one member (the inviter, 邀请人) brought another (the invitee, 被邀请人).
 #[derive(SimpleObject)]
 pub struct Referral {
+    /// The invite's id.
     id: ID,
+    /// The inviter's member id (邀请人).
     inviter_id: ID,
+    /// The invitee's member id (被邀请人).
     invitee_id: ID,
+    /// Where the invite stands.
     status: ReferralStatus,
     /// False when the completion came past the inviter's 5 paid invites that day.
     rewarded: bool,
+    /// Points (积分) paid to the inviter at completion; 0 before, or when not rewarded.
     inviter_points: i64,
+    /// Points paid to the invitee at completion; 0 before.
     invitee_points: i64,
+    /// When the invitee named the inviter (绑定时间).
     bound_at: DateTime<Utc>,
+    /// When the invitee's first sign-in completed the invite; null before.
     completed_at: Option<DateTime<Utc>>,
+    /// When an operator voided the invite; null unless voided.
     voided_at: Option<DateTime<Utc>>,
 }
 
@@ -65,38 +74,58 @@ impl From<ReferralRow> for Referral {
     }
 }
 
-/// A milestone of successful invites.
+/// A milestone (邀请里程碑) of successful invites, paid once when reached.
 #[derive(SimpleObject)]
 pub struct ReferralMilestone {
+    /// Successful invites needed.
     invites: i32,
+    /// Bonus points (奖励积分) paid when reached.
     bonus_points: i64,
 }
 
-/// The signed-in member's invites and progress.
-#[derive(SimpleObject)]
+/// The signed-in member's invites, for the GraphQL `MyReferrals` type.
 pub struct MyReferrals {
-    /// The code friends enter with `bindInviter`.
-    invite_code: String,
-    /// Invitees who completed a first sign-in (void ones taken off).
-    successful_invites: i32,
-    /// The next milestone; null after the last.
-    next_milestone: Option<ReferralMilestone>,
-    /// Invites still needed for the next milestone.
-    invites_to_next_milestone: Option<i32>,
-    /// Paid invites today (at most 5; more still count toward milestones).
-    rewarded_today: i32,
-    /// The member's invites, newest first.
-    referrals: Page<Referral>,
+    member: MemberId,
+    summary: ReferralSummary,
 }
 
-#[derive(Default)]
-pub struct ReferralQuery;
-
+/// The signed-in member's invites (我的邀请) and progress toward the next milestone.
 #[Object]
-impl ReferralQuery {
-    /// The signed-in member's invites, with progress to the next milestone.
+impl MyReferrals {
+    /// The code friends enter with `bindInviter` (邀请码).
+    async fn invite_code(&self) -> &str {
+        &self.summary.invite_code
+    }
+
+    /// Invitees who completed a first sign-in (成功邀请数; void ones taken off).
+    async fn successful_invites(&self) -> i32 {
+        self.summary.successful_invites
+    }
+
+    /// The next milestone; null after the last.
+    async fn next_milestone(&self) -> Option<ReferralMilestone> {
+        self.summary
+            .next_milestone
+            .map(|(invites, bonus_points)| ReferralMilestone {
+                invites,
+                bonus_points,
+            })
+    }
+
+    /// Invites still needed for the next milestone; null after the last.
+    async fn invites_to_next_milestone(&self) -> Option<i32> {
+        let count = self.summary.successful_invites;
+        referral::next_milestone(count).map(|(invites, _)| invites.saturating_sub(count))
+    }
+
+    /// Paid invites today (at most 5; more still count toward milestones).
+    async fn rewarded_today(&self) -> i32 {
+        i32::try_from(self.summary.rewarded_today).unwrap_or(i32::MAX)
+    }
+
+    /// The member's invites, newest first.
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
-    async fn my_referrals(
+    async fn referrals(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
@@ -104,42 +133,33 @@ impl ReferralQuery {
             desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
         )]
         after: Option<String>,
-    ) -> async_graphql::Result<MyReferrals> {
-        let member = ctx.viewer()?.member().extend()?;
+    ) -> async_graphql::Result<Page<Referral>> {
         let after = after_id(after).extend()?;
         let first = PageSize::parse(first).extend()?;
-        let summary = ctx
+        let (rows, has_next) = ctx
             .services()
             .referrals
-            .summary(member, first, after)
+            .invites(self.member, first, after)
             .await
             .extend()?;
-        let count = summary.successful_invites;
-        Ok(MyReferrals {
-            invite_code: summary.invite_code,
-            successful_invites: count,
-            next_milestone: summary.next_milestone.map(|(invites, bonus_points)| {
-                ReferralMilestone {
-                    invites,
-                    bonus_points,
-                }
-            }),
-            invites_to_next_milestone: referral::next_milestone(count)
-                .map(|(invites, _)| invites.saturating_sub(count)),
-            rewarded_today: i32::try_from(summary.rewarded_today).unwrap_or(i32::MAX),
-            referrals: page(
-                summary
-                    .referrals
-                    .into_iter()
-                    .map(|r| (r.id, r.into()))
-                    .collect(),
-                after,
-                summary.has_next,
-            ),
-        })
+        let items = rows.into_iter().map(|r| (r.id, r.into())).collect();
+        Ok(page(items, after, has_next))
+    }
+}
+
+#[derive(Default)]
+pub struct ReferralQuery;
+
+#[Object]
+impl ReferralQuery {
+    /// The signed-in member's invites (我的邀请), with progress to the next milestone.
+    async fn my_referrals(&self, ctx: &Context<'_>) -> async_graphql::Result<MyReferrals> {
+        let member = ctx.viewer()?.member().extend()?;
+        let summary = ctx.services().referrals.summary(member).await.extend()?;
+        Ok(MyReferrals { member, summary })
     }
 
-    /// The invite the signed-in member bound, if any.
+    /// The invite the signed-in member bound, if any (我的邀请人).
     async fn my_inviter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Referral>> {
         let member = ctx.viewer()?.member().extend()?;
         let found = ctx.services().referrals.of_invitee(member).await.extend()?;
@@ -152,7 +172,7 @@ pub struct ReferralMutation;
 
 #[Object]
 impl ReferralMutation {
-    /// Names the member's inviter by invite code: within 7 days of registering, once, never
+    /// Names the member's inviter by invite code (绑定邀请人): within 7 days of registering, once, never
     /// oneself or one's own invitee's chain (INVITE_INVALID). Both are paid at the invitee's
     /// first sign-in (inviter +50, invitee +20).
     async fn bind_inviter(
@@ -174,7 +194,7 @@ impl ReferralMutation {
             .into())
     }
 
-    /// Voids an invite (admins and operators): its rewards are taken back like a refund,
+    /// Voids an invite (作废邀请; admins and operators): its rewards are taken back like a refund,
     /// never below zero, and it stops counting. Voiding twice changes nothing.
     async fn void_referral(
         &self,

@@ -11,16 +11,16 @@ use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 use crate::service::rewards::{RedeemOutcome, RewardOffer};
 
-/// What a reward is.
+/// What a reward (奖品) is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum RewardKind {
-    /// A coupon with a code staff write off.
+    /// A coupon (优惠券) with a code staff write off (核销), valid 30 days.
     Coupon,
-    /// Shipped; pending until fulfilled or cancelled.
+    /// A physical gift (实物), shipped; pending until fulfilled or cancelled.
     Physical,
-    /// Delivered at once.
+    /// A virtual reward (虚拟权益), delivered at once.
     Virtual,
-    /// A streak freeze, added to the member's stock.
+    /// A streak freeze (补签卡/断签保护), added to the member's stock; it covers one missed day.
     StreakFreeze,
 }
 
@@ -46,11 +46,14 @@ impl From<RewardKind> for reward::RewardKind {
     }
 }
 
-/// Where a redemption stands.
+/// Where a redemption (兑换) stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum RedemptionStatus {
+    /// Waiting to be shipped (待发货): PHYSICAL rewards until fulfilled or cancelled.
     Pending,
+    /// Delivered (已完成): shipped, or delivered at once for the other kinds.
     Fulfilled,
+    /// Cancelled (已取消): the points were returned and the stock restored.
     Cancelled,
 }
 
@@ -74,19 +77,24 @@ impl From<RedemptionStatus> for reward::RedemptionStatus {
     }
 }
 
-/// A reward in the catalogue, as the caller sees it today.
+/// A reward in the points mall (积分商城奖品), as the caller sees it today.
 #[derive(SimpleObject)]
 pub struct Reward {
+    /// The reward's id.
     id: ID,
+    /// The reward's name (奖品名称).
     title: String,
+    /// What the member gets (奖品说明); may be empty.
     description: String,
+    /// A picture of it (图片), if any.
     image_url: Option<String>,
+    /// What kind of reward it is.
     kind: RewardKind,
-    /// The list price in points.
+    /// The list price in points (所需积分).
     points_cost: i64,
     /// What one unit costs the caller now (member-day discount applied).
     price: i64,
-    /// Units left; null = unlimited.
+    /// Units left (库存); null = unlimited.
     stock: Option<i64>,
     /// Units per member per business month; null = no limit.
     monthly_limit: Option<i32>,
@@ -94,9 +102,13 @@ pub struct Reward {
     lifetime_limit: Option<i32>,
     /// The lowest tier that may redeem it; null = every tier.
     min_tier: Option<String>,
+    /// When it can first be redeemed; null = already.
     available_from: Option<DateTime<Utc>>,
+    /// When redeeming it ends; null = never.
     available_until: Option<DateTime<Utc>>,
+    /// Redeemable only on member day (会员日专享).
     member_day_only: bool,
+    /// False takes it off the shelf (下架); only admins see inactive rewards.
     active: bool,
     /// For a signed-in member: true when one unit could be redeemed now.
     eligible: Option<bool>,
@@ -140,14 +152,18 @@ impl Reward {
     }
 }
 
-/// A coupon.
+/// A coupon (优惠券) a member holds.
 #[derive(SimpleObject)]
 pub struct Coupon {
-    /// 16 characters; staff write it off with `redeemCoupon`.
+    /// The coupon code (券码), 16 characters; staff write it off (核销) with `redeemCoupon`.
     code: String,
+    /// The reward it came from.
     reward_id: ID,
+    /// The redemption that issued it.
     redemption_id: ID,
+    /// When it stops being valid (有效期至), 30 days after issue.
     expires_at: DateTime<Utc>,
+    /// When staff wrote it off; null while unused.
     used_at: Option<DateTime<Utc>>,
 }
 
@@ -163,18 +179,26 @@ impl From<CouponView> for Coupon {
     }
 }
 
-/// A redemption.
+/// A redemption (兑换记录): points spent on a reward.
 #[derive(SimpleObject)]
 pub struct Redemption {
+    /// The redemption's id.
     id: ID,
+    /// The member who redeemed.
     member_id: ID,
+    /// The reward redeemed.
     reward_id: ID,
+    /// Units redeemed (数量).
     quantity: i32,
     /// Points per unit paid.
     unit_price: i64,
+    /// Points spent in all (消耗积分): `unitPrice × quantity`.
     points_total: i64,
+    /// Where it stands.
     status: RedemptionStatus,
+    /// The courier's tracking number (快递单号) of a fulfilled PHYSICAL reward.
     tracking_number: Option<String>,
+    /// When the member redeemed.
     created_at: DateTime<Utc>,
 }
 
@@ -194,12 +218,14 @@ impl From<RedemptionView> for Redemption {
     }
 }
 
-/// The result of `redeemReward`.
+/// The result of `redeemReward` (兑换结果).
 #[derive(SimpleObject)]
 pub struct RedeemRewardPayload {
+    /// The redemption made (or the earlier one, on a replay).
     redemption: Redemption,
     /// The coupons issued (COUPON rewards).
     coupons: Vec<Coupon>,
+    /// The member's points balance (积分余额) after it.
     balance_after: i64,
     /// True when this replayed an earlier call with the same key.
     replayed: bool,
@@ -216,25 +242,38 @@ impl From<RedeemOutcome> for RedeemRewardPayload {
     }
 }
 
-/// A reward's fields.
+/// A reward's fields (奖品), for creating or replacing one.
 #[derive(InputObject)]
 pub struct RewardInput {
+    /// The name (奖品名称), 1–64 characters.
     title: String,
+    /// What the member gets (奖品说明), at most 1000 characters.
     #[graphql(default)]
     description: String,
+    /// A picture's URL (图片), at most 512 characters.
     #[graphql(validator(chars_max_length = 512))]
     image_url: Option<String>,
+    /// What kind of reward it is.
     kind: RewardKind,
+    /// The price in points (所需积分), 0–10,000,000.
     points_cost: i64,
+    /// Units in stock (库存), 0 or more; omit for unlimited.
     stock: Option<i64>,
+    /// Units per member per business month (每月限兑), at least 1; omit for no limit.
     monthly_limit: Option<i32>,
+    /// Units per member ever (终身限兑), at least 1; omit for no limit.
     lifetime_limit: Option<i32>,
+    /// The lowest tier code that may redeem it (最低等级), e.g. `CORE`; omit for every tier.
     #[graphql(validator(chars_max_length = 32))]
     min_tier: Option<String>,
+    /// When it can first be redeemed; omit for "at once".
     available_from: Option<DateTime<Utc>>,
+    /// When redeeming it ends, after `availableFrom`; omit for "never".
     available_until: Option<DateTime<Utc>>,
+    /// Redeemable only on member day (会员日专享).
     #[graphql(default)]
     member_day_only: bool,
+    /// False keeps it off the shelf (下架).
     #[graphql(default = true)]
     active: bool,
 }
@@ -265,8 +304,8 @@ pub struct RewardQuery;
 
 #[Object]
 impl RewardQuery {
-    /// The catalogue, newest first. Public; a signed-in member sees today's price, eligibility
-    /// and the reason when not eligible. Admins also see inactive rewards.
+    /// The catalogue, newest first (积分商城). Public; a signed-in member sees today's price,
+    /// eligibility and the reason when not eligible. Admins also see inactive rewards.
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn rewards(
         &self,
@@ -293,7 +332,7 @@ impl RewardQuery {
         Ok(page(items, after, has_next))
     }
 
-    /// The signed-in member's redemptions, newest first.
+    /// The signed-in member's redemptions, newest first (我的兑换记录).
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn my_redemptions(
         &self,
@@ -320,14 +359,15 @@ impl RewardQuery {
         ))
     }
 
-    /// The signed-in member's coupons, newest first.
+    /// The signed-in member's coupons, newest first (我的优惠券).
     async fn my_coupons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Coupon>> {
         let member = ctx.viewer()?.member().extend()?;
         let coupons = ctx.services().rewards.coupons(member).await.extend()?;
         Ok(coupons.into_iter().map(Into::into).collect())
     }
 
-    /// Redemptions of every member, newest first, optionally by status (admins and operators).
+    /// Redemptions of every member, newest first, optionally by status (兑换记录; admins and
+    /// operators).
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
     async fn redemptions(
         &self,
@@ -362,7 +402,7 @@ pub struct RewardMutation;
 
 #[Object]
 impl RewardMutation {
-    /// Redeems a reward. Checks in order: REWARD_UNAVAILABLE, TIER_TOO_LOW, NOT_MEMBER_DAY,
+    /// Redeems a reward (积分兑换). Checks in order: REWARD_UNAVAILABLE, TIER_TOO_LOW, NOT_MEMBER_DAY,
     /// REDEMPTION_LIMIT_REACHED, MONTHLY_REDEEM_CAP_REACHED, OUT_OF_STOCK, INSUFFICIENT_POINTS.
     /// The same key replays the first result.
     async fn redeem_reward(
@@ -387,8 +427,8 @@ impl RewardMutation {
         Ok(outcome.into())
     }
 
-    /// Writes a coupon off at the counter (admins and operators), once. COUPON_INVALID for an
-    /// unknown, used or expired code.
+    /// Writes a coupon off at the counter (admins and operators), once (核销优惠券). COUPON_INVALID for
+    /// an unknown, used or expired code.
     async fn redeem_coupon(
         &self,
         ctx: &Context<'_>,
@@ -408,7 +448,7 @@ impl RewardMutation {
             .into())
     }
 
-    /// Marks a pending physical redemption shipped (admins and operators).
+    /// Marks a pending physical redemption shipped (发货; admins and operators).
     async fn fulfill_redemption(
         &self,
         ctx: &Context<'_>,
@@ -430,7 +470,7 @@ impl RewardMutation {
         Ok(redemption.into())
     }
 
-    /// Cancels a pending physical redemption (admins and operators): points back as
+    /// Cancels a pending physical redemption (取消兑换; admins and operators): points back as
     /// REDEMPTION_REFUND and stock restored, once.
     async fn cancel_redemption(
         &self,
@@ -451,7 +491,7 @@ impl RewardMutation {
             .into())
     }
 
-    /// Adds a reward (ADMIN).
+    /// Adds a reward (新建奖品; ADMIN).
     async fn create_reward(
         &self,
         ctx: &Context<'_>,
@@ -467,7 +507,7 @@ impl RewardMutation {
         Ok(Reward::plain(created))
     }
 
-    /// Deletes a reward nobody has redeemed (ADMIN); CONFLICT otherwise (retire it with
+    /// Deletes a reward nobody has redeemed (删除奖品; ADMIN); CONFLICT otherwise (retire it with
     /// `active: false`).
     async fn delete_reward(
         &self,
@@ -480,7 +520,7 @@ impl RewardMutation {
         Ok(true)
     }
 
-    /// Replaces a reward's fields (ADMIN).
+    /// Replaces a reward's fields (修改奖品; ADMIN).
     async fn update_reward(
         &self,
         ctx: &Context<'_>,

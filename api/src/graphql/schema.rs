@@ -14,21 +14,32 @@ use async_graphql::{
 use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
 use crate::graphql::clock::{ClockMutation, ClockQuery};
+use crate::graphql::connection::Page;
 use crate::graphql::guards::{InputErrors, RootFieldLimits};
+use crate::graphql::inbox::Notification;
 use crate::graphql::inbox::{InboxMutation, InboxQuery, InboxSubscription};
+use crate::graphql::koc::{KocApplication, KocSubmission};
 use crate::graphql::koc::{KocMutation, KocQuery};
 use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
+use crate::graphql::members::MemberListItem;
 use crate::graphql::members::{MemberMutation, MemberQuery};
+use crate::graphql::points::PointsEntry;
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
+use crate::graphql::referrals::Referral;
 use crate::graphql::referrals::{ReferralMutation, ReferralQuery};
+use crate::graphql::rewards::{Redemption, Reward};
 use crate::graphql::rewards::{RewardMutation, RewardQuery};
+use crate::graphql::scalars::DATE_TIME_DESCRIPTION;
 use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::graphql::stats::StatsQuery;
 use crate::graphql::tiers::{TierMutation, TierQuery};
 use crate::service::Services;
 
+/// What can be read (查询). Members read their own card, the catalogue and the boards;
+/// admins and operators read everything. Send `Authorization: Bearer <token>` from
+/// `memberLogin` or `adminLogin`; public fields work without it.
 #[derive(MergedObject, Default)]
 pub struct Query(
     MemberQuery,
@@ -46,6 +57,9 @@ pub struct Query(
     ClockQuery,
 );
 
+/// What can be changed (变更). Mutations are rate limited per member or IP; those that move
+/// points are idempotent (an idempotency key, an order id, or once a day by nature), so a
+/// retried call never counts twice.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AuthMutation,
@@ -63,6 +77,7 @@ pub struct Mutation(
     ClockMutation,
 );
 
+/// Live updates (订阅), served over the WebSocket at `/graphql/ws` only.
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(InboxSubscription);
 
@@ -98,14 +113,38 @@ impl Schemas {
     }
 }
 
+/// Describes each connection type: the library names them after the item, without a word.
+macro_rules! describe_pages {
+    ($builder:expr, $($item:ty => $what:literal),+ $(,)?) => {
+        $builder$(.override_output_type_description::<Page<$item>>(concat!(
+            "A page of ", $what, " (分页列表). Ask for the next page with `after` set to the last ",
+            "edge's `cursor` while `pageInfo.hasNextPage` is true."
+        )))+
+    };
+}
+
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
     // No field returns it; it is in the schema to document every `extensions.code`.
     .register_output_type::<crate::graphql::error::ErrorCode>()
+    // The library describes its DateTime scalar after the Rust type; clients need the format.
+    .override_output_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME_DESCRIPTION)
+    .override_input_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME_DESCRIPTION);
+    describe_pages!(
+        builder,
+        KocApplication => "KOC applications (达人申请)",
+        KocSubmission => "KOC task submissions (任务提交)",
+        MemberListItem => "members (会员)",
+        Notification => "inbox notices (消息)",
+        PointsEntry => "points entries (积分明细)",
+        Redemption => "redemptions (兑换记录)",
+        Referral => "invites (邀请记录)",
+        Reward => "rewards (积分商城奖品)",
+    )
 }
 
 /// The API schema with the configured limits and introspection policy.
@@ -268,10 +307,10 @@ mod tests {
         );
     }
 
-    /// Every argument tells frontend developers what to send (the rest of the schema is being
-    /// described; this holds what is done).
+    /// The schema is the frontend's documentation: every type, field, argument, input field and
+    /// enum value carries a description.
     #[test]
-    fn every_argument_is_described() {
+    fn everything_in_the_schema_is_described() {
         use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
         let document = async_graphql::parser::parse_schema(sdl()).unwrap();
         let mut undescribed = Vec::new();
@@ -279,23 +318,55 @@ mod tests {
             let TypeSystemDefinition::Type(ty) = definition else {
                 continue;
             };
-            let TypeKind::Object(object) = &ty.node.kind else {
-                continue;
-            };
-            for field in &object.fields {
-                for argument in &field.node.arguments {
-                    if argument.node.description.is_none() {
-                        undescribed.push(format!(
-                            "{}.{}({})",
-                            ty.node.name.node, field.node.name.node, argument.node.name.node
-                        ));
+            let type_name = ty.node.name.node.as_str();
+            if ty.node.description.is_none() {
+                undescribed.push(type_name.to_owned());
+            }
+            match &ty.node.kind {
+                TypeKind::Object(object) => {
+                    for field in &object.fields {
+                        let field_name = field.node.name.node.as_str();
+                        if field.node.description.is_none() {
+                            undescribed.push(format!("{type_name}.{field_name}"));
+                        }
+                        for argument in &field.node.arguments {
+                            if argument.node.description.is_none() {
+                                undescribed.push(format!(
+                                    "{type_name}.{field_name}({})",
+                                    argument.node.name.node
+                                ));
+                            }
+                        }
                     }
                 }
+                TypeKind::Interface(interface) => {
+                    for field in &interface.fields {
+                        if field.node.description.is_none() {
+                            undescribed.push(format!("{type_name}.{}", field.node.name.node));
+                        }
+                    }
+                }
+                TypeKind::InputObject(input) => {
+                    for field in &input.fields {
+                        if field.node.description.is_none() {
+                            undescribed.push(format!("{type_name}.{}", field.node.name.node));
+                        }
+                    }
+                }
+                TypeKind::Enum(enumeration) => {
+                    for value in &enumeration.values {
+                        if value.node.description.is_none() {
+                            undescribed.push(format!("{type_name}.{}", value.node.value.node));
+                        }
+                    }
+                }
+                TypeKind::Scalar | TypeKind::Union(_) => {}
             }
         }
         assert!(
             undescribed.is_empty(),
-            "undescribed arguments: {undescribed:?}"
+            "{} undescribed: {undescribed:#?}",
+            undescribed.len()
         );
     }
 

@@ -1,7 +1,6 @@
 //! Daily sign-in, make-up, the calendar, and the sign-in rules.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject};
-use chrono::NaiveDate;
 
 use crate::domain::auth::AdminAction;
 use crate::domain::ids::{MemberId, RewardId};
@@ -9,17 +8,18 @@ use crate::domain::points::MonthKey;
 use crate::domain::signin::{self, Cycle, Milestone};
 use crate::graphql::context::ContextExt;
 use crate::graphql::rewards::{Coupon, RewardKind};
+use crate::graphql::scalars::Date;
 use crate::service::signin::{
     CalendarEntry, DayStatus, MakeUpOutcome, MilestoneBonus as BonusView, SignInOutcome,
     SignInRules as RulesView,
 };
 
-/// What a milestone measures.
+/// What a sign-in milestone (签到里程碑) measures.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum MilestoneKind {
-    /// The current streak reaches the threshold (paid again on every new run).
+    /// The current streak (连续签到) reaches the threshold (paid again on every new run).
     Streak,
-    /// All-time signed days reach the threshold (paid once ever).
+    /// All-time signed days (累计签到) reach the threshold (paid once ever).
     Total,
 }
 
@@ -41,10 +41,12 @@ impl From<MilestoneKind> for signin::MilestoneKind {
     }
 }
 
-/// A milestone bonus paid with a sign-in.
+/// A milestone bonus (里程碑奖励) paid with a sign-in.
 #[derive(SimpleObject)]
 pub struct MilestoneBonus {
+    /// What the milestone measures.
     kind: MilestoneKind,
+    /// The days it needed.
     threshold: i32,
     /// Points paid (after the monthly cap).
     points: i64,
@@ -63,26 +65,26 @@ impl From<BonusView> for MilestoneBonus {
     }
 }
 
-/// Everything the sign-in screen shows after signing in.
+/// Everything the sign-in (签到) screen shows after signing in.
 #[derive(SimpleObject)]
 pub struct SignInPayload {
     /// The business day signed.
-    day: NaiveDate,
+    day: Date,
     /// The cycle's points for this streak day.
     base_points: i64,
-    /// The tier multiplier applied, in percent (120 = 1.2×).
+    /// The tier's points multiplier (积分倍率) applied, in percent (120 = 1.2×).
     multiplier_percent: i32,
     /// The member-day multiplier applied, in percent (100 when it is not member day).
     member_day_multiplier_percent: i32,
     /// Base points times both multipliers, floored once.
     requested_points: i64,
-    /// Points paid for the sign-in after the monthly cap.
+    /// Points paid for the sign-in after the monthly cap (每月积分上限).
     points_granted: i64,
     /// Points the monthly cap cut (sign-in and milestones).
     cut_by_cap: i64,
     /// True when the monthly cap cut anything.
     capped: bool,
-    /// Consecutive signed days ending today.
+    /// Consecutive signed days ending today (连续签到天数).
     streak: i32,
     /// All signed days ever.
     total_sign_ins: i32,
@@ -94,7 +96,7 @@ pub struct SignInPayload {
     birthday_points: i64,
     /// The reward today's cycle day grants ("coupon after check-in"), when it could be granted.
     granted_reward: Option<GrantedReward>,
-    /// Balance after everything above.
+    /// The points balance (积分余额) after everything above.
     balance: i64,
     /// What tomorrow's sign-in pays if the streak goes on (before the cap).
     tomorrow_points: i64,
@@ -105,7 +107,7 @@ impl From<SignInOutcome> for SignInPayload {
         let capped = outcome.capped();
         let milestone_cut: i64 = outcome.milestones.iter().map(|m| m.cut).sum();
         Self {
-            day: outcome.day,
+            day: outcome.day.into(),
             base_points: outcome.base_points,
             multiplier_percent: outcome.multiplier_percent,
             member_day_multiplier_percent: outcome.member_day_multiplier_percent,
@@ -132,44 +134,50 @@ impl From<SignInOutcome> for SignInPayload {
     }
 }
 
-/// A reward granted with a sign-in.
+/// A reward granted with a sign-in (签到奖励).
 #[derive(SimpleObject)]
 pub struct GrantedReward {
+    /// The reward's id.
     reward_id: ID,
+    /// The reward's name (奖品名称).
     title: String,
+    /// What kind of reward it is.
     kind: RewardKind,
     /// The coupons issued (COUPON rewards).
     coupons: Vec<Coupon>,
 }
 
-/// A cycle day that grants a reward.
+/// A day of the sign-in cycle (签到周期) that also grants a reward.
 #[derive(SimpleObject, InputObject)]
 #[graphql(input_name = "CycleRewardInput")]
 pub struct CycleReward {
     /// 1-based day of the cycle.
     day: i32,
+    /// The reward granted that day (one unit, free).
     reward_id: ID,
 }
 
-/// The result of a make-up sign-in.
+/// The result of a make-up sign-in (补签).
 #[derive(SimpleObject)]
 pub struct MakeUpSignInPayload {
     /// The day filled.
-    day: NaiveDate,
+    day: Date,
     /// Points it cost.
     cost: i64,
     /// The streak after the gap was filled.
     streak: i32,
+    /// All signed days ever (累计签到天数).
     total_sign_ins: i32,
     /// Streak milestones the filled gap reached.
     milestone_bonuses: Vec<MilestoneBonus>,
+    /// The points balance (积分余额) after it.
     balance: i64,
 }
 
 impl From<MakeUpOutcome> for MakeUpSignInPayload {
     fn from(outcome: MakeUpOutcome) -> Self {
         Self {
-            day: outcome.day,
+            day: outcome.day.into(),
             cost: outcome.cost,
             streak: outcome.streak,
             total_sign_ins: outcome.total_sign_ins,
@@ -179,23 +187,29 @@ impl From<MakeUpOutcome> for MakeUpSignInPayload {
     }
 }
 
-/// How a calendar day stands.
+/// How a day of the sign-in calendar (签到日历) stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum SignInDayStatus {
+    /// Signed in that day (已签到).
     SignedIn,
+    /// Filled by a make-up sign-in (已补签).
     MadeUp,
-    /// A streak freeze covered the day.
+    /// A streak freeze (断签保护) covered the day.
     Frozen,
+    /// A past day without a sign-in (漏签); it can be made up this month.
     Missed,
     /// Today, not signed yet.
     Open,
+    /// A day after today (未到).
     Upcoming,
 }
 
-/// One day of the sign-in calendar.
+/// One day of the sign-in calendar (签到日历).
 #[derive(SimpleObject)]
 pub struct SignInCalendarDay {
-    date: NaiveDate,
+    /// The business day.
+    date: Date,
+    /// How the day stands.
     status: SignInDayStatus,
     /// Points the day gave, or would give if the member signs in every day from today.
     points: i64,
@@ -204,7 +218,7 @@ pub struct SignInCalendarDay {
 impl From<CalendarEntry> for SignInCalendarDay {
     fn from(entry: CalendarEntry) -> Self {
         Self {
-            date: entry.day,
+            date: entry.day.into(),
             status: match entry.status {
                 DayStatus::SignedIn => SignInDayStatus::SignedIn,
                 DayStatus::MadeUp => SignInDayStatus::MadeUp,
@@ -218,23 +232,27 @@ impl From<CalendarEntry> for SignInCalendarDay {
     }
 }
 
-/// A milestone of the sign-in programme.
+/// A milestone of the sign-in programme (签到里程碑).
 #[derive(SimpleObject, InputObject)]
 #[graphql(input_name = "SignInMilestoneInput")]
 pub struct SignInMilestone {
+    /// What it measures.
     kind: MilestoneKind,
+    /// The days needed, 1–10,000; a kind's thresholds are unique.
     threshold: i32,
-    /// Bonus points (not multiplied; counted toward the monthly cap).
+    /// Bonus points, 0–100,000 (not multiplied; counted toward the monthly cap).
     points: i64,
 }
 
-/// The sign-in programme's rules.
+/// The sign-in programme's rules (签到规则).
 #[derive(SimpleObject)]
 pub struct SignInRules {
-    /// Points for day 1, 2, … of a streak; day N pays entry (N − 1) mod length.
+    /// The sign-in cycle (签到周期): points for day 1, 2, … of a streak; day N pays entry
+    /// (N − 1) mod length.
     cycle: Vec<i64>,
+    /// Streak and total milestones and their bonuses.
     milestones: Vec<SignInMilestone>,
-    /// Points a make-up sign-in costs.
+    /// Points a make-up sign-in (补签) costs.
     make_up_cost: i64,
     /// Cycle days that also grant a reward.
     cycle_rewards: Vec<CycleReward>,
@@ -266,26 +284,27 @@ impl From<RulesView> for SignInRules {
     }
 }
 
-/// Rules to change; omitted ones stay. They apply from the next sign-in on.
+/// Sign-in rules (签到规则) to change; omitted ones stay. They apply from the next sign-in on.
 #[derive(InputObject)]
 pub struct UpdateSignInRulesInput {
-    /// 1 to 31 entries of 0 to 100000 points.
+    /// The cycle's points per streak day (签到周期): 1 to 31 entries of 0 to 100000 points.
     cycle: Option<Vec<i64>>,
     /// Replaces the whole milestone table.
     milestones: Option<Vec<SignInMilestone>>,
-    /// 0 to 100000 points.
+    /// What a make-up sign-in (补签) costs, 0 to 100000 points.
     make_up_cost: Option<i64>,
     /// Replaces which cycle days grant a reward.
     cycle_rewards: Option<Vec<CycleReward>>,
 }
 
-/// A member's sign-in standing.
+/// A member's sign-in standing (签到状态).
 #[derive(SimpleObject)]
 pub struct SignInStatus {
-    /// Consecutive signed days ending today or yesterday (0 once a day is missed).
+    /// Consecutive signed days (连续签到天数) ending today or yesterday (0 once a day is missed).
     streak: i32,
+    /// All signed days ever (累计签到天数).
     total_sign_ins: i32,
-    /// Freezes in stock; one covers a single missed day automatically.
+    /// Streak freezes (断签保护卡) in stock; one covers a single missed day automatically.
     streak_freezes: i32,
 }
 
@@ -294,7 +313,7 @@ pub struct SigninQuery;
 
 #[Object]
 impl SigninQuery {
-    /// The signed-in member's calendar for a business month (`YYYY-MM`).
+    /// The signed-in member's calendar for a business month (签到日历; `YYYY-MM`).
     async fn sign_in_calendar(
         &self,
         ctx: &Context<'_>,
@@ -311,7 +330,7 @@ impl SigninQuery {
         Ok(days.into_iter().map(Into::into).collect())
     }
 
-    /// The signed-in member's streak, total and freezes.
+    /// The signed-in member's streak, total and freezes (签到状态).
     async fn sign_in_status(&self, ctx: &Context<'_>) -> async_graphql::Result<SignInStatus> {
         let member = ctx.viewer()?.member().extend()?;
         let (streak, total_sign_ins, streak_freezes) =
@@ -323,7 +342,7 @@ impl SigninQuery {
         })
     }
 
-    /// The sign-in programme's rules. Public.
+    /// The sign-in programme's rules (签到规则). Public.
     async fn sign_in_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<SignInRules> {
         Ok(ctx.services().signin.rules().await.extend()?.into())
     }
@@ -334,13 +353,13 @@ pub struct SigninMutation;
 
 #[Object]
 impl SigninMutation {
-    /// Signs in for today. ALREADY_SIGNED_IN on a second call the same business day.
+    /// Signs in for today (每日签到). ALREADY_SIGNED_IN on a second call the same business day.
     async fn sign_in(&self, ctx: &Context<'_>) -> async_graphql::Result<SignInPayload> {
         let member = ctx.viewer()?.member().extend()?;
         Ok(ctx.services().signin.sign_in(member).await.extend()?.into())
     }
 
-    /// Fills a missed day of this month for points. MAKEUP_NOT_ALLOWED for today, the future,
+    /// Fills a missed day of this month for points (补签). MAKEUP_NOT_ALLOWED for today, the future,
     /// another month, a signed day or an exhausted quota; INSUFFICIENT_POINTS when short.
     async fn make_up_sign_in(
         &self,
@@ -348,19 +367,19 @@ impl SigninMutation {
         #[graphql(
             desc = "The missed day to fill (补签日期), `YYYY-MM-DD`: a past day of this business month, not before the member joined."
         )]
-        date: NaiveDate,
+        date: Date,
     ) -> async_graphql::Result<MakeUpSignInPayload> {
         let member = ctx.viewer()?.member().extend()?;
         Ok(ctx
             .services()
             .signin
-            .make_up(member, date)
+            .make_up(member, date.0)
             .await
             .extend()?
             .into())
     }
 
-    /// Changes the sign-in rules (ADMIN).
+    /// Changes the sign-in rules (修改签到规则; ADMIN).
     async fn update_sign_in_rules(
         &self,
         ctx: &Context<'_>,
@@ -400,7 +419,7 @@ impl SigninMutation {
         Ok(rules.into())
     }
 
-    /// Gives a member streak freezes (ADMIN). Returns the member's stock.
+    /// Gives a member streak freezes (发放断签保护卡; ADMIN). Returns the member's stock.
     async fn grant_streak_freezes(
         &self,
         ctx: &Context<'_>,

@@ -1,33 +1,39 @@
 //! `programmeStats`: the operators' dashboard figures.
 
 use async_graphql::{Context, Object, ResultExt, SimpleObject};
-use chrono::NaiveDate;
 
 use crate::domain::auth::AdminAction;
 use crate::domain::points::EntryKind;
 use crate::domain::stats::StatsPeriod;
 use crate::graphql::context::ContextExt;
 use crate::graphql::points::PointsEntryKind;
+use crate::graphql::scalars::Date;
 use crate::service::stats::{
     Activity, KindTotals, KocCounts, PointsStats, ProgrammeStats as Stats,
 };
 
-/// Programme figures for a period of business days. Flows count what happened within the
-/// period; stocks (outstanding points, tier distribution, KOCs, waiting applications) are as
-/// of now.
+/// Programme figures (运营数据) for a period of business days. Flows count what happened
+/// within the period; stocks (outstanding points, tier distribution, KOCs, waiting
+/// applications) are as of now.
 #[derive(SimpleObject)]
 pub struct ProgrammeStats {
-    from: NaiveDate,
-    to: NaiveDate,
+    /// The period's first business day.
+    from: Date,
+    /// The period's last business day (included).
+    to: Date,
+    /// Points issued, spent and expired (积分数据).
     points: PointsFigures,
+    /// Sign-ins and active members (活跃数据).
     activity: ActivityFigures,
     /// Members who joined in the period.
     new_members: i64,
     /// Members per tier now, entry tier first.
     tiers: Vec<TierCount>,
+    /// The KOC funnel (达人漏斗).
     koc: KocFunnel,
 }
 
+/// Points figures (积分数据) of a period.
 #[derive(SimpleObject)]
 pub struct PointsFigures {
     /// Points credited in the period (every credit but returned redemptions).
@@ -46,15 +52,21 @@ pub struct PointsFigures {
     by_kind: Vec<PointsKindFigures>,
 }
 
+/// Points moved by one kind of entry (积分明细类型) in the period.
 #[derive(SimpleObject)]
 pub struct PointsKindFigures {
+    /// The kind of entry.
     kind: PointsEntryKind,
+    /// Points credited by entries of this kind.
     credited: i64,
+    /// Points debited by entries of this kind (a positive number).
     debited: i64,
+    /// Points of this kind the monthly earning cap cut.
     cut_by_caps: i64,
 }
 
-/// Active members count distinct members with a daily sign-in (make-ups left out).
+/// Activity figures (活跃数据). Active members count distinct members with a daily sign-in
+/// (make-ups left out).
 #[derive(SimpleObject)]
 pub struct ActivityFigures {
     /// Daily sign-ins in the period.
@@ -69,13 +81,18 @@ pub struct ActivityFigures {
     mau: i64,
 }
 
+/// How many members a tier has now (等级分布).
 #[derive(SimpleObject)]
 pub struct TierCount {
+    /// The tier's code.
     code: String,
+    /// The tier's name (等级名称).
     name: String,
+    /// Members in it now.
     members: i64,
 }
 
+/// The KOC funnel (达人漏斗): from application to approved work.
 #[derive(SimpleObject)]
 pub struct KocFunnel {
     /// Applications made in the period.
@@ -97,8 +114,8 @@ pub struct KocFunnel {
 impl From<Stats> for ProgrammeStats {
     fn from(stats: Stats) -> Self {
         Self {
-            from: stats.period.from,
-            to: stats.period.to,
+            from: stats.period.from.into(),
+            to: stats.period.to.into(),
             points: stats.points.into(),
             activity: stats.activity.into(),
             new_members: stats.new_members,
@@ -173,20 +190,21 @@ pub struct StatsQuery;
 
 #[Object]
 impl StatsQuery {
-    /// Programme statistics for the business days `from` to `to` (both included, at most
-    /// 366 days; admins and operators). VALIDATION (field `to`) for a reversed or longer period.
+    /// Programme statistics (运营数据) for the business days `from` to `to` (both included, at
+    /// most 366 days; admins and operators). VALIDATION (field `to`) for a reversed or longer
+    /// period.
     async fn programme_stats(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The first business day of the period (统计开始日期), `YYYY-MM-DD`.")]
-        from: NaiveDate,
+        from: Date,
         #[graphql(
             desc = "The last business day of the period (统计结束日期), at most 366 days after `from`."
         )]
-        to: NaiveDate,
+        to: Date,
     ) -> async_graphql::Result<ProgrammeStats> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
-        let period = StatsPeriod::new(from, to).extend()?;
+        let period = StatsPeriod::new(from.0, to.0).extend()?;
         let stats = ctx.services().stats.programme(period).await.extend()?;
         Ok(stats.into())
     }

@@ -7,39 +7,41 @@ use crate::domain::tier::Tier as TierView;
 use crate::graphql::context::ContextExt;
 use crate::service::tiers::{Evaluation, TierStanding};
 
-/// What a tier grants.
+/// What a tier grants (等级特权).
 #[derive(SimpleObject, Clone)]
 pub struct TierPrivileges {
-    /// Multiplier on sign-in and purchase points, in percent (120 = 1.2×).
+    /// Points multiplier (积分倍率) on sign-in and purchase points, in percent (120 = 1.2×).
     points_multiplier_percent: i32,
-    /// Points a member may earn per business month.
+    /// Points a member may earn per business month (每月积分上限).
     monthly_earn_cap: i64,
-    /// Points a member may spend on redemptions per business month.
+    /// Points a member may spend on redemptions per business month (每月兑换上限).
     monthly_redeem_cap: i64,
-    /// Points on the member's birthday.
+    /// Birthday points (生日积分), granted once a year on the member's birthday.
     birthday_points: i64,
-    /// Make-up sign-ins per month.
+    /// Make-up sign-ins (补签) allowed per business month.
     make_ups_per_month: i32,
-    /// Extra member-day discount on rewards, in percent.
+    /// Extra member-day discount (会员日折扣) on rewards, in percent.
     member_day_discount_percent: i32,
-    /// Points paid once when a member first reaches the tier.
+    /// Upgrade gift (升级礼) in points, paid once when a member first reaches the tier.
     upgrade_gift_points: i64,
-    /// The badge or title shown in the UI.
+    /// The badge or title (徽章/称号) shown in the UI.
     badge: String,
-    /// Priority customer support.
+    /// Priority customer support (专属客服).
     priority_support: bool,
 }
 
 /// A membership tier (会员等级).
 #[derive(SimpleObject, Clone)]
 pub struct Tier {
-    /// Stable code: NEW, REGULAR, CORE, SEED.
+    /// Stable code (等级代码): NEW, REGULAR, CORE, SEED.
     code: String,
+    /// The display name (等级名称), e.g. 核心会员.
     name: String,
     /// 0 for the entry tier, rising with each tier.
     rank: i32,
-    /// Growth over the trailing 12 months that reaches this tier.
+    /// Growth (成长值) over the trailing 12 months that reaches this tier.
     growth_threshold: i64,
+    /// What the tier grants.
     privileges: TierPrivileges,
 }
 
@@ -65,10 +67,10 @@ impl From<TierView> for Tier {
     }
 }
 
-/// How far the member is from the next tier.
+/// How far the member is from the next tier (升级进度).
 #[derive(SimpleObject)]
 pub struct TierProgress {
-    /// Growth over the trailing 12 business months.
+    /// Growth (成长值) over the trailing 12 business months.
     growth: i64,
     /// The next tier's threshold; null at the top tier.
     next_threshold: Option<i64>,
@@ -76,18 +78,22 @@ pub struct TierProgress {
     growth_needed: i64,
 }
 
-/// A member's tier standing.
+/// A member's tier standing (会员等级).
 #[derive(SimpleObject)]
 pub struct MemberTier {
     /// The current tier's code.
     code: String,
+    /// The current tier's name (等级名称).
     name: String,
+    /// The current tier's rank, 0 for the entry tier.
     rank: i32,
     /// The badge or title the UI shows.
     badge: String,
+    /// The current tier in full.
     current: Tier,
     /// The next tier up; null at the top.
     next: Option<Tier>,
+    /// How far the member is from the next tier.
     progress: TierProgress,
     /// What the current tier grants.
     privileges: TierPrivileges,
@@ -117,28 +123,43 @@ impl From<TierStanding> for MemberTier {
     }
 }
 
-/// Tier fields to change; omitted ones stay. Codes and ranks are fixed.
+/// Tier fields to change (会员等级); omitted ones stay. Codes and ranks are fixed.
 #[derive(InputObject)]
 pub struct UpdateTierInput {
+    /// The display name (等级名称), 1–32 characters.
     name: Option<String>,
+    /// Growth (成长值) over 12 months that reaches the tier: 0 for the entry tier, and above
+    /// the tier below.
     growth_threshold: Option<i64>,
+    /// Points multiplier (积分倍率) in percent, 100–1000.
     points_multiplier_percent: Option<i32>,
+    /// Points a member may earn per business month (每月积分上限), 0–10,000,000.
     monthly_earn_cap: Option<i64>,
+    /// Points a member may spend per business month (每月兑换上限), 0–10,000,000.
     monthly_redeem_cap: Option<i64>,
+    /// Birthday points (生日积分), 0–10,000,000.
     birthday_points: Option<i64>,
+    /// Make-up sign-ins (补签) per business month, 0–10,000,000.
     make_ups_per_month: Option<i32>,
+    /// Extra member-day discount (会员日折扣) on rewards, in percent, 0–50.
     member_day_discount_percent: Option<i32>,
+    /// Upgrade gift (升级礼) in points, 0–10,000,000.
     upgrade_gift_points: Option<i64>,
+    /// The badge or title (徽章/称号), at most 64 characters.
     #[graphql(validator(chars_max_length = 64))]
     badge: Option<String>,
+    /// Priority customer support (专属客服).
     priority_support: Option<bool>,
 }
 
-/// What an evaluation pass did.
+/// What a tier evaluation pass (等级评定) did.
 #[derive(SimpleObject)]
 pub struct EvaluateTiersPayload {
+    /// Members looked at.
     evaluated: u64,
+    /// Members moved up (升级).
     upgraded: u64,
+    /// Members moved down one level (降级); at most once per member per business month.
     downgraded: u64,
 }
 
@@ -157,7 +178,7 @@ pub struct TierQuery;
 
 #[Object]
 impl TierQuery {
-    /// Every tier with its privileges, entry tier first. Public.
+    /// Every tier with its privileges, entry tier first (会员等级). Public.
     async fn tiers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tier>> {
         let tiers = ctx.services().tiers.tiers().await.extend()?;
         Ok(tiers.into_iter().map(Into::into).collect())
@@ -169,7 +190,7 @@ pub struct TierMutation;
 
 #[Object]
 impl TierMutation {
-    /// Edits a tier (ADMIN). The table must still rise: the entry tier at 0, each threshold
+    /// Edits a tier (修改会员等级; ADMIN). The table must still rise: the entry tier at 0, each threshold
     /// above the one below. Applies from the next action on.
     async fn update_tier(
         &self,
@@ -218,7 +239,7 @@ impl TierMutation {
         Ok(tier.into())
     }
 
-    /// Runs the tier evaluation now (ADMIN): members move to the tier their trailing 12-month
+    /// Runs the tier evaluation now (等级评定; ADMIN): members move to the tier their trailing 12-month
     /// growth earns, down one level at most. The server also runs it once a month.
     async fn evaluate_tiers(
         &self,

@@ -30,8 +30,6 @@ pub struct ReferralSummary {
     /// (invites, bonus points) of the next milestone.
     pub next_milestone: Option<(i32, i64)>,
     pub rewarded_today: u64,
-    pub referrals: Vec<Referral>,
-    pub has_next: bool,
 }
 
 pub struct ReferralService {
@@ -182,32 +180,37 @@ impl ReferralService {
             .ok_or(AppError::NotFound("referral"))
     }
 
-    /// The member's invites, newest first, with progress to the next milestone.
+    /// The member's invite code and progress to the next milestone.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
-    pub async fn summary(
-        &self,
-        member: MemberId,
-        first: PageSize,
-        after: Option<i64>,
-    ) -> Result<ReferralSummary, AppError> {
+    pub async fn summary(&self, member: MemberId) -> Result<ReferralSummary, AppError> {
         let row = store::ledger::read_member(&self.db, member).await?;
         let profile = store::members::find(&self.db, member)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        let rows = store::referrals::list_for_inviter(&self.db, member, after, first.fetch_limit())
-            .await?;
-        let (referrals, has_next) = first.finish(rows);
         Ok(ReferralSummary {
             invite_code: profile.invite_code,
             successful_invites: row.successful_invites,
             next_milestone: referral::next_milestone(row.successful_invites),
             rewarded_today: store::referrals::rewarded_on(&self.db, member, self.clock.today())
                 .await?,
-            referrals,
-            has_next,
         })
+    }
+
+    /// A page of the member's invites, newest first, and whether more follow.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn invites(
+        &self,
+        member: MemberId,
+        first: PageSize,
+        after: Option<i64>,
+    ) -> Result<(Vec<Referral>, bool), AppError> {
+        let rows = store::referrals::list_for_inviter(&self.db, member, after, first.fetch_limit())
+            .await?;
+        Ok(first.finish(rows))
     }
 
     /// The invite the member bound, if any.

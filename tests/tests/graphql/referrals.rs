@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tests::{Session, TestApp, spawn_app};
 
 const BIND: &str = "mutation($c: String!) { bindInviter(inviteCode: $c) { id status inviterId } }";
-const MINE: &str = "{ myReferrals(first: 50) { inviteCode successfulInvites nextMilestone { invites bonusPoints } invitesToNextMilestone rewardedToday referrals { edges { node { id status rewarded inviterPoints inviteePoints } } } } }";
+const MINE: &str = "{ myReferrals { inviteCode successfulInvites nextMilestone { invites bonusPoints } invitesToNextMilestone rewardedToday referrals(first: 50) { edges { node { id status rewarded inviterPoints inviteePoints } } } } }";
 
 async fn mine(app: &TestApp, member: &Session) -> Value {
     app.gql(Some(member), MINE, json!({})).await.expect_ok()["myReferrals"].clone()
@@ -153,6 +153,29 @@ async fn five_invites_a_day_are_paid_and_milestones_count_them_all() {
     );
     assert_eq!(app.balance(&alice).await, 250 + 150 + 100);
     app.assert_ledger_invariants().await;
+
+    // The invites page on their own field: 4 + 4 + 2, newest first, each once.
+    const PAGE: &str = "query($after: String) { myReferrals { successfulInvites referrals(first: 4, after: $after) { edges { cursor node { inviteeId } } pageInfo { hasNextPage } } } }";
+    let mut after = Value::Null;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = app
+            .gql(Some(&alice), PAGE, json!({ "after": after }))
+            .await
+            .expect_ok()["myReferrals"]
+            .clone();
+        assert_eq!(page["successfulInvites"], 10);
+        let edges = page["referrals"]["edges"].as_array().unwrap().clone();
+        seen.extend(edges.iter().map(|e| e["node"]["inviteeId"].clone()));
+        pages += 1;
+        if page["referrals"]["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = edges.last().unwrap()["cursor"].clone();
+    }
+    let newest_first: Vec<Value> = invitees.iter().rev().map(|i| json!(i.id)).collect();
+    assert_eq!((pages, seen), (3, newest_first));
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ async fn admin_and_member(app: &TestApp) -> (tests::Session, tests::Session) {
 async fn impossible_dates_and_zoneless_timestamps_name_their_argument() {
     let app = spawn_app().await;
     let (admin, alice) = admin_and_member(&app).await;
-    let make_up = "mutation($d: NaiveDate!) { makeUpSignIn(date: $d) { cost } }";
+    let make_up = "mutation($d: Date!) { makeUpSignIn(date: $d) { cost } }";
     let set_clock = "mutation($t: DateTime!) { setTestClock(now: $t) { serverTime { now } } }";
 
     let literal = app
@@ -38,6 +38,17 @@ async fn impossible_dates_and_zoneless_timestamps_name_their_argument() {
         .await;
     let variable = app
         .gql(Some(&alice), make_up, json!({ "d": "2026-02-30" }))
+        .await;
+    // `Date` is strictly `YYYY-MM-DD`: no missing zero-padding, no time part.
+    let loose = app
+        .gql(Some(&alice), make_up, json!({ "d": "2026-3-1" }))
+        .await;
+    let with_time = app
+        .gql(
+            Some(&alice),
+            make_up,
+            json!({ "d": "2026-03-01T00:00:00Z" }),
+        )
         .await;
     let no_zone = app
         .gql(
@@ -63,6 +74,8 @@ async fn impossible_dates_and_zoneless_timestamps_name_their_argument() {
 
     assert_invalid(&literal, "date");
     assert_invalid(&variable, "date");
+    assert_invalid(&loose, "date");
+    assert_invalid(&with_time, "date");
     assert_invalid(&no_zone, "now");
     assert_invalid(&bad_offset, "now");
     assert_invalid(&year_9999, "now");
@@ -192,4 +205,64 @@ async fn nicknames_that_reorder_or_hide_text_never_reach_the_boards() {
         emoji.expect_ok()["updateProfile"]["member"]["nickname"],
         "小明 👨\u{200d}👩\u{200d}👧"
     );
+}
+
+#[tokio::test]
+async fn operator_settings_out_of_range_name_the_input_field() {
+    let app = spawn_app().await;
+    let (admin, _) = admin_and_member(&app).await;
+    let update_tier =
+        "mutation($i: UpdateTierInput!) { updateTier(code: \"NEW\", input: $i) { code } }";
+    let create_reward = "mutation($i: RewardInput!) { createReward(input: $i) { id } }";
+    let update_rules =
+        "mutation($i: UpdateSignInRulesInput!) { updateSignInRules(input: $i) { cycle } }";
+    let reward = |extra: Value| {
+        let mut input = json!({ "title": "Mug", "kind": "VIRTUAL", "pointsCost": 100 });
+        if let (Some(input), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
+            input.extend(extra.clone());
+        }
+        json!({ "i": input })
+    };
+
+    for (field, input) in [
+        ("monthlyEarnCap", json!({ "monthlyEarnCap": -1 })),
+        ("makeUpsPerMonth", json!({ "makeUpsPerMonth": -1 })),
+        (
+            "upgradeGiftPoints",
+            json!({ "upgradeGiftPoints": 10_000_001 }),
+        ),
+    ] {
+        let res = app
+            .gql(Some(&admin), update_tier, json!({ "i": input }))
+            .await;
+        assert_invalid(&res, field);
+    }
+    for (field, extra) in [
+        ("monthlyLimit", json!({ "monthlyLimit": 0 })),
+        ("lifetimeLimit", json!({ "lifetimeLimit": -2 })),
+    ] {
+        let res = app.gql(Some(&admin), create_reward, reward(extra)).await;
+        assert_invalid(&res, field);
+    }
+    let res = app
+        .gql(Some(&admin), update_rules, json!({ "i": { "cycle": [] } }))
+        .await;
+    assert_invalid(&res, "cycle");
+
+    // Nothing changed.
+    let tiers = app
+        .gql(
+            None,
+            "{ tiers { code privileges { monthlyEarnCap } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        tiers.expect_ok()["tiers"][0]["privileges"]["monthlyEarnCap"],
+        1000
+    );
+    let rewards = app
+        .gql(Some(&admin), "{ rewards { edges { cursor } } }", json!({}))
+        .await;
+    assert_eq!(rewards.expect_ok()["rewards"]["edges"], json!([]));
 }
