@@ -134,7 +134,7 @@ enum GrowthEntries {
 }
 
 #[derive(DeriveIden)]
-enum ProgrammeSettings {
+pub enum ProgrammeSettings {
     Table,
     Key,
     Value,

@@ -25,6 +25,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
+pub mod relay;
+pub use relay::{RedisRelay, StatementLog, TcpRelay};
+
 pub const WECHAT_APPID: &str = "wx-test-appid";
 pub const WECHAT_SECRET: &str = "wx-test-secret";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret";
@@ -42,6 +45,9 @@ pub struct TestApp {
     pub wechat: MockServer,
     /// The settings the app was built with (a sibling instance reuses them).
     settings: Settings,
+    /// A relay the app reaches its database through that the test does not hold itself (the
+    /// statement log's); dropping a relay closes its connections.
+    _database_relay: Option<TcpRelay>,
     /// Held for its `Drop`: removes the database and Redis keys when the test ends.
     _cleanup: Cleanup,
 }
@@ -110,18 +116,43 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns an app with `vars` added to (or replacing) the test environment.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
-    spawn(vars, false).await.0
+    spawn(vars, DatabaseRoute::Direct).await.0
 }
 
 /// On PostgreSQL (`TEST_DATABASE_URL`), an app that reaches its database through a relay the
 /// test can cut or stall; `None` on SQLite, whose file cannot go away.
 pub async fn spawn_app_behind_database_relay(vars: &[(&str, &str)]) -> Option<(TestApp, TcpRelay)> {
     std::env::var_os("TEST_DATABASE_URL")?;
-    let (app, relay) = spawn(vars, true).await;
+    let (app, relay, _) = spawn(vars, DatabaseRoute::Relay).await;
     Some((app, relay?))
 }
 
-async fn spawn(vars: &[(&str, &str)], relay_database: bool) -> (TestApp, Option<TcpRelay>) {
+/// On PostgreSQL, an app whose every SQL statement is logged on its way to the server, to
+/// hold the statement budgets; `None` on SQLite. Background passes that would write into the
+/// log (board healing) are switched off.
+pub async fn spawn_app_logging_statements(
+    vars: &[(&str, &str)],
+) -> Option<(TestApp, Arc<StatementLog>)> {
+    std::env::var_os("TEST_DATABASE_URL")?;
+    let mut vars = vars.to_vec();
+    vars.push(("MEMBERCARD_LEADERBOARD_HEAL_MS", "86400000"));
+    let (mut app, relay, log) = spawn(&vars, DatabaseRoute::LoggingRelay).await;
+    app._database_relay = relay;
+    Some((app, log?))
+}
+
+/// How the app under test reaches its database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DatabaseRoute {
+    Direct,
+    Relay,
+    LoggingRelay,
+}
+
+async fn spawn(
+    vars: &[(&str, &str)],
+    route: DatabaseRoute,
+) -> (TestApp, Option<TcpRelay>, Option<Arc<StatementLog>>) {
     if std::env::var_os("TEST_LOG").is_some() {
         api::telemetry::init("info", api::telemetry::LogFormat::Text);
     }
@@ -137,15 +168,25 @@ async fn spawn(vars: &[(&str, &str)], relay_database: bool) -> (TestApp, Option<
     let redis_url = std::env::var("TEST_REDIS_URL").ok();
     let redis_prefix = redis_url.as_ref().map(|_| format!("test:{unique}:"));
 
-    let relay = if relay_database {
-        let target = url::Url::parse(&database_url).expect("a database URL");
-        Some(TcpRelay::start(&target).await)
-    } else {
-        None
+    let target = url::Url::parse(&database_url).expect("a database URL");
+    let (relay, log) = match route {
+        DatabaseRoute::Direct => (None, None),
+        DatabaseRoute::Relay => (Some(TcpRelay::start(&target).await), None),
+        DatabaseRoute::LoggingRelay => {
+            let (relay, log) = TcpRelay::start_logging_statements(&target).await;
+            (Some(relay), Some(log))
+        }
     };
     let app_database_url = relay.as_ref().map_or_else(
         || database_url.clone(),
-        |relay| relay.url_for(&url::Url::parse(&database_url).expect("a database URL")),
+        |relay| {
+            let mut url = url::Url::parse(&relay.url_for(&target)).expect("a relayed URL");
+            if route == DatabaseRoute::LoggingRelay {
+                // The log reads the protocol, so the connection must stay in the clear.
+                url.query_pairs_mut().append_pair("sslmode", "disable");
+            }
+            url.to_string()
+        },
     );
     let mut env: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".into(), app_database_url),
@@ -205,12 +246,13 @@ async fn spawn(vars: &[(&str, &str)], relay_database: bool) -> (TestApp, Option<
         redis_prefix: redis_prefix.clone(),
         wechat,
         settings,
+        _database_relay: None,
         _cleanup: Cleanup {
             database: cleanup_db,
             redis: redis_url.zip(redis_prefix),
         },
     };
-    (app, relay)
+    (app, relay, log)
 }
 
 impl TestApp {
@@ -728,170 +770,4 @@ async fn delete_redis_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> 
             .await?;
     }
     Ok(())
-}
-
-/// A TCP relay in front of Redis or PostgreSQL that a test can cut, stall and restore, to play
-/// an outage: `cut` closes every connection and refuses new ones (a server that is down),
-/// `stall` keeps connections open but forwards nothing (a server that hangs), `restore` brings
-/// it back on the same port.
-pub struct TcpRelay {
-    pub port: u16,
-    upstream: String,
-    /// false: serving; true: cut.
-    cut: tokio::sync::watch::Sender<bool>,
-    stalled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// The relay for `TEST_REDIS_URL`, with the URL that goes through it.
-pub struct RedisRelay {
-    pub url: String,
-    relay: TcpRelay,
-}
-
-impl RedisRelay {
-    /// Relays a local port to the Redis of `TEST_REDIS_URL`; `None` without it, and for a
-    /// cluster (its client talks to every node directly, past any one relay).
-    pub async fn start() -> Option<Self> {
-        let url = std::env::var("TEST_REDIS_URL").ok()?;
-        if url.contains(',') {
-            return None;
-        }
-        let target = url::Url::parse(&url).ok()?;
-        let relay = TcpRelay::start(&target).await;
-        Some(Self {
-            url: relay.url_for(&target),
-            relay,
-        })
-    }
-
-    /// A relay for `TEST_REDIS_URL` that starts cut (Redis is down from the beginning).
-    pub async fn start_cut() -> Option<Self> {
-        let relay = Self::start().await?;
-        relay.cut();
-        Some(relay)
-    }
-
-    pub fn cut(&self) {
-        self.relay.cut();
-    }
-
-    pub fn stall(&self) {
-        self.relay.stall();
-    }
-
-    pub async fn restore(&self) {
-        self.relay.restore().await;
-    }
-}
-
-impl TcpRelay {
-    /// Relays a free local port to `target`'s host and port.
-    pub async fn start(target: &url::Url) -> Self {
-        let upstream = format!(
-            "{}:{}",
-            target.host_str().unwrap_or("127.0.0.1"),
-            target.port_or_known_default().unwrap_or(0)
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a relay port");
-        let port = listener.local_addr().expect("relay address").port();
-        let (cut, _) = tokio::sync::watch::channel(false);
-        let relay = Self {
-            port,
-            upstream,
-            cut,
-            stalled: Arc::default(),
-        };
-        relay.serve(listener);
-        relay
-    }
-
-    /// `target` with its port replaced by the relay's.
-    pub fn url_for(&self, target: &url::Url) -> String {
-        let mut relayed = target.clone();
-        relayed
-            .set_port(Some(self.port))
-            .expect("a URL with a port");
-        relayed.to_string()
-    }
-
-    fn serve(&self, listener: tokio::net::TcpListener) {
-        let upstream = self.upstream.clone();
-        let cut = self.cut.subscribe();
-        let stalled = Arc::clone(&self.stalled);
-        tokio::spawn(async move {
-            let mut stop = cut.clone();
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    accepted = listener.accept() => {
-                        let Ok((client, _)) = accepted else { break };
-                        let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
-                            continue;
-                        };
-                        let mut stop = cut.clone();
-                        let stalled = Arc::clone(&stalled);
-                        tokio::spawn(async move {
-                            let (client_read, client_write) = client.into_split();
-                            let (server_read, server_write) = server.into_split();
-                            tokio::select! {
-                                _ = stop.changed() => {}
-                                () = forward(client_read, server_write, Arc::clone(&stalled)) => {}
-                                () = forward(server_read, client_write, stalled) => {}
-                            }
-                        });
-                    }
-                }
-            }
-        });
-    }
-
-    /// Closes every connection and stops listening.
-    pub fn cut(&self) {
-        self.cut.send_replace(true);
-    }
-
-    /// Keeps connections open but forwards nothing until `restore`.
-    pub fn stall(&self) {
-        self.stalled
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Serves again on the same port, forwarding.
-    pub async fn restore(&self) {
-        self.stalled
-            .store(false, std::sync::atomic::Ordering::SeqCst);
-        if *self.cut.borrow() {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-                .await
-                .expect("bind the relay port again");
-            self.cut.send_replace(false);
-            self.serve(listener);
-        }
-    }
-}
-
-/// Copies one direction of a relayed connection, holding the bytes while stalled.
-async fn forward(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    stalled: Arc<std::sync::atomic::AtomicBool>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buffer = vec![0_u8; 16 * 1024];
-    loop {
-        let Ok(read) = from.read(&mut buffer).await else {
-            return;
-        };
-        if read == 0 {
-            return;
-        }
-        while stalled.load(std::sync::atomic::Ordering::SeqCst) {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        if to.write_all(&buffer[..read]).await.is_err() {
-            return;
-        }
-    }
 }

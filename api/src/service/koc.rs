@@ -94,7 +94,8 @@ impl KocService {
     pub async fn profile(&self, member: MemberId) -> Result<KocProfile, AppError> {
         let row = store::ledger::read_member(&self.db, member).await?;
         let month = MonthKey::of(self.clock.now(), self.policy.timezone);
-        let this_month = store::ledger::month_totals(&self.db, member, month.as_str()).await?;
+        let this_month =
+            store::ledger::stored_month_totals(&self.db, member, month.as_str()).await?;
         Ok(KocProfile {
             level: row.koc_level,
             score_total: row.koc_score_total,
@@ -581,7 +582,7 @@ pub async fn award(
             koc_score: task.reward_score,
             ..MonthTotals::default()
         };
-        store::ledger::add_to_month(db, member.id, month.as_str(), delta, now).await?;
+        store::ledger::add_to_month(db, member, month.as_str(), delta, now).await?;
         let total = member.koc_score_total.saturating_add(task.reward_score);
         let level = member
             .koc_level

@@ -128,7 +128,7 @@ pub async fn credit(
     let month = MonthKey::of(now, policy.timezone);
     let outcome = match credit.earn_cap {
         Some(cap) => {
-            let earned = ledger::month_totals(db, member.id, month.as_str())
+            let earned = ledger::month_totals(db, member, month.as_str())
                 .await?
                 .earned;
             points::apply_earn_cap(credit.requested, earned, cap)
@@ -168,10 +168,9 @@ pub async fn credit(
             cut_by_cap: outcome.cut,
             ..MonthTotals::default()
         };
-        ledger::add_to_month(db, member.id, month.as_str(), delta, now).await?;
+        ledger::add_to_month(db, member, month.as_str(), delta, now).await?;
     }
-    ledger::set_balance(db, member.id, balance_after).await?;
-    member.balance = balance_after;
+    ledger::set_balance(db, member, balance_after).await?;
     notify_movement(
         db,
         member,
@@ -245,10 +244,9 @@ pub async fn debit(
             redeemed: debit.amount,
             ..MonthTotals::default()
         };
-        ledger::add_to_month(db, member.id, month.as_str(), delta, now).await?;
+        ledger::add_to_month(db, member, month.as_str(), delta, now).await?;
     }
-    ledger::set_balance(db, member.id, balance_after).await?;
-    member.balance = balance_after;
+    ledger::set_balance(db, member, balance_after).await?;
     notify_movement(db, member, debit.kind, amount, debit.reference, now).await?;
     Ok(Posting {
         entry_id,
@@ -347,7 +345,8 @@ pub async fn expire_due(
         expired = expired.saturating_add(lot.remaining);
     }
     if expired > 0 {
-        ledger::set_balance(db, member.id, member.balance).await?;
+        let balance = member.balance;
+        ledger::set_balance(db, member, balance).await?;
         let lapsed = expired.saturating_neg();
         notify_movement(db, member, EntryKind::Expiry, lapsed, None, now).await?;
     }

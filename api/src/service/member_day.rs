@@ -219,7 +219,9 @@ impl MemberDayService {
             discount_pct: new.discount_pct,
             min_tier: new.min_tier,
         };
-        event.id = store::member_days::insert(&self.db, &event, self.clock.now()).await?;
+        let txn = store::begin(&self.db).await?;
+        event.id = store::member_days::insert(&txn, &event, self.clock.now()).await?;
+        txn.commit().await?;
         Ok(event)
     }
 
@@ -228,7 +230,10 @@ impl MemberDayService {
     /// # Errors
     /// `NOT_FOUND` for an unknown event.
     pub async fn delete_event(&self, id: i64) -> Result<(), AppError> {
-        if store::member_days::delete(&self.db, id).await? {
+        let txn = store::begin(&self.db).await?;
+        let deleted = store::member_days::delete(&txn, id).await?;
+        txn.commit().await?;
+        if deleted {
             Ok(())
         } else {
             Err(AppError::NotFound("member-day event"))

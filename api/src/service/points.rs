@@ -68,7 +68,7 @@ impl PointsService {
         ledger::settle(&txn, &mut member, now, self.policy).await?;
         let tier = programme::tier_rules(&txn, &member.tier_code).await?;
         let month = MonthKey::of(now, self.policy.timezone);
-        let totals = store::ledger::month_totals(&txn, member_id, month.as_str()).await?;
+        let totals = store::ledger::month_totals(&txn, &member, month.as_str()).await?;
         let pending = store::purchases::pending_points(&txn, member_id, now).await?;
         txn.commit().await?;
         Ok(PointsSummary {

@@ -136,13 +136,13 @@ impl PurchaseService {
             &[tier.points_multiplier_pct, day.multiplier_pct],
         );
         let month = MonthKey::of(now, self.policy.timezone);
-        let earned = store::ledger::month_totals(&txn, member_id, month.as_str())
+        let earned = store::ledger::month_totals(&txn, &member, month.as_str())
             .await?
             .earned;
         let cap = points::apply_earn_cap(requested, earned, tier.monthly_earn_cap);
         store::ledger::add_to_month(
             &txn,
-            member_id,
+            &mut member,
             month.as_str(),
             MonthTotals {
                 earned: cap.granted,
@@ -477,7 +477,7 @@ impl PurchaseService {
     ) -> Result<i64, AppError> {
         let tier = programme::tier_rules(txn, tier_code).await?;
         let month = MonthKey::of(now, self.policy.timezone);
-        let redeemed = store::ledger::month_totals(txn, member_id, month.as_str())
+        let redeemed = store::ledger::stored_month_totals(txn, member_id, month.as_str())
             .await?
             .redeemed;
         Ok(tier.monthly_redeem_cap.saturating_sub(redeemed).max(0))

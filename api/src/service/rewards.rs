@@ -235,7 +235,7 @@ impl RewardService {
             })?;
         let effects = member_day::effects_at(db, now, Some(tier.rank), self.policy).await?;
         let month = MonthKey::of(now, self.policy.timezone);
-        let redeemed = store::ledger::month_totals(db, member.id, month.as_str())
+        let redeemed = store::ledger::month_totals(db, member, month.as_str())
             .await?
             .redeemed;
         Ok(MemberContext {

@@ -243,9 +243,9 @@ impl SigninService {
         let freezes = member
             .streak_freezes
             .saturating_sub(i32::from(step.frozen_day.is_some()));
-        store::signins::update_streak(
+        store::ledger::set_streak(
             &txn,
-            member_id,
+            &mut member,
             StreakColumns {
                 current_streak: step.streak,
                 last_sign_in_day: Some(today),
@@ -378,14 +378,15 @@ impl SigninService {
                 tier.monthly_earn_cap,
             )
             .await?;
-        store::signins::update_streak(
+        let freezes = member.streak_freezes;
+        store::ledger::set_streak(
             &txn,
-            member_id,
+            &mut member,
             StreakColumns {
                 current_streak: streak,
                 last_sign_in_day: Some(last),
                 total_sign_ins: total,
-                streak_freezes: member.streak_freezes,
+                streak_freezes: freezes,
                 changed_at: now,
             },
         )

@@ -55,29 +55,38 @@ pub async fn record_growth(
     if growth == 0 {
         return Ok(());
     }
-    store::signins::add_growth(db, member.id, growth, source, reference, now).await?;
+    store::signins::insert_growth(db, member.id, growth, source, reference, now).await?;
+    store::ledger::add_growth_total(db, member, growth).await?;
     let month = MonthKey::of(now, policy.timezone);
     let delta = MonthTotals {
         growth,
         ..MonthTotals::default()
     };
-    store::ledger::add_to_month(db, member.id, month.as_str(), delta, now).await?;
-    member.growth_total = member.growth_total.saturating_add(growth);
+    store::ledger::add_to_month(db, member, month.as_str(), delta, now).await?;
     if growth > 0 {
         move_to_earned_tier(db, member, now, policy, false).await?;
     }
     Ok(())
 }
 
-/// Growth over the trailing 12 business months.
+/// The trailing 12 business months ending with `now`'s: (first, last), as `YYYY-MM`.
+pub fn growth_window(now: DateTime<Utc>, policy: LedgerPolicy) -> (String, String) {
+    let today = now.with_timezone(&policy.timezone).date_naive();
+    let months = tier::trailing_months(today);
+    let last = months.first().cloned().unwrap_or_default();
+    let first = months.last().cloned().unwrap_or_default();
+    (first, last)
+}
+
+/// A locked member's growth over the trailing 12 business months.
 async fn trailing_growth(
     db: &impl ConnectionTrait,
-    member: MemberId,
+    member: &LockedMember,
     now: DateTime<Utc>,
     policy: LedgerPolicy,
 ) -> Result<i64, AppError> {
-    let today = now.with_timezone(&policy.timezone).date_naive();
-    Ok(store::ledger::growth_in_months(db, member, tier::trailing_months(today)).await?)
+    let (first, last) = growth_window(now, policy);
+    Ok(store::ledger::growth_between(db, member, &first, &last).await?)
 }
 
 /// Moves the member to the tier their trailing growth earns: up at once; down (one level) only
@@ -91,7 +100,7 @@ async fn move_to_earned_tier(
     evaluating: bool,
 ) -> Result<i8, AppError> {
     let tiers = programme::all_tiers(db).await?;
-    let growth = trailing_growth(db, member.id, now, policy).await?;
+    let growth = trailing_growth(db, member, now, policy).await?;
     let (Some(current), Some(earned)) = (
         tiers.iter().find(|t| t.code == member.tier_code),
         tier::tier_for_growth(&tiers, growth),
@@ -231,7 +240,7 @@ impl TierService {
                 AppError::internal(anyhow::anyhow!("tier {} is missing", member.tier_code))
             })?;
         let next = tier::next_tier(&tiers, current.rank).cloned();
-        let growth = trailing_growth(&self.db, member_id, self.clock.now(), self.policy).await?;
+        let growth = trailing_growth(&self.db, &member, self.clock.now(), self.policy).await?;
         Ok(TierStanding {
             current,
             next,

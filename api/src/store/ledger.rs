@@ -33,6 +33,142 @@ pub struct LockedMember {
     pub registered_at: DateTime<Utc>,
     /// YYYYMM of the last demotion.
     pub tier_demoted_month: Option<i32>,
+    /// The rules' version, read with the row by `lock_member_for_work`.
+    pub rules_version: i64,
+    /// Whether purchases matured or lots lapsed since the last write (read with the row by
+    /// `lock_member_for_work`; true when not read, so settling never gets skipped).
+    pub settle_due: bool,
+    /// The month counters read with the row: (month, as stored).
+    month_read: Option<(String, MonthTotals)>,
+    /// Growth stored for the months `first..=last`, read with the row: (first, last, growth).
+    growth_read: Option<(String, String, i64)>,
+    /// Writes held back until the unit of work commits; `None` writes through at once.
+    pending: Option<Pending>,
+}
+
+/// Writes a unit of work holds back: a member's columns and month counters change several
+/// times in one transaction (points, growth, streak) and are written once, by `flush`.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    balance: bool,
+    growth_total: bool,
+    streak: Option<crate::store::signins::StreakColumns>,
+    months: Vec<PendingMonth>,
+}
+
+#[derive(Debug, Clone)]
+struct PendingMonth {
+    month: String,
+    delta: MonthTotals,
+    earned_at: Option<DateTime<Utc>>,
+    koc_score_at: Option<DateTime<Utc>>,
+}
+
+impl Pending {
+    fn month(&self, month: &str) -> MonthTotals {
+        self.months
+            .iter()
+            .filter(|pending| pending.month == month)
+            .fold(MonthTotals::default(), |sum, pending| sum.plus(pending.delta))
+    }
+}
+
+/// What `lock_member_for_work` reads along with the row, in the same statement.
+pub struct WorkReads<'a> {
+    /// The business month whose counters the work will check (caps).
+    pub month: &'a str,
+    /// The trailing growth window, first and last month (the tier check).
+    pub growth_months: (&'a str, &'a str),
+    /// Now, to see whether anything is due for settling.
+    pub now: DateTime<Utc>,
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct WorkRow {
+    #[sea_orm(nested)]
+    member: members::Model,
+    rules_version: i64,
+    month_earned: i64,
+    month_redeemed: i64,
+    month_cut_by_cap: i64,
+    month_growth: i64,
+    month_koc_score: i64,
+    window_growth: i64,
+    settle_due: i32,
+}
+
+/// Locks the member for a unit of work and reads, in the same statement, everything its common
+/// path needs besides: the rules' version, this month's counters, the trailing growth and
+/// whether purchases or lots are due. Writes to the member are then held back until `flush`.
+///
+/// # Errors
+/// `NOT_FOUND` for an unknown member; `INTERNAL` on database failure.
+pub async fn lock_member_for_work(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    reads: WorkReads<'_>,
+) -> Result<LockedMember, AppError> {
+    let month_column = |column: &str| {
+        Expr::cust_with_values(
+            format!(
+                "COALESCE((SELECT mm.{column} FROM member_months mm \
+                 WHERE mm.member_id = members.id AND mm.month = ?), 0)"
+            ),
+            [reads.month],
+        )
+    };
+    let (first, last) = reads.growth_months;
+    let row = members::Entity::find_by_id(id.get())
+        .column_as(crate::store::programme::rules_version_column(), "rules_version")
+        .column_as(month_column("earned"), "month_earned")
+        .column_as(month_column("redeemed"), "month_redeemed")
+        .column_as(month_column("cut_by_cap"), "month_cut_by_cap")
+        .column_as(month_column("growth"), "month_growth")
+        .column_as(month_column("koc_score"), "month_koc_score")
+        .column_as(
+            Expr::cust_with_values(
+                "CAST(COALESCE((SELECT SUM(mm.growth) FROM member_months mm \
+                 WHERE mm.member_id = members.id AND mm.month >= ? AND mm.month <= ?), 0) \
+                 AS BIGINT)",
+                [first, last],
+            ),
+            "window_growth",
+        )
+        .column_as(
+            Expr::cust_with_values(
+                "CASE WHEN EXISTS (SELECT 1 FROM purchases p WHERE p.member_id = members.id \
+                 AND p.status = ? AND p.available_at <= ?) OR EXISTS (SELECT 1 FROM point_lots l \
+                 WHERE l.member_id = members.id AND l.remaining > 0 AND l.expires_at <= ?) \
+                 THEN 1 ELSE 0 END",
+                [
+                    sea_orm::Value::from(crate::domain::purchase::PurchaseStatus::Pending.as_str()),
+                    sea_orm::Value::from(reads.now),
+                    sea_orm::Value::from(reads.now),
+                ],
+            ),
+            "settle_due",
+        )
+        .lock_exclusive()
+        .into_model::<WorkRow>()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    let mut member = locked(id, row.member);
+    member.rules_version = row.rules_version;
+    member.settle_due = row.settle_due != 0;
+    member.month_read = Some((
+        reads.month.to_owned(),
+        MonthTotals {
+            earned: row.month_earned,
+            redeemed: row.month_redeemed,
+            cut_by_cap: row.month_cut_by_cap,
+            growth: row.month_growth,
+            koc_score: row.month_koc_score,
+        },
+    ));
+    member.growth_read = Some((first.to_owned(), last.to_owned(), row.window_growth));
+    member.pending = Some(Pending::default());
+    Ok(member)
 }
 
 /// # Errors
@@ -80,7 +216,56 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         successful_invites: row.successful_invites,
         birthday: row.birthday,
         registered_at: row.created_at,
+        rules_version: 0,
+        settle_due: true,
+        month_read: None,
+        growth_read: None,
+        pending: None,
     }
+}
+
+/// Writes what a unit of work held back: the member's changed columns in one statement, and
+/// each touched month's counters in one upsert.
+///
+/// # Errors
+/// `INTERNAL` on database failure.
+pub async fn flush(db: &impl ConnectionTrait, member: &mut LockedMember) -> Result<(), DbErr> {
+    let Some(pending) = member.pending.replace(Pending::default()) else {
+        return Ok(());
+    };
+    let mut update = members::Entity::update_many().filter(members::Column::Id.eq(member.id.get()));
+    let mut changed = false;
+    if pending.balance {
+        update = update.col_expr(members::Column::PointsBalance, Expr::value(member.balance));
+        changed = true;
+    }
+    if pending.growth_total {
+        update = update.col_expr(members::Column::GrowthTotal, Expr::value(member.growth_total));
+        changed = true;
+    }
+    if let Some(streak) = pending.streak {
+        update = crate::store::signins::streak_columns(update, &streak);
+        changed = true;
+    }
+    if changed {
+        update.exec(db).await?;
+    }
+    let mut months: Vec<PendingMonth> = Vec::new();
+    for next in pending.months {
+        match months.iter_mut().find(|m| m.month == next.month) {
+            Some(month) => {
+                month.delta = month.delta.plus(next.delta);
+                month.earned_at = next.earned_at.or(month.earned_at);
+                month.koc_score_at = next.koc_score_at.or(month.koc_score_at);
+            }
+            None => months.push(next),
+        }
+    }
+    for month in months {
+        upsert_month(db, member.id, &month.month, month.delta, month.earned_at, month.koc_score_at)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Moves the member to another tier.
@@ -132,18 +317,68 @@ pub async fn member_tiers_after(
         .collect())
 }
 
-/// Writes the cached balance.
+/// Sets the member's cached balance (written at once, or when the unit of work commits).
 pub async fn set_balance(
     db: &impl ConnectionTrait,
-    id: MemberId,
+    member: &mut LockedMember,
     balance: i64,
 ) -> Result<(), DbErr> {
+    member.balance = balance;
+    if let Some(pending) = &mut member.pending {
+        pending.balance = true;
+        return Ok(());
+    }
     members::Entity::update_many()
         .col_expr(members::Column::PointsBalance, Expr::value(balance))
-        .filter(members::Column::Id.eq(id.get()))
+        .filter(members::Column::Id.eq(member.id.get()))
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// Adds to the member's lifetime growth (written at once, or when the unit of work commits).
+pub async fn add_growth_total(
+    db: &impl ConnectionTrait,
+    member: &mut LockedMember,
+    amount: i64,
+) -> Result<(), DbErr> {
+    member.growth_total = member.growth_total.saturating_add(amount);
+    if let Some(pending) = &mut member.pending {
+        pending.growth_total = true;
+        return Ok(());
+    }
+    members::Entity::update_many()
+        .col_expr(
+            members::Column::GrowthTotal,
+            Expr::col(members::Column::GrowthTotal).add(amount),
+        )
+        .filter(members::Column::Id.eq(member.id.get()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Sets the member's streak columns (written at once, or when the unit of work commits).
+pub async fn set_streak(
+    db: &impl ConnectionTrait,
+    member: &mut LockedMember,
+    columns: crate::store::signins::StreakColumns,
+) -> Result<(), DbErr> {
+    member.current_streak = columns.current_streak;
+    member.last_sign_in_day = columns.last_sign_in_day;
+    member.total_sign_ins = columns.total_sign_ins;
+    member.streak_freezes = columns.streak_freezes;
+    if let Some(pending) = &mut member.pending {
+        pending.streak = Some(columns);
+        return Ok(());
+    }
+    crate::store::signins::streak_columns(
+        members::Entity::update_many().filter(members::Column::Id.eq(member.id.get())),
+        &columns,
+    )
+    .exec(db)
+    .await
+    .map(|_| ())
 }
 
 fn entry_row(row: point_entries::Model) -> Result<LedgerEntry, AppError> {
@@ -376,7 +611,38 @@ pub struct MonthTotals {
     pub koc_score: i64,
 }
 
+impl MonthTotals {
+    fn plus(self, other: Self) -> Self {
+        Self {
+            earned: self.earned.saturating_add(other.earned),
+            redeemed: self.redeemed.saturating_add(other.redeemed),
+            cut_by_cap: self.cut_by_cap.saturating_add(other.cut_by_cap),
+            growth: self.growth.saturating_add(other.growth),
+            koc_score: self.koc_score.saturating_add(other.koc_score),
+        }
+    }
+}
+
+/// A locked member's counters for `month`, with what the unit of work has not written yet.
 pub async fn month_totals(
+    db: &impl ConnectionTrait,
+    member: &LockedMember,
+    month: &str,
+) -> Result<MonthTotals, DbErr> {
+    let stored = match &member.month_read {
+        Some((read, totals)) if read == month => *totals,
+        _ => stored_month_totals(db, member.id, month).await?,
+    };
+    let pending = member
+        .pending
+        .as_ref()
+        .map(|pending| pending.month(month))
+        .unwrap_or_default();
+    Ok(stored.plus(pending))
+}
+
+/// A member's counters for one business month, as stored.
+pub async fn stored_month_totals(
     db: &impl ConnectionTrait,
     member: MemberId,
     month: &str,
@@ -393,11 +659,12 @@ pub async fn month_totals(
     }))
 }
 
-/// Adds to a member's month counters, creating the month's row on first use. Earned points
-/// and KOC score that grow also move their arrival time (the leaderboards' tie-break) to `now`.
+/// Adds to a member's month counters, creating the month's row on first use (written at once,
+/// or when the unit of work commits). Earned points and KOC score that grow also move their
+/// arrival time (the leaderboards' tie-break) to `now`.
 pub async fn add_to_month(
     db: &impl ConnectionTrait,
-    member: MemberId,
+    member: &mut LockedMember,
     month: &str,
     delta: MonthTotals,
     now: DateTime<Utc>,
@@ -405,6 +672,26 @@ pub async fn add_to_month(
     let arrival = crate::domain::leaderboard::arrival(now);
     let earned_at = (delta.earned > 0).then_some(arrival);
     let koc_score_at = (delta.koc_score > 0).then_some(arrival);
+    if let Some(pending) = &mut member.pending {
+        pending.months.push(PendingMonth {
+            month: month.to_owned(),
+            delta,
+            earned_at,
+            koc_score_at,
+        });
+        return Ok(());
+    }
+    upsert_month(db, member.id, month, delta, earned_at, koc_score_at).await
+}
+
+async fn upsert_month(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    month: &str,
+    delta: MonthTotals,
+    earned_at: Option<DateTime<Utc>>,
+    koc_score_at: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
     let row = member_months::ActiveModel {
         member_id: Set(member.get()),
         month: Set(month.to_owned()),
@@ -445,19 +732,40 @@ pub async fn add_to_month(
         .map(|_| ())
 }
 
-/// Growth recorded in the given business months.
-pub async fn growth_in_months(
+/// A locked member's growth in the business months `first..=last`, with what the unit of work
+/// has not written yet.
+pub async fn growth_between(
     db: &impl ConnectionTrait,
-    member: MemberId,
-    months: Vec<String>,
+    member: &LockedMember,
+    first: &str,
+    last: &str,
 ) -> Result<i64, DbErr> {
-    let rows = member_months::Entity::find()
-        .filter(member_months::Column::MemberId.eq(member.get()))
-        .filter(member_months::Column::Month.is_in(months))
-        .all(db)
-        .await?;
-    Ok(rows.iter().map(|row| row.growth).sum())
+    let stored = match &member.growth_read {
+        Some((read_first, read_last, growth)) if read_first == first && read_last == last => {
+            *growth
+        }
+        _ => {
+            member_months::Entity::find()
+                .filter(member_months::Column::MemberId.eq(member.id.get()))
+                .filter(member_months::Column::Month.gte(first))
+                .filter(member_months::Column::Month.lte(last))
+                .all(db)
+                .await?
+                .iter()
+                .map(|row| row.growth)
+                .sum()
+        }
+    };
+    let pending: i64 = member
+        .pending
+        .iter()
+        .flat_map(|pending| &pending.months)
+        .filter(|m| m.month.as_str() >= first && m.month.as_str() <= last)
+        .map(|m| m.delta.growth)
+        .sum();
+    Ok(stored.saturating_add(pending))
 }
+
 
 /// One page of a member's entries, newest first, strictly older than `before` when given.
 pub async fn history(

@@ -80,17 +80,35 @@ pub async fn insert(
         created_at: Set(now),
         ..Default::default()
     };
-    Ok(member_day_events::Entity::insert(row)
+    let id = member_day_events::Entity::insert(row)
         .exec(db)
         .await?
-        .last_insert_id)
+        .last_insert_id;
+    crate::store::programme::bump_rules_version(db).await?;
+    Ok(id)
+}
+
+/// Every event, soonest first: the table holds a handful a month, and the rules cache keeps
+/// them all so it answers for any time the (test) clock shows.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<ScheduledEvent>, DbErr> {
+    Ok(member_day_events::Entity::find()
+        .order_by_asc(member_day_events::Column::StartsAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(event)
+        .collect())
 }
 
 /// Deletes an event; true when it existed.
 pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
-    Ok(member_day_events::Entity::delete_by_id(id)
+    let deleted = member_day_events::Entity::delete_by_id(id)
         .exec(db)
         .await?
         .rows_affected
-        == 1)
+        == 1;
+    if deleted {
+        crate::store::programme::bump_rules_version(db).await?;
+    }
+    Ok(deleted)
 }

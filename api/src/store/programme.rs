@@ -11,6 +11,50 @@ use crate::error::AppError;
 
 pub const MAKE_UP_COST: &str = "make_up_cost";
 
+/// The version of the programme's rules: every write in this module (and to member-day events)
+/// bumps it in the writer's transaction, so each instance's rules cache sees the change at its
+/// next read of the version.
+const RULES_VERSION: &str = "rules_version";
+
+/// The rules' version as a column expression, to read it in a statement the request needs
+/// anyway (the member's row).
+pub fn rules_version_column() -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::Expr::cust(format!(
+        "COALESCE((SELECT value FROM programme_settings WHERE key = '{RULES_VERSION}'), 0)"
+    ))
+}
+
+/// The rules' version on its own.
+pub async fn rules_version(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    setting(db, RULES_VERSION, 0).await
+}
+
+/// Marks the rules changed; part of every rule write.
+pub async fn bump_rules_version(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    programme_settings::Entity::update_many()
+        .col_expr(
+            programme_settings::Column::Value,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(programme_settings::Column::Value),
+                1,
+            ),
+        )
+        .filter(programme_settings::Column::Key.eq(RULES_VERSION))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Every scalar setting: (key, value).
+pub async fn all_settings(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
+    Ok(programme_settings::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.key, row.value))
+        .collect())
+}
+
 /// The sign-in cycle, day 1 first.
 ///
 /// # Errors
@@ -37,8 +81,8 @@ pub async fn replace_cycle(db: &impl ConnectionTrait, cycle: &Cycle) -> Result<(
         });
     sign_in_cycle_days::Entity::insert_many(rows)
         .exec_without_returning(db)
-        .await
-        .map(|_| ())
+        .await?;
+    bump_rules_version(db).await
 }
 
 /// The cycle days that grant a reward: (day, reward id).
@@ -74,7 +118,7 @@ pub async fn set_cycle_rewards(
             .exec(db)
             .await?;
     }
-    Ok(())
+    bump_rules_version(db).await
 }
 
 pub async fn milestones(db: &impl ConnectionTrait) -> Result<Vec<Milestone>, DbErr> {
@@ -101,6 +145,7 @@ pub async fn replace_milestones(
     milestones: &[Milestone],
 ) -> Result<(), DbErr> {
     sign_in_milestones::Entity::delete_many().exec(db).await?;
+    bump_rules_version(db).await?;
     if milestones.is_empty() {
         return Ok(());
     }
@@ -124,6 +169,8 @@ pub async fn setting(db: &impl ConnectionTrait, key: &str, default: i64) -> Resu
         .map_or(default, |row| row.value))
 }
 
+/// Sets a scalar setting (and bumps the rules' version: settings are rules, or flags that
+/// change rarely).
 pub async fn set_setting(db: &impl ConnectionTrait, key: &str, value: i64) -> Result<(), DbErr> {
     let row = programme_settings::ActiveModel {
         key: Set(key.to_owned()),
@@ -136,8 +183,8 @@ pub async fn set_setting(db: &impl ConnectionTrait, key: &str, value: i64) -> Re
                 .to_owned(),
         )
         .exec_without_returning(db)
-        .await
-        .map(|_| ())
+        .await?;
+    bump_rules_version(db).await
 }
 
 fn tier(row: tiers::Model) -> Tier {
@@ -198,7 +245,8 @@ pub async fn update_tier(db: &impl ConnectionTrait, t: &Tier) -> Result<(), DbEr
         badge: Set(t.badge.clone()),
         priority_support: Set(t.priority_support),
     };
-    tiers::Entity::update(row).exec(db).await.map(|_| ())
+    tiers::Entity::update(row).exec(db).await?;
+    bump_rules_version(db).await
 }
 
 /// Raises the setting `key` to `value` when it is below it: true for exactly one caller, so a

@@ -121,6 +121,7 @@ pub async fn days_until(
 }
 
 /// The member's streak columns after a sign-in or make-up.
+#[derive(Debug, Clone)]
 pub struct StreakColumns {
     pub current_streak: i32,
     pub last_sign_in_day: Option<NaiveDate>,
@@ -130,12 +131,12 @@ pub struct StreakColumns {
     pub changed_at: DateTime<Utc>,
 }
 
-pub async fn update_streak(
-    db: &impl ConnectionTrait,
-    member: MemberId,
-    columns: StreakColumns,
-) -> Result<(), DbErr> {
-    members::Entity::update_many()
+/// Sets the streak columns on a member update.
+pub fn streak_columns(
+    update: sea_orm::UpdateMany<members::Entity>,
+    columns: &StreakColumns,
+) -> sea_orm::UpdateMany<members::Entity> {
+    update
         .col_expr(
             members::Column::CurrentStreak,
             Expr::value(columns.current_streak),
@@ -156,10 +157,6 @@ pub async fn update_streak(
             members::Column::StreakAt,
             Expr::value(crate::domain::leaderboard::arrival(columns.changed_at)),
         )
-        .filter(members::Column::Id.eq(member.get()))
-        .exec(db)
-        .await
-        .map(|_| ())
 }
 
 /// Adds streak freezes to a member's stock.
@@ -179,8 +176,8 @@ pub async fn add_freezes(
     Ok(result.rows_affected == 1)
 }
 
-/// Records growth and adds it to the member's lifetime total.
-pub async fn add_growth(
+/// Records a growth entry (the member's lifetime total moves with `ledger::add_growth_total`).
+pub async fn insert_growth(
     db: &impl ConnectionTrait,
     member: MemberId,
     amount: i64,
@@ -196,14 +193,8 @@ pub async fn add_growth(
         occurred_at: Set(now),
         ..Default::default()
     };
-    growth_entries::Entity::insert(row).exec(db).await?;
-    members::Entity::update_many()
-        .col_expr(
-            members::Column::GrowthTotal,
-            Expr::col(members::Column::GrowthTotal).add(amount),
-        )
-        .filter(members::Column::Id.eq(member.get()))
-        .exec(db)
+    growth_entries::Entity::insert(row)
+        .exec_without_returning(db)
         .await
         .map(|_| ())
 }
