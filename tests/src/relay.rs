@@ -146,14 +146,12 @@ impl TcpRelay {
 
     /// Keeps connections open but forwards nothing until `restore`.
     pub fn stall(&self) {
-        self.stalled
-            .store(true, Ordering::SeqCst);
+        self.stalled.store(true, Ordering::SeqCst);
     }
 
     /// Serves again on the same port, forwarding.
     pub async fn restore(&self) {
-        self.stalled
-            .store(false, Ordering::SeqCst);
+        self.stalled.store(false, Ordering::SeqCst);
         if *self.cut.borrow() {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
                 .await
@@ -280,7 +278,12 @@ impl FrontendReader {
 
     fn read_message(&mut self, kind: u8, body: &[u8]) {
         let mut fields = body.split(|byte| *byte == 0).map(String::from_utf8_lossy);
-        let mut next = || fields.next().map(|field| field.into_owned()).unwrap_or_default();
+        let mut next = || {
+            fields
+                .next()
+                .map(|field| field.into_owned())
+                .unwrap_or_default()
+        };
         match kind {
             b'Q' => self.log.push(next()),
             b'P' => {
@@ -307,8 +310,5 @@ impl FrontendReader {
 }
 
 fn be_u32(bytes: &[u8]) -> u32 {
-    bytes
-        .try_into()
-        .map(u32::from_be_bytes)
-        .unwrap_or_default()
+    bytes.try_into().map(u32::from_be_bytes).unwrap_or_default()
 }

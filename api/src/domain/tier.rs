@@ -83,6 +83,27 @@ pub fn trailing_months(today: NaiveDate) -> Vec<String> {
         .collect()
 }
 
+/// Where growth (成长值) came from, as growth entries record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrowthSource {
+    SignIn,
+    Purchase,
+    /// A refunded purchase's growth taken back.
+    PurchaseRefund,
+    KocTask,
+}
+
+impl GrowthSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "SIGN_IN",
+            Self::Purchase => "PURCHASE",
+            Self::PurchaseRefund => "PURCHASE_REFUND",
+            Self::KocTask => "KOC_TASK",
+        }
+    }
+}
+
 /// Whether `today` is the member's birthday (`MM-DD`); a 02-29 birthday falls on 02-28 in other
 /// years.
 pub fn is_birthday(birthday: &str, today: NaiveDate) -> bool {

@@ -67,14 +67,19 @@ impl Member {
 
     /// The member's tier (会员等级), the next one, progress and privileges.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberTier> {
-        let standing = ctx.services().tiers.standing(self.0.id).await.extend()?;
-        Ok(standing.into())
+        let standing = ctx
+            .services()
+            .tiers
+            .standing(&self.0.tier_code)
+            .await
+            .extend()?;
+        Ok(MemberTier::new(self.0.id, standing))
     }
 
     /// Points (积分) balance and this month's counters.
     async fn points(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberPoints> {
-        let summary = ctx.services().points.summary(self.0.id).await.extend()?;
-        Ok(MemberPoints::new(self.0.id, summary))
+        let glance = ctx.services().points.glance(self.0.id).await.extend()?;
+        Ok(MemberPoints::new(self.0.id, glance))
     }
 
     /// The member's KOC (达人) level, score and latest application.

@@ -11,7 +11,7 @@ use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 use crate::service::jobs;
 use crate::service::ledger::Posting;
-use crate::service::points::{ExpiryRun, PointsSummary};
+use crate::service::points::{ExpiryRun, MonthStanding, PointsGlance};
 
 /// What a points entry (积分明细) records.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -121,15 +121,28 @@ impl From<LedgerEntry> for PointsEntry {
     }
 }
 
-/// A member's points, for the GraphQL `MemberPoints` type.
+/// A member's points, for the GraphQL `MemberPoints` type: the balance is read with the
+/// object, the month's counters only when a month field is asked for (once).
 pub struct MemberPoints {
     member: MemberId,
-    summary: PointsSummary,
+    glance: PointsGlance,
+    month: tokio::sync::OnceCell<MonthStanding>,
 }
 
 impl MemberPoints {
-    pub fn new(member: MemberId, summary: PointsSummary) -> Self {
-        Self { member, summary }
+    pub fn new(member: MemberId, glance: PointsGlance) -> Self {
+        Self {
+            member,
+            glance,
+            month: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn month(&self, ctx: &Context<'_>) -> async_graphql::Result<&MonthStanding> {
+        self.month
+            .get_or_try_init(|| async { ctx.services().points.month(self.member).await })
+            .await
+            .extend()
     }
 }
 
@@ -138,37 +151,37 @@ impl MemberPoints {
 impl MemberPoints {
     /// Spendable points (可用积分).
     async fn balance(&self) -> i64 {
-        self.summary.balance
+        self.glance.balance
     }
 
     /// Pending points (待生效积分): purchase points inside their return window, not yet spendable.
     async fn pending_points(&self) -> i64 {
-        self.summary.pending
+        self.glance.pending
     }
 
     /// Points earned this business month (what the cap counts).
-    async fn month_earned(&self) -> i64 {
-        self.summary.month_earned
+    async fn month_earned(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(self.month(ctx).await?.earned)
     }
 
     /// The tier's monthly earning cap (每月积分上限).
-    async fn month_earn_cap(&self) -> i64 {
-        self.summary.month_earn_cap
+    async fn month_earn_cap(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(self.month(ctx).await?.earn_cap)
     }
 
     /// Points the cap cut this month.
-    async fn month_cut_by_cap(&self) -> i64 {
-        self.summary.month_cut_by_cap
+    async fn month_cut_by_cap(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(self.month(ctx).await?.cut_by_cap)
     }
 
     /// Points spent on redemptions this business month.
-    async fn month_redeemed(&self) -> i64 {
-        self.summary.month_redeemed
+    async fn month_redeemed(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(self.month(ctx).await?.redeemed)
     }
 
     /// The tier's monthly redemption cap (每月兑换上限).
-    async fn month_redeem_cap(&self) -> i64 {
-        self.summary.month_redeem_cap
+    async fn month_redeem_cap(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(self.month(ctx).await?.redeem_cap)
     }
 
     /// Points that expire (即将过期) within `days` days (1-366).

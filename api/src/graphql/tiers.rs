@@ -3,6 +3,7 @@
 use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject};
 
 use crate::domain::auth::AdminAction;
+use crate::domain::ids::MemberId;
 use crate::domain::tier::Tier as TierView;
 use crate::graphql::context::ContextExt;
 use crate::service::tiers::{Evaluation, TierStanding};
@@ -78,48 +79,77 @@ pub struct TierProgress {
     growth_needed: i64,
 }
 
-/// A member's tier standing (会员等级).
-#[derive(SimpleObject)]
+/// A member's tier standing, for the GraphQL `MemberTier` type: the tiers come from the rules
+/// cache; growth is read only when `progress` is asked for.
 pub struct MemberTier {
-    /// The current tier's code.
-    code: String,
-    /// The current tier's name (等级名称).
-    name: String,
-    /// The current tier's rank, 0 for the entry tier.
-    rank: i32,
-    /// The badge or title the UI shows.
-    badge: String,
-    /// The current tier in full.
+    member: MemberId,
     current: Tier,
-    /// The next tier up; null at the top.
     next: Option<Tier>,
-    /// How far the member is from the next tier.
-    progress: TierProgress,
-    /// What the current tier grants.
-    privileges: TierPrivileges,
 }
 
-impl From<TierStanding> for MemberTier {
-    fn from(standing: TierStanding) -> Self {
-        let current = Tier::from(standing.current);
-        let next = standing.next.map(Tier::from);
-        let next_threshold = next.as_ref().map(|t| t.growth_threshold);
+impl MemberTier {
+    pub fn new(member: MemberId, standing: TierStanding) -> Self {
         Self {
-            code: current.code.clone(),
-            name: current.name.clone(),
-            rank: current.rank,
-            badge: current.privileges.badge.clone(),
-            privileges: current.privileges.clone(),
-            progress: TierProgress {
-                growth: standing.growth,
-                next_threshold,
-                growth_needed: next_threshold.map_or(0, |threshold| {
-                    threshold.saturating_sub(standing.growth).max(0)
-                }),
-            },
-            current,
-            next,
+            member,
+            current: standing.current.into(),
+            next: standing.next.map(Tier::from),
         }
+    }
+}
+
+/// A member's tier standing (会员等级).
+#[Object]
+impl MemberTier {
+    /// The current tier's code.
+    async fn code(&self) -> &str {
+        &self.current.code
+    }
+
+    /// The current tier's name (等级名称).
+    async fn name(&self) -> &str {
+        &self.current.name
+    }
+
+    /// The current tier's rank, 0 for the entry tier.
+    async fn rank(&self) -> i32 {
+        self.current.rank
+    }
+
+    /// The badge or title the UI shows.
+    async fn badge(&self) -> &str {
+        &self.current.privileges.badge
+    }
+
+    /// The current tier in full.
+    async fn current(&self) -> &Tier {
+        &self.current
+    }
+
+    /// The next tier up; null at the top.
+    async fn next(&self) -> Option<&Tier> {
+        self.next.as_ref()
+    }
+
+    /// How far the member is from the next tier.
+    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<TierProgress> {
+        let growth = ctx
+            .services()
+            .tiers
+            .trailing_growth(self.member)
+            .await
+            .extend()?;
+        let next_threshold = self.next.as_ref().map(|t| t.growth_threshold);
+        Ok(TierProgress {
+            growth,
+            next_threshold,
+            growth_needed: next_threshold
+                .map_or(0, |threshold| threshold.saturating_sub(growth).max(0)),
+        })
+    }
+
+    /// What the current tier grants.
+    async fn privileges(&self) -> &TierPrivileges {
+        &self.current.privileges
     }
 }
 

@@ -16,8 +16,7 @@ use crate::infra::rate_limit::RateLimiter;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::{WechatClient, WechatSession};
 use crate::infra::{password, random};
-use crate::service::ledger::LedgerPolicy;
-use crate::service::tiers;
+use crate::service::work::PointsEngine;
 use crate::store;
 
 /// The prefix of login codes that name an openid directly (development only).
@@ -54,7 +53,7 @@ pub struct AuthService {
     tokens: TokenService,
     wechat: Option<WechatClient>,
     dev_login: bool,
-    policy: LedgerPolicy,
+    engine: PointsEngine,
     limiter: Arc<RateLimiter>,
 }
 
@@ -65,7 +64,7 @@ impl AuthService {
         tokens: TokenService,
         wechat: Option<WechatClient>,
         dev_login: bool,
-        policy: LedgerPolicy,
+        engine: PointsEngine,
         limiter: Arc<RateLimiter>,
     ) -> Self {
         Self {
@@ -74,7 +73,7 @@ impl AuthService {
             tokens,
             wechat,
             dev_login,
-            policy,
+            engine,
             limiter,
         }
     }
@@ -94,10 +93,14 @@ impl AuthService {
             .ensure_member(&session.openid, session.unionid.as_deref())
             .await?;
         // The first login of a birthday pays the birthday points (once a year).
-        let txn = store::begin(&self.db).await?;
-        let mut locked = store::ledger::lock_member(&txn, member.id).await?;
-        tiers::grant_birthday_if_due(&txn, &mut locked, self.clock.now(), self.policy).await?;
-        txn.commit().await?;
+        let today = self.clock.today();
+        let birthday = member.birthday.as_deref();
+        if birthday.is_some_and(|birthday| crate::domain::tier::is_birthday(birthday, today)) {
+            let mut work = self.engine.begin(member.id).await?;
+            let (ledger, locked) = work.split();
+            ledger.grant_birthday_if_due(locked).await?;
+            work.commit().await?;
+        }
         let issued = self
             .tokens
             .issue(Viewer::Member(member.id), self.clock.now())?;

@@ -15,12 +15,13 @@ use crate::domain::notification;
 use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, MonthKey};
 use crate::domain::rate_limit::RateLimitedAction;
+use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::rate_limit::RateLimiter;
 use crate::service::leaderboards::LeaderboardService;
-use crate::service::ledger::{self, Credit, LedgerPolicy};
-use crate::service::tiers;
+use crate::service::ledger::{Credit, Ledger, LedgerPolicy};
+use crate::service::work::PointsEngine;
 use crate::store::koc::NewSubmission;
 pub use crate::store::koc::{Application, Submission};
 use crate::store::ledger::{LockedMember, MonthTotals};
@@ -63,6 +64,7 @@ pub struct KocService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    engine: PointsEngine,
     limiter: Arc<RateLimiter>,
     boards: Arc<LeaderboardService>,
     min_tier: String,
@@ -72,7 +74,7 @@ impl KocService {
     pub fn new(
         db: DatabaseConnection,
         clock: Arc<Clock>,
-        policy: LedgerPolicy,
+        engine: PointsEngine,
         limiter: Arc<RateLimiter>,
         boards: Arc<LeaderboardService>,
         min_tier: String,
@@ -80,7 +82,8 @@ impl KocService {
         Self {
             db,
             clock,
-            policy,
+            policy: engine.policy(),
+            engine,
             limiter,
             boards,
             min_tier,
@@ -417,14 +420,13 @@ impl KocService {
         note: Option<&str>,
     ) -> Result<(Submission, Award), AppError> {
         let note = clean_note(note, approve)?;
-        let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let submission = store::koc::find_submission(&txn, id)
+        let submission = store::koc::find_submission(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("submission"))?;
-        let mut member = store::ledger::lock_member(&txn, submission.member).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        let task = store::koc::find_task(&txn, submission.task_id)
+        let mut work = self.engine.begin(submission.member).await?;
+        let now = work.now;
+        let txn = work.txn();
+        let task = store::koc::find_task(txn, submission.task_id)
             .await?
             .ok_or(AppError::NotFound("task"))?;
         let status = if approve {
@@ -432,7 +434,7 @@ impl KocService {
         } else {
             ReviewStatus::Rejected
         };
-        if !store::koc::decide_submission(&txn, id, status, note.as_deref(), reviewer.get(), now)
+        if !store::koc::decide_submission(txn, id, status, note.as_deref(), reviewer.get(), now)
             .await?
         {
             return Err(AppError::Conflict(
@@ -441,17 +443,23 @@ impl KocService {
         }
         let award = if approve {
             let key = format!("koc-submission:{id}");
-            award(&txn, &mut member, &task, &key, now, self.policy).await?
+            let (ledger, member) = work.split();
+            award(&ledger, member, &task, &key).await?
         } else {
             Award::default()
         };
         let notice = notification::koc_submission_reviewed(&task.title, approve, note.as_deref());
-        store::notifications::insert(&txn, member.id, notice, Some(&id.to_string()), None, now)
-            .await?;
-        txn.commit().await?;
-        if approve {
-            self.boards.touch(member.id).await;
-        }
+        let member_id = work.member.id;
+        store::notifications::insert(
+            work.txn(),
+            member_id,
+            notice,
+            Some(&id.to_string()),
+            None,
+            now,
+        )
+        .await?;
+        work.commit_to_boards(&self.boards).await?;
         let submission = store::koc::find_submission(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("submission"))?;
@@ -536,48 +544,41 @@ async fn check_open(
 /// # Errors
 /// `INTERNAL` on database failure.
 pub async fn award(
-    db: &impl ConnectionTrait,
+    ledger: &Ledger<'_>,
     member: &mut LockedMember,
     task: &KocTask,
     key: &str,
-    now: DateTime<Utc>,
-    policy: LedgerPolicy,
 ) -> Result<Award, AppError> {
-    let tier = programme::tier_rules(db, &member.tier_code).await?;
-    let posting = ledger::credit(
-        db,
-        member,
-        Credit {
-            kind: EntryKind::KocTask,
-            requested: task.reward_points,
-            requested_before_cap: None,
-            earn_cap: Some(tier.monthly_earn_cap),
-            key,
-            payload: key,
-            reference: Some(&task.id.to_string()),
-            note: Some(&task.title),
-        },
-        now,
-        policy,
-    )
-    .await?;
+    let (db, now) = (ledger.db, ledger.now);
+    let reference = task.id.to_string();
+    let posting = ledger
+        .credit(
+            member,
+            Credit {
+                kind: EntryKind::KocTask,
+                requested: task.reward_points,
+                key,
+                payload: key,
+                reference: Some(&reference),
+                note: Some(&task.title),
+            },
+        )
+        .await?;
     if posting.replayed {
         return Ok(Award::default());
     }
     let growth_before = member.growth_total;
-    tiers::record_growth(
-        db,
-        member,
-        task.reward_growth,
-        "KOC_TASK",
-        Some(&task.id.to_string()),
-        now,
-        policy,
-    )
-    .await?;
+    ledger
+        .record_growth(
+            member,
+            task.reward_growth,
+            GrowthSource::KocTask,
+            Some(&reference),
+        )
+        .await?;
     let growth = member.growth_total.saturating_sub(growth_before);
     if task.reward_score > 0 {
-        let month = MonthKey::of(now, policy.timezone);
+        let month = MonthKey::of(now, ledger.policy.timezone);
         let delta = MonthTotals {
             koc_score: task.reward_score,
             ..MonthTotals::default()
@@ -622,12 +623,11 @@ async fn auto_progress(
 /// # Errors
 /// `INTERNAL` on database failure.
 pub async fn complete_auto_tasks(
-    db: &impl ConnectionTrait,
+    ledger: &Ledger<'_>,
     koc_member: &mut LockedMember,
     kind: TaskKind,
-    now: DateTime<Utc>,
-    policy: LedgerPolicy,
 ) -> Result<u32, AppError> {
+    let (db, now, policy) = (ledger.db, ledger.now, ledger.policy);
     if koc_member.koc_level.is_none() {
         return Ok(0);
     }
@@ -663,7 +663,7 @@ pub async fn complete_auto_tasks(
             )
             .await?;
             let key = format!("koc-auto:{}:{period_key}:{n}", task.id);
-            award(db, koc_member, &task, &key, now, policy).await?;
+            award(ledger, koc_member, &task, &key).await?;
             let notice = notification::koc_submission_reviewed(&task.title, true, None);
             store::notifications::insert(
                 db,

@@ -139,11 +139,39 @@ impl LeaderboardService {
         }
     }
 
+    /// Puts the member's standings, as a unit of work left them, on every board after its
+    /// commit: one Redis round trip and no database read. Redis trouble is handled as in
+    /// `touch`.
+    pub async fn record(&self, member: MemberId, standings: Vec<(Board, Option<Standing>)>) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        if let Err(error) = self.push_standings(cache, member, standings).await {
+            tracing::debug!(%error, member.id = %member, "leaderboard update skipped");
+            self.mark_stale().await;
+        }
+    }
+
+    /// Yesterday in the business calendar: a streak whose last day is before it is over.
+    pub fn streak_cutoff(&self) -> NaiveDate {
+        Self::yesterday(self.today())
+    }
+
     async fn push_member(&self, cache: &BoardCache, member: MemberId) -> Result<(), AppError> {
         let today = self.today();
         let month = Board::PointsMonth.edition(today);
         let standings =
             board_store::member_standings(&self.db, member, &month, Self::yesterday(today)).await?;
+        self.push_standings(cache, member, standings).await
+    }
+
+    async fn push_standings(
+        &self,
+        cache: &BoardCache,
+        member: MemberId,
+        standings: Vec<(Board, Option<Standing>)>,
+    ) -> Result<(), AppError> {
+        let today = self.today();
         let editions: Vec<(Board, String, Option<i64>, u64)> = standings
             .into_iter()
             .filter_map(|(board, standing)| {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::member_day::{self, Effects, MemberDayEvent, ScheduledEvent};
@@ -13,6 +13,8 @@ use crate::domain::notification::{self, Notice, NoticeKind};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::LedgerPolicy;
+use crate::service::rules::Rules;
+use crate::service::work::PointsEngine;
 use crate::store::{self, programme};
 
 const MULTIPLIER: &str = "member_day_multiplier_pct";
@@ -20,36 +22,37 @@ const DISCOUNT: &str = "member_day_discount_pct";
 const ANNOUNCED: &str = "member_day_announced";
 
 /// Every member-day window overlapping [`from`, `to`): the monthly day(s) and operators' events.
-///
-/// # Errors
-/// `INTERNAL` on database failure.
-pub async fn windows(
-    db: &impl ConnectionTrait,
+pub fn windows(
+    rules: &Rules,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     policy: LedgerPolicy,
-) -> Result<Vec<MemberDayEvent>, AppError> {
-    let ranks: HashMap<String, i32> = programme::all_tiers(db)
-        .await?
-        .into_iter()
-        .map(|tier| (tier.code, tier.rank))
+) -> Vec<MemberDayEvent> {
+    let ranks: HashMap<&str, i32> = rules
+        .tiers
+        .iter()
+        .map(|tier| (tier.code.as_str(), tier.rank))
         .collect();
-    let mut windows: Vec<MemberDayEvent> = store::member_days::overlapping(db, from, to)
-        .await?
-        .into_iter()
+    let mut windows: Vec<MemberDayEvent> = rules
+        .events
+        .iter()
+        .filter(|event| event.starts_at < to && event.ends_at > from)
         .map(|event| MemberDayEvent {
             id: Some(event.id),
-            title: event.title,
+            title: event.title.clone(),
             starts_at: event.starts_at,
             ends_at: event.ends_at,
             multiplier_pct: event.multiplier_pct,
             discount_pct: event.discount_pct,
-            min_rank: event.min_tier.and_then(|code| ranks.get(&code).copied()),
+            min_rank: event
+                .min_tier
+                .as_deref()
+                .and_then(|code| ranks.get(code).copied()),
         })
         .collect();
     if policy.member_day_of_month > 0 {
-        let multiplier = programme::setting(db, MULTIPLIER, 200).await?;
-        let discount = programme::setting(db, DISCOUNT, 20).await?;
+        let multiplier = rules.setting(MULTIPLIER, 200);
+        let discount = rules.setting(DISCOUNT, 20);
         let first = from.with_timezone(&policy.timezone).date_naive();
         let last = to.with_timezone(&policy.timezone).date_naive();
         let mut day = member_day::next_monthly_day(policy.member_day_of_month, first);
@@ -69,21 +72,18 @@ pub async fn windows(
                 .and_then(|next| member_day::next_monthly_day(policy.member_day_of_month, next));
         }
     }
-    Ok(windows)
+    windows
 }
 
 /// Member-day effects at `at` for a member of tier rank `rank`.
-///
-/// # Errors
-/// `INTERNAL` on database failure.
-pub async fn effects_at(
-    db: &impl ConnectionTrait,
+pub fn effects_at(
+    rules: &Rules,
     at: DateTime<Utc>,
     rank: Option<i32>,
     policy: LedgerPolicy,
-) -> Result<Effects, AppError> {
-    let windows = windows(db, at, at + TimeDelta::seconds(1), policy).await?;
-    Ok(member_day::effects(&windows, at, rank))
+) -> Effects {
+    let windows = windows(rules, at, at + TimeDelta::seconds(1), policy);
+    member_day::effects(&windows, at, rank)
 }
 
 /// The member day a member sees: the window in force now (with the combined effects of all
@@ -117,11 +117,17 @@ pub struct MemberDayService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    engine: PointsEngine,
 }
 
 impl MemberDayService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, policy: LedgerPolicy) -> Self {
-        Self { db, clock, policy }
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, engine: PointsEngine) -> Self {
+        Self {
+            db,
+            clock,
+            policy: engine.policy(),
+            engine,
+        }
     }
 
     /// The window in force now for a member of tier rank `rank` (None for anyone), or the next.
@@ -132,11 +138,15 @@ impl MemberDayService {
         &self,
         rank: Option<i32>,
     ) -> Result<Option<MemberDayView>, AppError> {
+        let rules = self.engine.rules().await?;
+        Ok(self.current_or_next_with(&rules, rank))
+    }
+
+    fn current_or_next_with(&self, rules: &Rules, rank: Option<i32>) -> Option<MemberDayView> {
         let now = self.clock.now();
         // Look a year ahead: the monthly day comes round well within it.
         let horizon = now + TimeDelta::days(400);
-        let windows: Vec<MemberDayEvent> = windows(&self.db, now, horizon, self.policy)
-            .await?
+        let windows: Vec<MemberDayEvent> = windows(rules, now, horizon, self.policy)
             .into_iter()
             .filter(|w| w.is_for(rank))
             .collect();
@@ -146,13 +156,13 @@ impl MemberDayService {
             .filter(|w| w.is_active(now))
             .max_by_key(|w| (w.multiplier_pct, w.discount_pct));
         if let Some(window) = active {
-            return Ok(Some(MemberDayView {
+            return Some(MemberDayView {
                 window: window.clone(),
                 active: true,
                 effects,
-            }));
+            });
         }
-        Ok(windows
+        windows
             .into_iter()
             .filter(|w| w.starts_at > now)
             .min_by_key(|w| w.starts_at)
@@ -163,7 +173,7 @@ impl MemberDayService {
                 },
                 window,
                 active: false,
-            }))
+            })
     }
 
     /// The member day for a caller: a member sees tier-gated events and their own discount.
@@ -174,14 +184,15 @@ impl MemberDayService {
         &self,
         member: Option<MemberId>,
     ) -> Result<Option<MemberDayForViewer>, AppError> {
+        let rules = self.engine.rules().await?;
         let tier = match member {
             Some(id) => {
                 let member = store::ledger::read_member(&self.db, id).await?;
-                Some(programme::tier_rules(&self.db, &member.tier_code).await?)
+                Some(rules.tier(&member.tier_code)?.clone())
             }
             None => None,
         };
-        let view = self.current_or_next(tier.as_ref().map(|t| t.rank)).await?;
+        let view = self.current_or_next_with(&rules, tier.as_ref().map(|t| t.rank));
         Ok(view.map(|view| MemberDayForViewer {
             your_discount_pct: tier.map(|t| {
                 member_day::total_discount_pct(view.effects.discount_pct, t.member_day_discount_pct)
@@ -290,8 +301,8 @@ impl MemberDayService {
         ) else {
             return Ok(0);
         };
-        let starting: Vec<MemberDayEvent> = windows(&self.db, start, end, self.policy)
-            .await?
+        let rules = self.engine.rules().await?;
+        let starting: Vec<MemberDayEvent> = windows(&rules, start, end, self.policy)
             .into_iter()
             .filter(|w| w.starts_at >= start && w.starts_at < end)
             .collect();
@@ -305,10 +316,10 @@ impl MemberDayService {
         if !programme::claim_setting_above(&self.db, ANNOUNCED, key).await? {
             return Ok(0);
         }
-        let ranks: HashMap<String, i32> = programme::all_tiers(&self.db)
-            .await?
-            .into_iter()
-            .map(|tier| (tier.code, tier.rank))
+        let ranks: HashMap<&str, i32> = rules
+            .tiers
+            .iter()
+            .map(|tier| (tier.code.as_str(), tier.rank))
             .collect();
         let dedupe = format!("member-day:{tomorrow}");
         let now = self.clock.now();
@@ -321,7 +332,7 @@ impl MemberDayService {
             };
             after = last.get();
             for (member, tier_code) in members {
-                let rank = ranks.get(&tier_code).copied();
+                let rank = ranks.get(tier_code.as_str()).copied();
                 let Some(window) = starting
                     .iter()
                     .filter(|w| w.is_for(rank))

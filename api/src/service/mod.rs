@@ -16,9 +16,11 @@ pub mod points;
 pub mod purchases;
 pub mod referrals;
 pub mod rewards;
+pub mod rules;
 pub mod signin;
 pub mod stats;
 pub mod tiers;
+pub mod work;
 
 use std::sync::Arc;
 
@@ -82,6 +84,7 @@ impl Services {
             koc_min_tier,
             health_timeout,
         } = deps;
+        let engine = work::PointsEngine::new(db.clone(), Arc::clone(&clock), ledger);
         let boards = Arc::new(leaderboards::LeaderboardService::new(
             db.clone(),
             Arc::clone(&clock),
@@ -94,7 +97,7 @@ impl Services {
                 tokens,
                 wechat,
                 dev_login,
-                ledger,
+                engine.clone(),
                 Arc::clone(&limiter),
             ),
             members: members::MemberService::new(
@@ -106,31 +109,35 @@ impl Services {
             signin: signin::SigninService::new(
                 db.clone(),
                 Arc::clone(&clock),
-                ledger,
+                engine.clone(),
                 Arc::clone(&limiter),
                 Arc::clone(&boards),
             ),
-            points: points::PointsService::new(db.clone(), Arc::clone(&clock), ledger),
+            points: points::PointsService::new(db.clone(), Arc::clone(&clock), engine.clone()),
             purchases: purchases::PurchaseService::new(
                 db.clone(),
                 Arc::clone(&clock),
-                ledger,
+                engine.clone(),
                 Arc::clone(&boards),
             ),
             inbox: inbox::InboxService::new(db.clone(), Arc::clone(&clock)),
             inbox_feed: Arc::new(inbox_feed::InboxFeed::new(db.clone())),
-            tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), ledger),
-            member_day: member_day::MemberDayService::new(db.clone(), Arc::clone(&clock), ledger),
+            tiers: tiers::TierService::new(db.clone(), Arc::clone(&clock), engine.clone()),
+            member_day: member_day::MemberDayService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                engine.clone(),
+            ),
             rewards: rewards::RewardService::new(
                 db.clone(),
                 Arc::clone(&clock),
-                ledger,
+                engine.clone(),
                 Arc::clone(&limiter),
             ),
             koc: koc::KocService::new(
                 db.clone(),
                 Arc::clone(&clock),
-                ledger,
+                engine.clone(),
                 Arc::clone(&limiter),
                 Arc::clone(&boards),
                 koc_min_tier,
@@ -138,7 +145,7 @@ impl Services {
             referrals: referrals::ReferralService::new(
                 db.clone(),
                 Arc::clone(&clock),
-                ledger,
+                engine,
                 Arc::clone(&boards),
             ),
             leaderboards: boards,

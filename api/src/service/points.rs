@@ -12,20 +12,20 @@ use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, LedgerEntry, MonthKey};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::service::ledger::{self, Credit, Debit, LedgerPolicy, Posting};
-use crate::store::{self, programme};
+use crate::service::ledger::{Credit, Debit, LedgerPolicy, Posting};
+use crate::service::work::PointsEngine;
+use crate::store;
 
-/// What `me.points` shows.
+pub use crate::store::ledger::PointsGlance;
+
+/// A member's counters for this business month, with their tier's caps.
 #[derive(Debug, Clone, Copy)]
-pub struct PointsSummary {
-    pub balance: i64,
-    /// Purchase points inside their return window.
-    pub pending: i64,
-    pub month_earned: i64,
-    pub month_earn_cap: i64,
-    pub month_redeemed: i64,
-    pub month_redeem_cap: i64,
-    pub month_cut_by_cap: i64,
+pub struct MonthStanding {
+    pub earned: i64,
+    pub earn_cap: i64,
+    pub redeemed: i64,
+    pub redeem_cap: i64,
+    pub cut_by_cap: i64,
 }
 
 /// What an expiry run did.
@@ -49,36 +49,45 @@ pub struct PointsService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    engine: PointsEngine,
 }
 
 impl PointsService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, policy: LedgerPolicy) -> Self {
-        Self { db, clock, policy }
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, engine: PointsEngine) -> Self {
+        Self {
+            db,
+            clock,
+            policy: engine.policy(),
+            engine,
+        }
     }
 
-    /// The member's balance and this business month's counters. Lapsed lots are expired first,
-    /// so the balance shown is always spendable.
+    /// The member's spendable and pending points, in one statement without a lock: what
+    /// matured or lapsed since the last write is counted as if settled (the next write or the
+    /// expiry job settles it).
     ///
     /// # Errors
     /// `NOT_FOUND` for an unknown member.
-    pub async fn summary(&self, member_id: MemberId) -> Result<PointsSummary, AppError> {
-        let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        let tier = programme::tier_rules(&txn, &member.tier_code).await?;
-        let month = MonthKey::of(now, self.policy.timezone);
-        let totals = store::ledger::month_totals(&txn, &member, month.as_str()).await?;
-        let pending = store::purchases::pending_points(&txn, member_id, now).await?;
-        txn.commit().await?;
-        Ok(PointsSummary {
-            balance: member.balance,
-            pending,
-            month_earned: totals.earned,
-            month_earn_cap: tier.monthly_earn_cap,
-            month_redeemed: totals.redeemed,
-            month_redeem_cap: tier.monthly_redeem_cap,
-            month_cut_by_cap: totals.cut_by_cap,
+    pub async fn glance(&self, member_id: MemberId) -> Result<PointsGlance, AppError> {
+        store::ledger::points_glance(&self.db, member_id, self.clock.now()).await
+    }
+
+    /// The member's counters for this business month and their tier's caps.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown member.
+    pub async fn month(&self, member_id: MemberId) -> Result<MonthStanding, AppError> {
+        let member = store::ledger::read_member(&self.db, member_id).await?;
+        let rules = self.engine.rules().await?;
+        let tier = rules.tier(&member.tier_code)?;
+        let month = MonthKey::of(self.clock.now(), self.policy.timezone);
+        let totals = store::ledger::month_totals(&self.db, &member, month.as_str()).await?;
+        Ok(MonthStanding {
+            earned: totals.earned,
+            earn_cap: tier.monthly_earn_cap,
+            redeemed: totals.redeemed,
+            redeem_cap: tier.monthly_redeem_cap,
+            cut_by_cap: totals.cut_by_cap,
         })
     }
 
@@ -150,22 +159,17 @@ impl PointsService {
         }
         let key = format!("adjust:{key}");
         let payload = format!("{amount}|{reason}");
-        let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
+        let mut work = self.engine.begin(member_id).await?;
         let posting = if amount > 0 {
             let credit = Credit {
                 kind: EntryKind::AdminAdjust,
                 requested: amount,
-                requested_before_cap: None,
-                earn_cap: None,
                 key: &key,
                 payload: &payload,
                 reference: None,
                 note: Some(reason),
             };
-            ledger::credit(&txn, &mut member, credit, now, self.policy).await?
+            work.credit(credit).await?
         } else {
             let debit = Debit {
                 kind: EntryKind::AdminAdjust,
@@ -176,9 +180,9 @@ impl PointsService {
                 reference: None,
                 note: Some(reason),
             };
-            ledger::debit(&txn, &mut member, debit, now, self.policy).await?
+            work.debit(debit).await?
         };
-        txn.commit().await?;
+        work.commit().await?;
         Ok(posting)
     }
 
@@ -202,11 +206,10 @@ impl PointsService {
                 return Ok(run);
             }
             for member_id in members {
-                let txn = store::begin(&self.db).await?;
-                let mut member = store::ledger::lock_member(&txn, member_id).await?;
-                let (matured, expired) =
-                    ledger::settle(&txn, &mut member, now, self.policy).await?;
-                txn.commit().await?;
+                // Opening the work settles the member.
+                let work = self.engine.begin(member_id).await?;
+                let (matured, expired) = work.settled;
+                work.commit().await?;
                 run.matured = run.matured.saturating_add(matured);
                 if expired > 0 {
                     run.members = run.members.saturating_add(1);

@@ -11,12 +11,15 @@ use crate::domain::koc::TaskKind;
 use crate::domain::points::{self, EntryKind, MonthKey};
 use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
 use crate::domain::referral::ReferralStatus;
+use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::koc;
 use crate::service::leaderboards::LeaderboardService;
-use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
-use crate::service::{member_day, tiers};
+use crate::service::ledger::{Credit, Debit, LedgerPolicy};
+use crate::service::member_day;
+use crate::service::rules::Rules;
+use crate::service::work::{MemberWork, PointsEngine};
 use crate::store::ledger::MonthTotals;
 use crate::store::purchases::{Deduction, NewPurchase, Purchase, RefundColumns};
 use crate::store::{self, programme};
@@ -69,6 +72,7 @@ pub struct PurchaseService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    engine: PointsEngine,
     boards: Arc<LeaderboardService>,
 }
 
@@ -76,13 +80,14 @@ impl PurchaseService {
     pub fn new(
         db: DatabaseConnection,
         clock: Arc<Clock>,
-        policy: LedgerPolicy,
+        engine: PointsEngine,
         boards: Arc<LeaderboardService>,
     ) -> Self {
         Self {
             db,
             clock,
-            policy,
+            policy: engine.policy(),
+            engine,
             boards,
         }
     }
@@ -112,9 +117,8 @@ impl PurchaseService {
                 "must not be in the future",
             ));
         }
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        if let Some(existing) = store::purchases::by_order(&txn, order_id).await? {
+        let mut work = self.engine.begin(member_id).await?;
+        if let Some(existing) = store::purchases::by_order(work.txn(), order_id).await? {
             let same = existing.member_id == member_id
                 && existing.amount_cents == amount_cents
                 && existing.occurred_at == occurred_at;
@@ -128,21 +132,22 @@ impl PurchaseService {
                 replayed: true,
             });
         }
-        let tier = programme::tier_rules(&txn, &member.tier_code).await?;
+        let tier = work.rules.tier(&work.member.tier_code)?.clone();
         // Member day counts when the purchase happened.
-        let day = member_day::effects_at(&txn, occurred_at, Some(tier.rank), self.policy).await?;
+        let day = member_day::effects_at(&work.rules, occurred_at, Some(tier.rank), self.policy);
         let (requested, growth) = purchase::purchase_rewards(
             amount_cents,
             &[tier.points_multiplier_pct, day.multiplier_pct],
         );
         let month = MonthKey::of(now, self.policy.timezone);
-        let earned = store::ledger::month_totals(&txn, &member, month.as_str())
+        let (ledger, member) = work.split();
+        let earned = store::ledger::month_totals(ledger.db, member, month.as_str())
             .await?
             .earned;
         let cap = points::apply_earn_cap(requested, earned, tier.monthly_earn_cap);
         store::ledger::add_to_month(
-            &txn,
-            &mut member,
+            ledger.db,
+            member,
             month.as_str(),
             MonthTotals {
                 earned: cap.granted,
@@ -154,7 +159,7 @@ impl PurchaseService {
         .await?;
         let available_at = occurred_at + TimeDelta::days(i64::from(self.policy.pending_days));
         store::purchases::insert(
-            &txn,
+            work.txn(),
             NewPurchase {
                 order_id,
                 member: member_id,
@@ -172,30 +177,28 @@ impl PurchaseService {
             AppError::Conflict("this order was already recorded with other details".into())
         }))?;
         // A purchase reported after its window has closed is available at once.
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        let recorded = store::purchases::by_order(&txn, order_id)
+        if available_at <= now {
+            work.settle().await?;
+        }
+        let recorded = store::purchases::by_order(work.txn(), order_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("purchase vanished after insert")))?;
         // A purchase by an invitee is progress toward the inviter's AUTO SALES tasks (locked
         // after the purchaser: the order a first sign-in locks invitee and inviter in).
         let mut koc_inviter = None;
-        if let Some(invite) = store::referrals::of_invitee(&txn, member_id).await?
+        if let Some(invite) = store::referrals::of_invitee(work.txn(), member_id).await?
             && invite.status != ReferralStatus::Void
-            && store::ledger::read_member(&txn, invite.inviter)
+            && store::ledger::read_member(work.txn(), invite.inviter)
                 .await?
                 .koc_level
                 .is_some()
         {
-            let mut inviter = store::ledger::lock_member(&txn, invite.inviter).await?;
-            if koc::complete_auto_tasks(&txn, &mut inviter, TaskKind::Sales, now, self.policy)
-                .await?
-                > 0
-            {
+            let mut inviter = work.lock_other(invite.inviter).await?;
+            if koc::complete_auto_tasks(&work.ledger(), &mut inviter, TaskKind::Sales).await? > 0 {
                 koc_inviter = Some(inviter.id);
             }
         }
-        txn.commit().await?;
-        self.boards.touch(member_id).await;
+        work.commit_to_boards(&self.boards).await?;
         if let Some(inviter) = koc_inviter {
             self.boards.touch(inviter).await;
         }
@@ -229,9 +232,7 @@ impl PurchaseService {
             .or(deduction.as_ref().map(|d| d.member_id))
             .ok_or(AppError::NotFound("order"))?;
 
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
+        let mut work = self.engine.begin(member_id).await?;
         let mut outcome = RefundOutcome {
             order_id: order_id.to_owned(),
             points_cancelled: 0,
@@ -241,7 +242,7 @@ impl PurchaseService {
             already_refunded: true,
         };
         // Re-read under the lock: settling may have just made it available.
-        if let Some(purchase) = store::purchases::by_order(&txn, order_id).await? {
+        if let Some(purchase) = store::purchases::by_order(work.txn(), order_id).await? {
             match purchase.status {
                 PurchaseStatus::Refunded => {
                     outcome.points_reversed = purchase.points_reversed;
@@ -254,7 +255,7 @@ impl PurchaseService {
                     outcome.already_refunded = false;
                     outcome.points_cancelled = purchase.points_granted;
                     store::purchases::mark_refunded(
-                        &txn,
+                        work.txn(),
                         purchase.id,
                         RefundColumns {
                             after_window: false,
@@ -268,40 +269,33 @@ impl PurchaseService {
                 PurchaseStatus::Available => {
                     outcome.already_refunded = false;
                     let (take, shortfall) =
-                        purchase::clawback(purchase.points_granted, member.balance);
+                        purchase::clawback(purchase.points_granted, work.member.balance);
                     if take > 0 {
                         let key = format!("refund:{order_id}");
-                        ledger::debit(
-                            &txn,
-                            &mut member,
-                            Debit {
-                                kind: EntryKind::PurchaseRefund,
-                                amount: take,
-                                is_redemption: false,
-                                key: &key,
-                                payload: &key,
-                                reference: Some(order_id),
-                                note: (shortfall > 0)
-                                    .then(|| format!("shortfall {shortfall}"))
-                                    .as_deref(),
-                            },
-                            now,
-                            self.policy,
-                        )
+                        work.debit(Debit {
+                            kind: EntryKind::PurchaseRefund,
+                            amount: take,
+                            is_redemption: false,
+                            key: &key,
+                            payload: &key,
+                            reference: Some(order_id),
+                            note: (shortfall > 0)
+                                .then(|| format!("shortfall {shortfall}"))
+                                .as_deref(),
+                        })
                         .await?;
                     }
-                    tiers::record_growth(
-                        &txn,
-                        &mut member,
-                        purchase.growth.saturating_neg(),
-                        "PURCHASE_REFUND",
-                        Some(order_id),
-                        now,
-                        self.policy,
-                    )
-                    .await?;
+                    let (ledger, member) = work.split();
+                    ledger
+                        .record_growth(
+                            member,
+                            purchase.growth.saturating_neg(),
+                            GrowthSource::PurchaseRefund,
+                            Some(order_id),
+                        )
+                        .await?;
                     store::purchases::mark_refunded(
-                        &txn,
+                        work.txn(),
                         purchase.id,
                         RefundColumns {
                             after_window: true,
@@ -316,34 +310,26 @@ impl PurchaseService {
                 }
             }
         }
-        if let Some(deduction) = store::purchases::deduction_by_order(&txn, order_id).await? {
+        if let Some(deduction) = store::purchases::deduction_by_order(work.txn(), order_id).await? {
             if deduction.reversed {
                 outcome.points_returned = deduction.points;
             } else {
                 outcome.already_refunded = false;
                 let key = format!("checkout-refund:{order_id}");
-                ledger::credit(
-                    &txn,
-                    &mut member,
-                    Credit {
-                        kind: EntryKind::RedemptionRefund,
-                        requested: deduction.points,
-                        requested_before_cap: None,
-                        earn_cap: None,
-                        key: &key,
-                        payload: &key,
-                        reference: Some(order_id),
-                        note: None,
-                    },
-                    now,
-                    self.policy,
-                )
+                work.credit(Credit {
+                    kind: EntryKind::RedemptionRefund,
+                    requested: deduction.points,
+                    key: &key,
+                    payload: &key,
+                    reference: Some(order_id),
+                    note: None,
+                })
                 .await?;
-                store::purchases::mark_deduction_reversed(&txn, order_id).await?;
+                store::purchases::mark_deduction_reversed(work.txn(), order_id).await?;
                 outcome.points_returned = deduction.points;
             }
         }
-        txn.commit().await?;
+        work.commit().await?;
         Ok(outcome)
     }
 
@@ -357,20 +343,17 @@ impl PurchaseService {
         amount_cents: i64,
     ) -> Result<CheckoutQuote, AppError> {
         purchase::check_amount(amount_cents)?;
-        let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        let rules = checkout_rules(&txn).await?;
-        let room = self
-            .redeem_room(&txn, member_id, &member.tier_code, now)
-            .await?;
-        txn.commit().await?;
-        let max_points = rules.max_points(amount_cents, member.balance, room);
+        // Opening the work settles what matured or lapsed, so the quote is what `deduct` sees.
+        let work = self.engine.begin(member_id).await?;
+        let rules = checkout_rules(&work.rules)?;
+        let room = self.redeem_room(&work).await?;
+        let balance = work.member.balance;
+        work.commit().await?;
+        let max_points = rules.max_points(amount_cents, balance, room);
         Ok(CheckoutQuote {
             max_points,
             max_deduction_cents: rules.cents_for(max_points),
-            balance: member.balance,
+            balance,
             rules,
         })
     }
@@ -392,10 +375,8 @@ impl PurchaseService {
         purchase::check_order_id(order_id)?;
         purchase::check_amount(amount_cents)?;
         let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        if let Some(existing) = store::purchases::deduction_by_order(&txn, order_id).await? {
+        let mut work = self.engine.begin(member_id).await?;
+        if let Some(existing) = store::purchases::deduction_by_order(work.txn(), order_id).await? {
             let same = existing.member_id == member_id
                 && existing.points == points
                 && existing.amount_cents == amount_cents;
@@ -406,11 +387,11 @@ impl PurchaseService {
             }
             return Ok(DeductionOutcome {
                 deduction: existing,
-                balance_after: member.balance,
+                balance_after: work.member.balance,
                 replayed: true,
             });
         }
-        let rules = checkout_rules(&txn).await?;
+        let rules = checkout_rules(&work.rules)?;
         if points <= 0 || points % rules.unit != 0 {
             return Err(AppError::validation(
                 "points",
@@ -423,17 +404,13 @@ impl PurchaseService {
                 format!("may pay at most {}% of the order", rules.max_percent),
             ));
         }
-        let room = self
-            .redeem_room(&txn, member_id, &member.tier_code, now)
-            .await?;
+        let room = self.redeem_room(&work).await?;
         if points > room {
             return Err(AppError::MonthlyRedeemCapReached { remaining: room });
         }
         let key = format!("checkout:{order_id}");
-        let posting = ledger::debit(
-            &txn,
-            &mut member,
-            Debit {
+        let posting = work
+            .debit(Debit {
                 kind: EntryKind::Redemption,
                 amount: points,
                 is_redemption: true,
@@ -441,11 +418,8 @@ impl PurchaseService {
                 payload: &key,
                 reference: Some(order_id),
                 note: Some("points paid at checkout"),
-            },
-            now,
-            self.policy,
-        )
-        .await?;
+            })
+            .await?;
         let deduction = Deduction {
             order_id: order_id.to_owned(),
             member_id,
@@ -454,13 +428,13 @@ impl PurchaseService {
             deduction_cents: rules.cents_for(points),
             reversed: false,
         };
-        store::purchases::insert_deduction(&txn, &deduction, now)
+        store::purchases::insert_deduction(work.txn(), &deduction, now)
             .await
             .map_err(
                 store::purchases::UQ_DEDUCTION_ORDER_ID
                     .map(|| AppError::Conflict("points were already applied to this order".into())),
             )?;
-        txn.commit().await?;
+        work.commit().await?;
         Ok(DeductionOutcome {
             deduction,
             balance_after: posting.balance_after,
@@ -468,16 +442,11 @@ impl PurchaseService {
         })
     }
 
-    async fn redeem_room(
-        &self,
-        txn: &impl sea_orm::ConnectionTrait,
-        member_id: MemberId,
-        tier_code: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64, AppError> {
-        let tier = programme::tier_rules(txn, tier_code).await?;
-        let month = MonthKey::of(now, self.policy.timezone);
-        let redeemed = store::ledger::stored_month_totals(txn, member_id, month.as_str())
+    /// Points the member may still spend this business month under their tier's cap.
+    async fn redeem_room(&self, work: &MemberWork) -> Result<i64, AppError> {
+        let tier = work.rules.tier(&work.member.tier_code)?;
+        let month = MonthKey::of(work.now, self.policy.timezone);
+        let redeemed = store::ledger::month_totals(work.txn(), &work.member, month.as_str())
             .await?
             .redeemed;
         Ok(tier.monthly_redeem_cap.saturating_sub(redeemed).max(0))
@@ -488,7 +457,7 @@ impl PurchaseService {
     /// # Errors
     /// `INTERNAL` on database failure.
     pub async fn rules(&self) -> Result<CheckoutRules, AppError> {
-        checkout_rules(&self.db).await
+        checkout_rules(&*self.engine.rules().await?)
     }
 
     /// Changes the checkout rules; omitted values stay.
@@ -501,7 +470,7 @@ impl PurchaseService {
         unit: Option<i64>,
         max_percent: Option<i64>,
     ) -> Result<CheckoutRules, AppError> {
-        let current = checkout_rules(&self.db).await?;
+        let current = checkout_rules(&*self.engine.rules().await?)?;
         let rules = CheckoutRules::parse(
             points_per_yuan.unwrap_or(current.points_per_yuan),
             unit.unwrap_or(current.unit),
@@ -520,11 +489,11 @@ const CHECKOUT_POINTS_PER_YUAN: &str = "checkout_points_per_yuan";
 const CHECKOUT_UNIT: &str = "checkout_points_unit";
 const CHECKOUT_MAX_PERCENT: &str = "checkout_max_percent";
 
-async fn checkout_rules(db: &impl sea_orm::ConnectionTrait) -> Result<CheckoutRules, AppError> {
+fn checkout_rules(rules: &Rules) -> Result<CheckoutRules, AppError> {
     CheckoutRules::parse(
-        programme::setting(db, CHECKOUT_POINTS_PER_YUAN, 100).await?,
-        programme::setting(db, CHECKOUT_UNIT, 100).await?,
-        programme::setting(db, CHECKOUT_MAX_PERCENT, 50).await?,
+        rules.setting(CHECKOUT_POINTS_PER_YUAN, 100),
+        rules.setting(CHECKOUT_UNIT, 100),
+        rules.setting(CHECKOUT_MAX_PERCENT, 50),
     )
     .map_err(|e| AppError::internal(anyhow::anyhow!("stored checkout rules are invalid: {e}")))
 }

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::koc::TaskKind;
@@ -16,11 +15,12 @@ use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::koc;
 use crate::service::leaderboards::LeaderboardService;
-use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
+use crate::service::ledger::{Credit, Debit, Ledger};
+use crate::service::work::PointsEngine;
 use crate::store::ledger::LockedMember;
 use crate::store::referrals::Completion;
 pub use crate::store::referrals::Referral;
-use crate::store::{self, programme};
+use crate::store::{self};
 
 /// The inviter's summary for `myReferrals`.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub struct ReferralSummary {
 pub struct ReferralService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
-    policy: LedgerPolicy,
+    engine: PointsEngine,
     boards: Arc<LeaderboardService>,
 }
 
@@ -43,13 +43,13 @@ impl ReferralService {
     pub fn new(
         db: DatabaseConnection,
         clock: Arc<Clock>,
-        policy: LedgerPolicy,
+        engine: PointsEngine,
         boards: Arc<LeaderboardService>,
     ) -> Self {
         Self {
             db,
             clock,
-            policy,
+            engine,
             boards,
         }
     }
@@ -108,7 +108,14 @@ impl ReferralService {
                     .map(|| AppError::InviteInvalid("you have named your inviter already")),
             )?;
         let completed = if invitee.total_sign_ins > 0 {
-            complete(&txn, &mut invitee, now, self.policy).await?
+            let rules = self.engine.rules().await?;
+            let ledger = Ledger {
+                db: &txn,
+                rules: &rules,
+                policy: self.engine.policy(),
+                now,
+            };
+            complete(&ledger, &mut invitee).await?
         } else {
             None
         };
@@ -128,52 +135,50 @@ impl ReferralService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn void(&self, id: i64) -> Result<Referral, AppError> {
-        let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let found = store::referrals::find(&txn, id)
+        let found = store::referrals::find(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("referral"))?;
         if found.status == ReferralStatus::Void {
             return Ok(found);
         }
         // Invitee first, then inviter: the order a first sign-in locks them in.
-        let mut invitee = store::ledger::lock_member(&txn, found.invitee).await?;
-        let mut inviter = store::ledger::lock_member(&txn, found.inviter).await?;
-        if !store::referrals::void(&txn, id, now).await? {
+        let mut work = self.engine.begin(found.invitee).await?;
+        let mut inviter = work.lock_other(found.inviter).await?;
+        let now = work.now;
+        // Read again under the locks: a first sign-in may have completed it since.
+        let found = store::referrals::find(work.txn(), id)
+            .await?
+            .ok_or(AppError::NotFound("referral"))?;
+        if !store::referrals::void(work.txn(), id, now).await? {
             return store::referrals::find(&self.db, id)
                 .await?
                 .ok_or(AppError::NotFound("referral"));
         }
         if found.status == ReferralStatus::Completed {
-            ledger::settle(&txn, &mut invitee, now, self.policy).await?;
-            ledger::settle(&txn, &mut inviter, now, self.policy).await?;
             let reference = format!("referral:{id}");
+            let (ledger, invitee) = work.split();
+            ledger.settle(&mut inviter).await?;
             take_back(
-                &txn,
-                &mut invitee,
+                &ledger,
+                invitee,
                 found.invitee_points,
                 &format!("{reference}:void:invitee"),
                 &reference,
-                now,
-                self.policy,
             )
             .await?;
             take_back(
-                &txn,
+                &ledger,
                 &mut inviter,
                 found.inviter_points,
                 &format!("{reference}:void:inviter"),
                 &reference,
-                now,
-                self.policy,
             )
             .await?;
             let count = inviter.successful_invites.saturating_sub(1).max(0);
-            store::referrals::set_successful_invites(&txn, inviter.id, count, now).await?;
+            store::referrals::set_successful_invites(ledger.db, inviter.id, count, now).await?;
         }
-        txn.commit().await?;
+        work.commit_to_boards(&self.boards).await?;
         self.boards.touch(found.inviter).await;
-        self.boards.touch(found.invitee).await;
         tracing::info!(referral.id = id, "referral voided");
         store::referrals::find(&self.db, id)
             .await?
@@ -224,38 +229,34 @@ impl ReferralService {
 
 /// Takes back up to `amount` of a reversed reward, never below zero.
 async fn take_back(
-    db: &impl ConnectionTrait,
+    ledger: &Ledger<'_>,
     member: &mut LockedMember,
     amount: i64,
     key: &str,
     reference: &str,
-    now: DateTime<Utc>,
-    policy: LedgerPolicy,
 ) -> Result<(), AppError> {
     let (take, shortfall) = purchase::clawback(amount, member.balance);
     if take <= 0 {
         return Ok(());
     }
-    ledger::debit(
-        db,
-        member,
-        Debit {
-            kind: EntryKind::Referral,
-            amount: take,
-            is_redemption: false,
-            key,
-            payload: key,
-            reference: Some(reference),
-            note: Some(&if shortfall > 0 {
-                format!("referral voided, shortfall {shortfall}")
-            } else {
-                "referral voided".to_owned()
-            }),
-        },
-        now,
-        policy,
-    )
-    .await?;
+    ledger
+        .debit(
+            member,
+            Debit {
+                kind: EntryKind::Referral,
+                amount: take,
+                is_redemption: false,
+                key,
+                payload: key,
+                reference: Some(reference),
+                note: Some(&if shortfall > 0 {
+                    format!("referral voided, shortfall {shortfall}")
+                } else {
+                    "referral voided".to_owned()
+                }),
+            },
+        )
+        .await?;
     Ok(())
 }
 
@@ -268,11 +269,10 @@ async fn take_back(
 /// # Errors
 /// `INTERNAL` on database failure.
 pub async fn complete(
-    db: &impl ConnectionTrait,
+    ledger: &Ledger<'_>,
     invitee: &mut LockedMember,
-    now: DateTime<Utc>,
-    policy: LedgerPolicy,
 ) -> Result<Option<MemberId>, AppError> {
+    let (db, now, policy) = (ledger.db, ledger.now, ledger.policy);
     let Some(found) = store::referrals::of_invitee(db, invitee.id).await? else {
         return Ok(None);
     };
@@ -280,30 +280,26 @@ pub async fn complete(
         return Ok(None);
     }
     let mut inviter = store::ledger::lock_member(db, found.inviter).await?;
-    ledger::settle(db, &mut inviter, now, policy).await?;
+    ledger.settle(&mut inviter).await?;
     let today = now.with_timezone(&policy.timezone).date_naive();
     let paid_today = store::referrals::rewarded_on(db, inviter.id, today).await?;
     let rewarded = paid_today < referral::DAILY_REWARDED_INVITES;
     let reference = format!("referral:{}", found.id);
     let invitee_points = pay(
-        db,
+        ledger,
         invitee,
         referral::INVITEE_POINTS,
         &format!("{reference}:invitee"),
         &reference,
-        now,
-        policy,
     )
     .await?;
     let inviter_points = if rewarded {
         pay(
-            db,
+            ledger,
             &mut inviter,
             referral::INVITER_POINTS,
             &format!("{reference}:inviter"),
             &reference,
-            now,
-            policy,
         )
         .await?
     } else {
@@ -315,7 +311,7 @@ pub async fn complete(
     inviter.successful_invites = after;
     for (threshold, points) in referral::milestones_crossed(before, after) {
         let key = format!("referral-milestone:{threshold}");
-        pay(db, &mut inviter, points, &key, &key, now, policy).await?;
+        pay(ledger, &mut inviter, points, &key, &key).await?;
     }
     store::referrals::complete(
         db,
@@ -329,37 +325,18 @@ pub async fn complete(
         },
     )
     .await?;
-    koc::complete_auto_tasks(db, &mut inviter, TaskKind::Referral, now, policy).await?;
+    koc::complete_auto_tasks(ledger, &mut inviter, TaskKind::Referral).await?;
     Ok(Some(inviter.id))
 }
 
 /// Credits a referral reward, cut at the member's monthly cap. Returns what was granted.
 async fn pay(
-    db: &impl ConnectionTrait,
+    ledger: &Ledger<'_>,
     member: &mut LockedMember,
     points: i64,
     key: &str,
     reference: &str,
-    now: DateTime<Utc>,
-    policy: LedgerPolicy,
 ) -> Result<i64, AppError> {
-    let tier = programme::tier_rules(db, &member.tier_code).await?;
-    let posting = ledger::credit(
-        db,
-        member,
-        Credit {
-            kind: EntryKind::Referral,
-            requested: points,
-            requested_before_cap: None,
-            earn_cap: Some(tier.monthly_earn_cap),
-            key,
-            payload: key,
-            reference: Some(reference),
-            note: None,
-        },
-        now,
-        policy,
-    )
-    .await?;
-    Ok(posting.amount)
+    let credit = Credit::keyed(EntryKind::Referral, points, key, Some(reference));
+    Ok(ledger.credit(member, credit).await?.amount)
 }

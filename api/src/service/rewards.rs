@@ -17,8 +17,10 @@ use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::random;
 use crate::infra::rate_limit::RateLimiter;
-use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
+use crate::service::ledger::{Credit, Debit, Ledger, LedgerPolicy};
 use crate::service::member_day;
+use crate::service::rules::Rules;
+use crate::service::work::PointsEngine;
 use crate::store::ledger::LockedMember;
 use crate::store::{self, programme};
 
@@ -73,6 +75,7 @@ pub struct RewardService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    engine: PointsEngine,
     limiter: Arc<RateLimiter>,
 }
 
@@ -80,13 +83,14 @@ impl RewardService {
     pub fn new(
         db: DatabaseConnection,
         clock: Arc<Clock>,
-        policy: LedgerPolicy,
+        engine: PointsEngine,
         limiter: Arc<RateLimiter>,
     ) -> Self {
         Self {
             db,
             clock,
-            policy,
+            policy: engine.policy(),
+            engine,
             limiter,
         }
     }
@@ -189,10 +193,11 @@ impl RewardService {
             return Ok((offers, has_next));
         };
         let member = store::ledger::read_member(&self.db, member_id).await?;
+        let rules = self.engine.rules().await?;
         let month = MonthKey::of(now, self.policy.timezone);
         let used =
             store::rewards::redeemed_units_by_reward(&self.db, member_id, month.as_str()).await?;
-        let member_ctx = self.member_context(&self.db, &member, now).await?;
+        let member_ctx = self.member_context(&self.db, &rules, &member, now).await?;
         let mut offers = Vec::with_capacity(rewards.len());
         for reward in rewards {
             let (this_month, lifetime) = used.get(&reward.id).copied().unwrap_or((0, 0));
@@ -222,24 +227,22 @@ impl RewardService {
     async fn member_context(
         &self,
         db: &impl ConnectionTrait,
+        rules: &Rules,
         member: &LockedMember,
         now: DateTime<Utc>,
     ) -> Result<MemberContext, AppError> {
-        let tiers = programme::all_tiers(db).await?;
-        let tier = tiers
-            .iter()
-            .find(|t| t.code == member.tier_code)
-            .cloned()
-            .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("tier {} is missing", member.tier_code))
-            })?;
-        let effects = member_day::effects_at(db, now, Some(tier.rank), self.policy).await?;
+        let tier = rules.tier(&member.tier_code)?.clone();
+        let effects = member_day::effects_at(rules, now, Some(tier.rank), self.policy);
         let month = MonthKey::of(now, self.policy.timezone);
         let redeemed = store::ledger::month_totals(db, member, month.as_str())
             .await?
             .redeemed;
         Ok(MemberContext {
-            ranks: tiers.into_iter().map(|t| (t.code, t.rank)).collect(),
+            ranks: rules
+                .tiers
+                .iter()
+                .map(|t| (t.code.clone(), t.rank))
+                .collect(),
             tier,
             member_day_discount_pct: effects.is_active().then_some(effects.discount_pct),
             month_redeemed_points: redeemed,
@@ -276,69 +279,65 @@ impl RewardService {
             ));
         }
         let key = format!("redeem:{key}");
-        let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        if let Some(existing) = store::rewards::redemption_by_key(&txn, member_id, &key).await? {
+        let mut work = self.engine.begin(member_id).await?;
+        let now = work.now;
+        let txn = work.txn();
+        if let Some(existing) = store::rewards::redemption_by_key(txn, member_id, &key).await? {
             if existing.reward_id != reward_id || existing.quantity != quantity {
                 return Err(AppError::Conflict(
                     "this idempotency key was already used for a different redemption".into(),
                 ));
             }
-            let coupons = store::rewards::coupons_of_redemption(&txn, existing.id).await?;
+            let coupons = store::rewards::coupons_of_redemption(txn, existing.id).await?;
             return Ok(RedeemOutcome {
                 redemption: existing,
                 coupons,
-                balance_after: member.balance,
+                balance_after: work.member.balance,
                 replayed: true,
             });
         }
-        let reward = store::rewards::find_reward(&txn, reward_id)
+        let reward = store::rewards::find_reward(txn, reward_id)
             .await?
             .ok_or(AppError::RewardUnavailable)?;
         let month = MonthKey::of(now, self.policy.timezone);
         let (this_month, lifetime) =
-            store::rewards::redeemed_units(&txn, member_id, reward_id, month.as_str()).await?;
+            store::rewards::redeemed_units(txn, member_id, reward_id, month.as_str()).await?;
         let ctx = self
-            .member_context(&txn, &member, now)
+            .member_context(txn, &work.rules, &work.member, now)
             .await?
             .for_reward(&reward, this_month, lifetime);
         let units = i64::from(quantity);
         let total = reward::check_redemption(&reward, units, &ctx)?;
-        if !store::rewards::take_stock(&txn, reward_id, units).await? {
+        if !store::rewards::take_stock(work.txn(), reward_id, units).await? {
             return Err(AppError::OutOfStock);
         }
         if total > 0 {
-            ledger::debit(
-                &txn,
-                &mut member,
-                Debit {
-                    kind: EntryKind::Redemption,
-                    amount: total,
-                    is_redemption: true,
-                    key: &key,
-                    payload: &format!("{reward_id}|{quantity}"),
-                    reference: Some(&format!("reward:{reward_id}")),
-                    note: Some(&reward.title),
-                },
-                now,
-                self.policy,
-            )
+            work.debit(Debit {
+                kind: EntryKind::Redemption,
+                amount: total,
+                is_redemption: true,
+                key: &key,
+                payload: &format!("{reward_id}|{quantity}"),
+                reference: Some(&format!("reward:{reward_id}")),
+                note: Some(&reward.title),
+            })
             .await?;
         }
+        let unit_price = reward::unit_price(&reward, &ctx);
+        let (ledger, member) = work.split();
         let (redemption, coupons) = deliver(
-            &txn,
-            &member,
-            &reward,
-            quantity,
-            reward::unit_price(&reward, &ctx),
-            &key,
-            month.as_str(),
-            now,
+            &ledger,
+            member,
+            Delivery {
+                reward: &reward,
+                quantity,
+                unit_price,
+                key: &key,
+            },
         )
         .await?;
-        txn.commit().await?;
+        let balance_after = work.member.balance;
+        work.commit().await?;
         tracing::info!(
             redemption.id = redemption.id,
             points.spent = total,
@@ -347,7 +346,7 @@ impl RewardService {
         Ok(RedeemOutcome {
             redemption,
             coupons,
-            balance_after: member.balance,
+            balance_after,
             replayed: false,
         })
     }
@@ -410,11 +409,10 @@ impl RewardService {
         let found = store::rewards::redemption(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("redemption"))?;
-        let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, found.member_id).await?;
+        let mut work = self.engine.begin(found.member_id).await?;
+        let now = work.now;
         let moved = store::rewards::transition(
-            &txn,
+            work.txn(),
             id,
             RedemptionStatus::Pending,
             RedemptionStatus::Cancelled,
@@ -429,26 +427,18 @@ impl RewardService {
         }
         if found.points_total > 0 {
             let key = format!("redemption-refund:{id}");
-            ledger::credit(
-                &txn,
-                &mut member,
-                Credit {
-                    kind: EntryKind::RedemptionRefund,
-                    requested: found.points_total,
-                    requested_before_cap: None,
-                    earn_cap: None,
-                    key: &key,
-                    payload: &key,
-                    reference: Some(&format!("redemption:{id}")),
-                    note: None,
-                },
-                now,
-                self.policy,
-            )
+            let reference = format!("redemption:{id}");
+            work.credit(Credit::keyed(
+                EntryKind::RedemptionRefund,
+                found.points_total,
+                &key,
+                Some(&reference),
+            ))
             .await?;
         }
-        store::rewards::return_stock(&txn, found.reward_id, i64::from(found.quantity)).await?;
-        txn.commit().await?;
+        store::rewards::return_stock(work.txn(), found.reward_id, i64::from(found.quantity))
+            .await?;
+        work.commit().await?;
         store::rewards::redemption(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("redemption"))
@@ -480,22 +470,32 @@ impl RewardService {
     }
 }
 
+/// One delivery: what, how many, at what unit price, under which idempotency key.
+pub struct Delivery<'a> {
+    pub reward: &'a Reward,
+    pub quantity: i32,
+    pub unit_price: i64,
+    pub key: &'a str,
+}
+
 /// Records a redemption and delivers it: coupons with fresh codes, streak freezes into stock,
 /// physical rewards pending, virtual ones at once.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one delivery, described field by field"
-)]
+///
+/// # Errors
+/// `CONFLICT` for a used idempotency key; `INTERNAL` on database failure.
 pub async fn deliver(
-    db: &impl ConnectionTrait,
-    member: &LockedMember,
-    reward: &Reward,
-    quantity: i32,
-    unit_price: i64,
-    key: &str,
-    month: &str,
-    now: DateTime<Utc>,
+    ledger: &Ledger<'_>,
+    member: &mut LockedMember,
+    delivery: Delivery<'_>,
 ) -> Result<(Redemption, Vec<Coupon>), AppError> {
+    let Delivery {
+        reward,
+        quantity,
+        unit_price,
+        key,
+    } = delivery;
+    let (db, now) = (ledger.db, ledger.now);
+    let month = MonthKey::of(now, ledger.policy.timezone);
     let status = if reward.kind.starts_pending() {
         RedemptionStatus::Pending
     } else {
@@ -511,7 +511,7 @@ pub async fn deliver(
             points_total: unit_price.saturating_mul(i64::from(quantity)),
             status,
             idempotency_key: key,
-            month,
+            month: month.as_str(),
             now,
         },
     )
@@ -537,7 +537,7 @@ pub async fn deliver(
             }
         }
         RewardKind::StreakFreeze => {
-            store::signins::add_freezes(db, member.id, quantity).await?;
+            store::ledger::add_freezes(db, member, quantity).await?;
         }
         RewardKind::Physical | RewardKind::Virtual => {}
     }
@@ -553,20 +553,25 @@ pub async fn deliver(
 /// # Errors
 /// `INTERNAL` on database failure.
 pub async fn grant_free(
-    db: &impl ConnectionTrait,
-    member: &LockedMember,
+    ledger: &Ledger<'_>,
+    member: &mut LockedMember,
     reward_id: i64,
     key: &str,
-    now: DateTime<Utc>,
-    policy: LedgerPolicy,
 ) -> Result<Option<(Reward, Vec<Coupon>)>, AppError> {
-    let Some(reward) = store::rewards::find_reward(db, reward_id).await? else {
+    let Some(reward) = store::rewards::find_reward(ledger.db, reward_id).await? else {
         return Ok(None);
     };
-    if !reward.is_available(now) || !store::rewards::take_stock(db, reward_id, 1).await? {
+    if !reward.is_available(ledger.now)
+        || !store::rewards::take_stock(ledger.db, reward_id, 1).await?
+    {
         return Ok(None);
     }
-    let month = MonthKey::of(now, policy.timezone);
-    let (_, coupons) = deliver(db, member, &reward, 1, 0, key, month.as_str(), now).await?;
+    let delivery = Delivery {
+        reward: &reward,
+        quantity: 1,
+        unit_price: 0,
+        key,
+    };
+    let (_, coupons) = deliver(ledger, member, delivery).await?;
     Ok(Some((reward, coupons)))
 }

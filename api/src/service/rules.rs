@@ -82,7 +82,11 @@ impl RulesCache {
     ///
     /// # Errors
     /// `INTERNAL` on database failure or stored rules that do not parse.
-    pub async fn at(&self, db: &impl ConnectionTrait, version: i64) -> Result<Arc<Rules>, AppError> {
+    pub async fn at(
+        &self,
+        db: &impl ConnectionTrait,
+        version: i64,
+    ) -> Result<Arc<Rules>, AppError> {
         if let Some(rules) = self.cached().filter(|rules| rules.version == version) {
             return Ok(rules);
         }

@@ -11,12 +11,14 @@ use crate::domain::points::{self, EntryKind};
 use crate::domain::rate_limit::RateLimitedAction;
 use crate::domain::reward::{Coupon, Reward};
 use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
+use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::rate_limit::RateLimiter;
 use crate::service::leaderboards::LeaderboardService;
-use crate::service::ledger::{self, Credit, Debit, LedgerPolicy};
-use crate::service::{member_day, referrals, rewards, tiers};
+use crate::service::ledger::{Credit, Debit, LedgerPolicy};
+use crate::service::work::{MemberWork, PointsEngine};
+use crate::service::{member_day, referrals, rewards};
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
@@ -106,6 +108,7 @@ pub struct SigninService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     policy: LedgerPolicy,
+    engine: PointsEngine,
     limiter: Arc<RateLimiter>,
     boards: Arc<LeaderboardService>,
 }
@@ -114,14 +117,15 @@ impl SigninService {
     pub fn new(
         db: DatabaseConnection,
         clock: Arc<Clock>,
-        policy: LedgerPolicy,
+        engine: PointsEngine,
         limiter: Arc<RateLimiter>,
         boards: Arc<LeaderboardService>,
     ) -> Self {
         Self {
             db,
             clock,
-            policy,
+            policy: engine.policy(),
+            engine,
             limiter,
             boards,
         }
@@ -138,114 +142,100 @@ impl SigninService {
         self.limiter
             .check(RateLimitedAction::SignIn, &member_id.to_string())
             .await?;
-        let now = self.clock.now();
-        let today = self.clock.today();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        let step = signin::next_streak(streak_state(&member), today)?;
-        let cycle = programme::cycle(&txn).await?;
-        let tier = programme::tier_rules(&txn, &member.tier_code).await?;
-        let base_points = cycle.points_for(step.streak);
-        let member_day = member_day::effects_at(&txn, now, Some(tier.rank), self.policy).await?;
+        let mut work = self.engine.begin(member_id).await?;
+        let now = work.now;
+        let today = now.with_timezone(&self.policy.timezone).date_naive();
+        let step = signin::next_streak(streak_state(&work.member), today)?;
+        let rules = Arc::clone(&work.rules);
+        let tier = rules.tier(&work.member.tier_code)?.clone();
+        let base_points = rules.cycle.points_for(step.streak);
+        let member_day = member_day::effects_at(&rules, now, Some(tier.rank), self.policy);
         let requested = points::multiply_all(
             base_points,
             &[tier.points_multiplier_pct, member_day.multiplier_pct],
         );
         let tomorrow = member_day::effects_at(
-            &txn,
+            &rules,
             now + chrono::TimeDelta::days(1),
             Some(tier.rank),
             self.policy,
-        )
-        .await?;
+        );
 
         if let Some(frozen) = step.frozen_day {
             let covered = CalendarDay {
                 day: frozen,
                 kind: DayKind::Freeze,
-                streak: member.current_streak,
+                streak: work.member.current_streak,
                 points: 0,
             };
-            store::signins::insert(&txn, member_id, covered, now).await?;
+            store::signins::insert(work.txn(), member_id, covered, now).await?;
         }
-        let key = format!("signin:{today}");
-        let posting = ledger::credit(
-            &txn,
-            &mut member,
-            Credit {
-                kind: EntryKind::SignIn,
-                requested,
-                requested_before_cap: None,
-                earn_cap: Some(tier.monthly_earn_cap),
-                key: &key,
-                payload: &key,
-                reference: Some(&today.to_string()),
-                note: None,
-            },
-            now,
-            self.policy,
-        )
-        .await?;
+        // The day's row first: a second sign-in the same day stops at its unique key, so the
+        // day's credit cannot be a replay and needs no lookup.
+        let (ledger, member) = work.split();
+        let granted = ledger.capped(member, EntryKind::SignIn, requested).await?;
         let day = CalendarDay {
             day: today,
             kind: DayKind::SignIn,
             streak: step.streak,
-            points: posting.amount,
+            points: granted.granted,
         };
-        store::signins::insert(&txn, member_id, day, now)
+        store::signins::insert(work.txn(), member_id, day, now)
             .await
             .map_err(store::signins::UQ_MEMBER_DAY.map(|| AppError::AlreadySignedIn))?;
+        let key = format!("signin:{today}");
+        let reference = today.to_string();
+        let (ledger, member) = work.split();
+        let posting = ledger
+            .credit_first(
+                member,
+                Credit::keyed(EntryKind::SignIn, requested, &key, Some(&reference)),
+            )
+            .await?;
 
-        let cycle_day = cycle.day_for(step.streak);
-        let granted_reward = match programme::cycle_rewards(&txn)
-            .await?
-            .into_iter()
+        let cycle_day = rules.cycle.day_for(step.streak);
+        let granted_reward = match rules
+            .cycle_rewards
+            .iter()
             .find(|(day, _)| *day == cycle_day)
         {
             Some((_, reward_id)) => {
                 let key = format!("signin-reward:{today}");
-                rewards::grant_free(&txn, &member, reward_id, &key, now, self.policy).await?
+                let (ledger, member) = work.split();
+                rewards::grant_free(&ledger, member, *reward_id, &key).await?
             }
             None => None,
         };
-        let total_before = member.total_sign_ins;
+        let total_before = work.member.total_sign_ins;
         let total = total_before.saturating_add(1);
         let streak_before = step.streak.saturating_sub(1);
-        let milestones = self
-            .pay_milestones(
-                &txn,
-                &mut member,
-                (streak_before, step.streak),
-                (total_before, total),
-                &today.to_string(),
-                tier.monthly_earn_cap,
-            )
-            .await?;
-        tiers::record_growth(
-            &txn,
-            &mut member,
-            1,
-            "SIGN_IN",
-            Some(&today.to_string()),
-            now,
-            self.policy,
+        let milestones = pay_milestones(
+            &mut work,
+            (streak_before, step.streak),
+            (total_before, total),
+            &reference,
         )
         .await?;
-        let birthday_points =
-            tiers::grant_birthday_if_due(&txn, &mut member, now, self.policy).await?;
+        let (ledger, member) = work.split();
+        ledger
+            .record_growth(member, 1, GrowthSource::SignIn, Some(&reference))
+            .await?;
+        let birthday_points = ledger.grant_birthday_if_due(member).await?;
         // The first sign-in ever completes the member's invite, if they were invited.
         let inviter = if total_before == 0 {
-            referrals::complete(&txn, &mut member, now, self.policy).await?
+            let (ledger, member) = work.split();
+            referrals::complete(&ledger, member).await?
         } else {
             None
         };
-        let freezes = member
+        let freezes = work
+            .member
             .streak_freezes
             .saturating_sub(i32::from(step.frozen_day.is_some()));
+        let (ledger, member) = work.split();
         store::ledger::set_streak(
-            &txn,
-            &mut member,
+            ledger.db,
+            member,
             StreakColumns {
                 current_streak: step.streak,
                 last_sign_in_day: Some(today),
@@ -255,8 +245,8 @@ impl SigninService {
             },
         )
         .await?;
-        txn.commit().await?;
-        self.boards.touch(member_id).await;
+        let balance = work.member.balance;
+        work.commit_to_boards(&self.boards).await?;
         if let Some(inviter) = inviter {
             self.boards.touch(inviter).await;
         }
@@ -280,9 +270,9 @@ impl SigninService {
             milestones,
             birthday_points,
             granted_reward,
-            balance: member.balance,
+            balance,
             tomorrow_points: points::multiply_all(
-                cycle.points_for(step.streak.saturating_add(1)),
+                rules.cycle.points_for(step.streak.saturating_add(1)),
                 &[tier.points_multiplier_pct, tomorrow.multiplier_pct],
             ),
         })
@@ -304,16 +294,16 @@ impl SigninService {
         self.limiter
             .check(RateLimitedAction::SignIn, &member_id.to_string())
             .await?;
-        let now = self.clock.now();
-        let today = self.clock.today();
-        let txn = store::begin(&self.db).await?;
-        let mut member = store::ledger::lock_member(&txn, member_id).await?;
-        ledger::settle(&txn, &mut member, now, self.policy).await?;
-        let tier = programme::tier_rules(&txn, &member.tier_code).await?;
-        let month = store::signins::between(&txn, member_id, first_of_month(today), today).await?;
+        let mut work = self.engine.begin(member_id).await?;
+        let now = work.now;
+        let today = now.with_timezone(&self.policy.timezone).date_naive();
+        let make_ups_per_month = work.rules.tier(&work.member.tier_code)?.make_ups_per_month;
+        let txn = work.txn();
+        let month = store::signins::between(txn, member_id, first_of_month(today), today).await?;
         let used = month.iter().filter(|d| d.kind == DayKind::MakeUp).count();
         let signed = month.iter().any(|d| d.day == day);
-        let registered_on = member
+        let registered_on = work
+            .member
             .registered_at
             .with_timezone(&self.policy.timezone)
             .date_naive();
@@ -323,27 +313,23 @@ impl SigninService {
             registered_on,
             signed,
             i64::try_from(used).unwrap_or(i64::MAX),
-            i64::from(tier.make_ups_per_month),
+            i64::from(make_ups_per_month),
         )?;
 
-        let cost = programme::setting(&txn, programme::MAKE_UP_COST, DEFAULT_MAKE_UP_COST).await?;
+        let cost = work
+            .rules
+            .setting(programme::MAKE_UP_COST, DEFAULT_MAKE_UP_COST);
         let key = format!("makeup:{day}");
         if cost > 0 {
-            ledger::debit(
-                &txn,
-                &mut member,
-                Debit {
-                    kind: EntryKind::MakeUpSignIn,
-                    amount: cost,
-                    is_redemption: false,
-                    key: &key,
-                    payload: &key,
-                    reference: Some(&day.to_string()),
-                    note: None,
-                },
-                now,
-                self.policy,
-            )
+            work.debit(Debit {
+                kind: EntryKind::MakeUpSignIn,
+                amount: cost,
+                is_redemption: false,
+                key: &key,
+                payload: &key,
+                reference: Some(&day.to_string()),
+                note: None,
+            })
             .await?;
         }
         let filled = CalendarDay {
@@ -352,36 +338,37 @@ impl SigninService {
             streak: 0,
             points: 0,
         };
-        store::signins::insert(&txn, member_id, filled, now)
+        store::signins::insert(work.txn(), member_id, filled, now)
             .await
             .map_err(
                 store::signins::UQ_MEMBER_DAY
                     .map(|| AppError::MakeUpNotAllowed("that day is already signed")),
             )?;
 
-        let last = member.last_sign_in_day.map_or(day, |last| last.max(day));
-        let days = store::signins::days_until(&txn, member_id, last).await?;
+        let last = work
+            .member
+            .last_sign_in_day
+            .map_or(day, |last| last.max(day));
+        let days = store::signins::days_until(work.txn(), member_id, last).await?;
         let streak = signin::run_length_ending(&days, last);
         let joined_before = day
             .pred_opt()
             .map_or(0, |eve| signin::run_length_ending(&days, eve));
-        let streak_before = member.current_streak.max(joined_before);
-        let total_before = member.total_sign_ins;
+        let streak_before = work.member.current_streak.max(joined_before);
+        let total_before = work.member.total_sign_ins;
         let total = total_before.saturating_add(1);
-        let milestones = self
-            .pay_milestones(
-                &txn,
-                &mut member,
-                (streak_before, streak),
-                (total_before, total),
-                &format!("makeup:{day}"),
-                tier.monthly_earn_cap,
-            )
-            .await?;
-        let freezes = member.streak_freezes;
+        let milestones = pay_milestones(
+            &mut work,
+            (streak_before, streak),
+            (total_before, total),
+            &format!("makeup:{day}"),
+        )
+        .await?;
+        let freezes = work.member.streak_freezes;
+        let (ledger, member) = work.split();
         store::ledger::set_streak(
-            &txn,
-            &mut member,
+            ledger.db,
+            member,
             StreakColumns {
                 current_streak: streak,
                 last_sign_in_day: Some(last),
@@ -391,8 +378,8 @@ impl SigninService {
             },
         )
         .await?;
-        txn.commit().await?;
-        self.boards.touch(member_id).await;
+        let balance = work.member.balance;
+        work.commit_to_boards(&self.boards).await?;
         Ok(MakeUpOutcome {
             day,
             cost,
@@ -400,64 +387,14 @@ impl SigninService {
                 StreakState {
                     last_day: Some(last),
                     streak,
-                    freezes: member.streak_freezes,
+                    freezes,
                 },
                 today,
             ),
             total_sign_ins: total,
             milestones,
-            balance: member.balance,
+            balance,
         })
-    }
-
-    /// Pays every milestone crossed; milestone points are not multiplied but count toward the cap.
-    async fn pay_milestones(
-        &self,
-        txn: &impl sea_orm::ConnectionTrait,
-        member: &mut LockedMember,
-        streaks: (i32, i32),
-        totals: (i32, i32),
-        occasion: &str,
-        earn_cap: i64,
-    ) -> Result<Vec<MilestoneBonus>, AppError> {
-        let milestones = programme::milestones(txn).await?;
-        let mut paid = Vec::new();
-        for milestone in signin::milestones_reached(&milestones, streaks, totals) {
-            // A total milestone is paid once ever; a streak milestone once per run reaching it.
-            let key = match milestone.kind {
-                MilestoneKind::Total => format!("milestone:TOTAL:{}", milestone.threshold),
-                MilestoneKind::Streak => {
-                    format!("milestone:STREAK:{}:{occasion}", milestone.threshold)
-                }
-            };
-            let posting = ledger::credit(
-                txn,
-                member,
-                Credit {
-                    kind: EntryKind::SignInMilestone,
-                    requested: milestone.points,
-                    requested_before_cap: None,
-                    earn_cap: Some(earn_cap),
-                    key: &key,
-                    payload: &key,
-                    reference: Some(&format!(
-                        "{}:{}",
-                        milestone.kind.as_str(),
-                        milestone.threshold
-                    )),
-                    note: None,
-                },
-                self.clock.now(),
-                self.policy,
-            )
-            .await?;
-            paid.push(MilestoneBonus {
-                milestone,
-                granted: posting.amount,
-                cut: posting.cut(),
-            });
-        }
-        Ok(paid)
     }
 
     /// The member's calendar for a business month: what each day gave, or would give if the
@@ -472,8 +409,9 @@ impl SigninService {
     ) -> Result<Vec<CalendarEntry>, AppError> {
         let today = self.clock.today();
         let member = store::ledger::read_member(&self.db, member_id).await?;
-        let cycle = programme::cycle(&self.db).await?;
-        let tier = programme::tier_rules(&self.db, &member.tier_code).await?;
+        let rules = self.engine.rules().await?;
+        let cycle = &rules.cycle;
+        let tier = rules.tier(&member.tier_code)?;
         let month_end = last_of_month(month_start);
         let rows = store::signins::between(&self.db, member_id, month_start, month_end).await?;
         let tz = self.policy.timezone;
@@ -485,13 +423,8 @@ impl SigninService {
         let (Some(from), Some(to)) = (at_noon(month_start), at_noon(month_end)) else {
             return Ok(Vec::new());
         };
-        let windows = member_day::windows(
-            &self.db,
-            from,
-            to + chrono::TimeDelta::hours(1),
-            self.policy,
-        )
-        .await?;
+        let windows =
+            member_day::windows(&rules, from, to + chrono::TimeDelta::hours(1), self.policy);
         let state = streak_state(&member);
         let signed_today = member.last_sign_in_day == Some(today);
         // The streak today's sign-in makes (or made).
@@ -565,16 +498,12 @@ impl SigninService {
     /// # Errors
     /// `INTERNAL` on database failure.
     pub async fn rules(&self) -> Result<SignInRules, AppError> {
+        let rules = self.engine.rules().await?;
         Ok(SignInRules {
-            cycle_rewards: programme::cycle_rewards(&self.db).await?,
-            cycle: programme::cycle(&self.db).await?,
-            milestones: programme::milestones(&self.db).await?,
-            make_up_cost: programme::setting(
-                &self.db,
-                programme::MAKE_UP_COST,
-                DEFAULT_MAKE_UP_COST,
-            )
-            .await?,
+            cycle_rewards: rules.cycle_rewards.clone(),
+            cycle: rules.cycle.clone(),
+            milestones: rules.milestones.clone(),
+            make_up_cost: rules.setting(programme::MAKE_UP_COST, DEFAULT_MAKE_UP_COST),
         })
     }
 
@@ -641,11 +570,12 @@ impl SigninService {
         if !(1..=100).contains(&count) {
             return Err(AppError::validation("count", "must be 1 to 100"));
         }
-        let txn = store::begin(&self.db).await?;
-        let member = store::ledger::lock_member(&txn, member_id).await?;
-        store::signins::add_freezes(&txn, member_id, count).await?;
-        txn.commit().await?;
-        Ok(member.streak_freezes.saturating_add(count))
+        let mut work = self.engine.begin(member_id).await?;
+        let (ledger, member) = work.split();
+        store::ledger::add_freezes(ledger.db, member, count).await?;
+        let stock = work.member.streak_freezes;
+        work.commit().await?;
+        Ok(stock)
     }
 }
 
@@ -666,4 +596,39 @@ fn last_of_month(first: NaiveDate) -> NaiveDate {
         .checked_add_months(chrono::Months::new(1))
         .and_then(|next| next.checked_sub_days(Days::new(1)))
         .unwrap_or(first)
+}
+
+/// Pays every milestone crossed; milestone points are not multiplied but count toward the cap.
+async fn pay_milestones(
+    work: &mut MemberWork,
+    streaks: (i32, i32),
+    totals: (i32, i32),
+    occasion: &str,
+) -> Result<Vec<MilestoneBonus>, AppError> {
+    let reached = signin::milestones_reached(&work.rules.milestones, streaks, totals);
+    let mut paid = Vec::new();
+    for milestone in reached {
+        // A total milestone is paid once ever; a streak milestone once per run reaching it.
+        let key = match milestone.kind {
+            MilestoneKind::Total => format!("milestone:TOTAL:{}", milestone.threshold),
+            MilestoneKind::Streak => {
+                format!("milestone:STREAK:{}:{occasion}", milestone.threshold)
+            }
+        };
+        let reference = format!("{}:{}", milestone.kind.as_str(), milestone.threshold);
+        let posting = work
+            .credit(Credit::keyed(
+                EntryKind::SignInMilestone,
+                milestone.points,
+                &key,
+                Some(&reference),
+            ))
+            .await?;
+        paid.push(MilestoneBonus {
+            milestone,
+            granted: posting.amount,
+            cut: posting.cut(),
+        });
+    }
+    Ok(paid)
 }

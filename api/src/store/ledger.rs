@@ -1,16 +1,18 @@
 //! The points ledger tables: entries, lots, month counters, and the member's cached balance.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{member_months, members, point_entries, point_lots};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict};
+use entity::{member_months, members, point_entries, point_lots, purchases};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter,
     QueryOrder, QuerySelect,
 };
 
 use crate::domain::ids::MemberId;
+use crate::domain::leaderboard::Board;
 use crate::domain::points::{EntryKind, LedgerEntry, OpenLot};
 use crate::error::AppError;
+use crate::store::leaderboards::Standing;
 
 /// A member's points state, read with the member row locked for the transaction (PostgreSQL
 /// `FOR UPDATE`; SQLite serializes writers anyway), so every movement of one member's points
@@ -38,8 +40,12 @@ pub struct LockedMember {
     /// Whether purchases matured or lots lapsed since the last write (read with the row by
     /// `lock_member_for_work`; true when not read, so settling never gets skipped).
     pub settle_due: bool,
+    pub hide_from_leaderboards: bool,
+    /// When the streak and the invites last changed (the boards' tie-breaks).
+    streak_at: Option<DateTime<Utc>>,
+    invites_at: Option<DateTime<Utc>>,
     /// The month counters read with the row: (month, as stored).
-    month_read: Option<(String, MonthTotals)>,
+    month_read: Option<MonthRead>,
     /// Growth stored for the months `first..=last`, read with the row: (first, last, growth).
     growth_read: Option<(String, String, i64)>,
     /// Writes held back until the unit of work commits; `None` writes through at once.
@@ -52,8 +58,19 @@ pub struct LockedMember {
 struct Pending {
     balance: bool,
     growth_total: bool,
-    streak: Option<crate::store::signins::StreakColumns>,
+    /// The streak columns changed, at this time (the STREAK board's tie-break).
+    streak_at: Option<DateTime<Utc>>,
+    freezes: bool,
     months: Vec<PendingMonth>,
+}
+
+/// A month's counters as read with the member's row, with the boards' arrival times.
+#[derive(Debug, Clone)]
+struct MonthRead {
+    month: String,
+    totals: MonthTotals,
+    earned_at: Option<DateTime<Utc>>,
+    koc_score_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,7 +86,9 @@ impl Pending {
         self.months
             .iter()
             .filter(|pending| pending.month == month)
-            .fold(MonthTotals::default(), |sum, pending| sum.plus(pending.delta))
+            .fold(MonthTotals::default(), |sum, pending| {
+                sum.plus(pending.delta)
+            })
     }
 }
 
@@ -93,8 +112,107 @@ struct WorkRow {
     month_cut_by_cap: i64,
     month_growth: i64,
     month_koc_score: i64,
+    month_earned_at: Option<DateTime<Utc>>,
+    month_koc_score_at: Option<DateTime<Utc>>,
     window_growth: i64,
-    settle_due: i32,
+    settle_due: bool,
+}
+
+/// `(SELECT column FROM member_months WHERE member_id = members.id AND month = ?)`.
+fn month_subquery(column: member_months::Column, month: &str) -> Expr {
+    Expr::SubQuery(
+        None,
+        Box::new(
+            Query::select()
+                .column((member_months::Entity, column))
+                .from(member_months::Entity)
+                .and_where(
+                    Expr::col((member_months::Entity, member_months::Column::MemberId))
+                        .equals((members::Entity, members::Column::Id)),
+                )
+                .and_where(
+                    Expr::col((member_months::Entity, member_months::Column::Month)).eq(month),
+                )
+                .to_owned()
+                .into(),
+        ),
+    )
+}
+
+/// The member's growth stored for the months `first..=last`, as a correlated subquery.
+fn growth_subquery(first: &str, last: &str) -> Expr {
+    let sum = Query::select()
+        .expr(Func::coalesce([
+            Expr::from(Func::sum(Expr::col((
+                member_months::Entity,
+                member_months::Column::Growth,
+            )))),
+            Expr::val(0_i64),
+        ]))
+        .from(member_months::Entity)
+        .and_where(
+            Expr::col((member_months::Entity, member_months::Column::MemberId))
+                .equals((members::Entity, members::Column::Id)),
+        )
+        .and_where(Expr::col((member_months::Entity, member_months::Column::Month)).gte(first))
+        .and_where(Expr::col((member_months::Entity, member_months::Column::Month)).lte(last))
+        .to_owned();
+    Expr::from(Func::cast_as(
+        Expr::SubQuery(None, Box::new(sum.into())),
+        Alias::new("BIGINT"),
+    ))
+}
+
+/// Which of a member's pending purchases: those whose return window has closed, or not yet.
+#[derive(Clone, Copy)]
+enum PurchaseWindow {
+    Matured,
+    Open,
+}
+
+/// The member's pending purchases in `window` at `now` (correlated with `members.id`).
+fn due_purchases(window: PurchaseWindow, now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
+    let available_at = Expr::col((purchases::Entity, purchases::Column::AvailableAt));
+    Query::select()
+        .column((purchases::Entity, purchases::Column::PointsGranted))
+        .from(purchases::Entity)
+        .and_where(
+            Expr::col((purchases::Entity, purchases::Column::MemberId))
+                .equals((members::Entity, members::Column::Id)),
+        )
+        .and_where(
+            Expr::col((purchases::Entity, purchases::Column::Status))
+                .eq(crate::domain::purchase::PurchaseStatus::Pending.as_str()),
+        )
+        .and_where(match window {
+            PurchaseWindow::Matured => available_at.lte(now),
+            PurchaseWindow::Open => available_at.gt(now),
+        })
+        .to_owned()
+}
+
+/// The member's lots that lapsed by `now` with points left (correlated with `members.id`).
+fn lapsed_lots(now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((point_lots::Entity, point_lots::Column::Remaining))
+        .from(point_lots::Entity)
+        .and_where(
+            Expr::col((point_lots::Entity, point_lots::Column::MemberId))
+                .equals((members::Entity, members::Column::Id)),
+        )
+        .and_where(Expr::col((point_lots::Entity, point_lots::Column::Remaining)).gt(0))
+        .and_where(Expr::col((point_lots::Entity, point_lots::Column::ExpiresAt)).lte(now))
+        .to_owned()
+}
+
+/// `CAST(COALESCE((SELECT SUM(column) FROM <select>), 0) AS BIGINT)`.
+fn sum_of(mut select: sea_orm::sea_query::SelectStatement, column: Expr) -> Expr {
+    select.clear_selects();
+    select.expr(Func::coalesce([Expr::from(Func::sum(column)), Expr::val(0_i64)]));
+    Expr::from(Func::cast_as(
+        Expr::SubQuery(None, Box::new(select.into())),
+        Alias::new("BIGINT"),
+    ))
 }
 
 /// Locks the member for a unit of work and reads, in the same statement, everything its common
@@ -108,44 +226,22 @@ pub async fn lock_member_for_work(
     id: MemberId,
     reads: WorkReads<'_>,
 ) -> Result<LockedMember, AppError> {
-    let month_column = |column: &str| {
-        Expr::cust_with_values(
-            format!(
-                "COALESCE((SELECT mm.{column} FROM member_months mm \
-                 WHERE mm.member_id = members.id AND mm.month = ?), 0)"
-            ),
-            [reads.month],
-        )
-    };
     let (first, last) = reads.growth_months;
+    let month = |column: member_months::Column| month_subquery(column, reads.month);
+    let zero_if_none = |expr: Expr| Expr::from(Func::coalesce([expr, Expr::val(0_i64)]));
     let row = members::Entity::find_by_id(id.get())
         .column_as(crate::store::programme::rules_version_column(), "rules_version")
-        .column_as(month_column("earned"), "month_earned")
-        .column_as(month_column("redeemed"), "month_redeemed")
-        .column_as(month_column("cut_by_cap"), "month_cut_by_cap")
-        .column_as(month_column("growth"), "month_growth")
-        .column_as(month_column("koc_score"), "month_koc_score")
+        .column_as(zero_if_none(month(member_months::Column::Earned)), "month_earned")
+        .column_as(zero_if_none(month(member_months::Column::Redeemed)), "month_redeemed")
+        .column_as(zero_if_none(month(member_months::Column::CutByCap)), "month_cut_by_cap")
+        .column_as(zero_if_none(month(member_months::Column::Growth)), "month_growth")
+        .column_as(zero_if_none(month(member_months::Column::KocScore)), "month_koc_score")
+        .column_as(month(member_months::Column::EarnedAt), "month_earned_at")
+        .column_as(month(member_months::Column::KocScoreAt), "month_koc_score_at")
+        .column_as(growth_subquery(first, last), "window_growth")
         .column_as(
-            Expr::cust_with_values(
-                "CAST(COALESCE((SELECT SUM(mm.growth) FROM member_months mm \
-                 WHERE mm.member_id = members.id AND mm.month >= ? AND mm.month <= ?), 0) \
-                 AS BIGINT)",
-                [first, last],
-            ),
-            "window_growth",
-        )
-        .column_as(
-            Expr::cust_with_values(
-                "CASE WHEN EXISTS (SELECT 1 FROM purchases p WHERE p.member_id = members.id \
-                 AND p.status = ? AND p.available_at <= ?) OR EXISTS (SELECT 1 FROM point_lots l \
-                 WHERE l.member_id = members.id AND l.remaining > 0 AND l.expires_at <= ?) \
-                 THEN 1 ELSE 0 END",
-                [
-                    sea_orm::Value::from(crate::domain::purchase::PurchaseStatus::Pending.as_str()),
-                    sea_orm::Value::from(reads.now),
-                    sea_orm::Value::from(reads.now),
-                ],
-            ),
+            Expr::exists(due_purchases(PurchaseWindow::Matured, reads.now))
+                .or(Expr::exists(lapsed_lots(reads.now))),
             "settle_due",
         )
         .lock_exclusive()
@@ -155,17 +251,19 @@ pub async fn lock_member_for_work(
         .ok_or(AppError::NotFound("member"))?;
     let mut member = locked(id, row.member);
     member.rules_version = row.rules_version;
-    member.settle_due = row.settle_due != 0;
-    member.month_read = Some((
-        reads.month.to_owned(),
-        MonthTotals {
+    member.settle_due = row.settle_due;
+    member.month_read = Some(MonthRead {
+        month: reads.month.to_owned(),
+        totals: MonthTotals {
             earned: row.month_earned,
             redeemed: row.month_redeemed,
             cut_by_cap: row.month_cut_by_cap,
             growth: row.month_growth,
             koc_score: row.month_koc_score,
         },
-    ));
+        earned_at: row.month_earned_at,
+        koc_score_at: row.month_koc_score_at,
+    });
     member.growth_read = Some((first.to_owned(), last.to_owned(), row.window_growth));
     member.pending = Some(Pending::default());
     Ok(member)
@@ -216,11 +314,72 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         successful_invites: row.successful_invites,
         birthday: row.birthday,
         registered_at: row.created_at,
+        hide_from_leaderboards: row.hide_from_leaderboards,
+        streak_at: row.streak_at,
+        invites_at: row.invites_at,
         rules_version: 0,
         settle_due: true,
         month_read: None,
         growth_read: None,
         pending: None,
+    }
+}
+
+impl LockedMember {
+    /// The member's standing on every board as this unit of work leaves it, from what it read
+    /// and wrote — no query. `None` when `month` is not the month read with the row.
+    pub fn board_standings(
+        &self,
+        month: &str,
+        streak_cutoff: NaiveDate,
+    ) -> Option<Vec<(Board, Option<Standing>)>> {
+        let read = self
+            .month_read
+            .as_ref()
+            .filter(|read| read.month == month)?;
+        let pending = self.pending.as_ref();
+        let totals = read
+            .totals
+            .plus(pending.map(|p| p.month(month)).unwrap_or_default());
+        let latest = |pick: fn(&PendingMonth) -> Option<DateTime<Utc>>| {
+            pending.and_then(|p| {
+                p.months
+                    .iter()
+                    .filter(|m| m.month == month)
+                    .filter_map(pick)
+                    .next_back()
+            })
+        };
+        let earned_at = latest(|m| m.earned_at).or(read.earned_at);
+        let koc_score_at = latest(|m| m.koc_score_at).or(read.koc_score_at);
+        let streak_at = pending
+            .and_then(|p| p.streak_at)
+            .map(crate::domain::leaderboard::arrival)
+            .or(self.streak_at);
+        let on_board = |value: i64, arrival: Option<DateTime<Utc>>| {
+            (value > 0 && !self.hide_from_leaderboards).then_some(Standing {
+                member: self.id,
+                value,
+                arrival,
+            })
+        };
+        let streak_alive = self
+            .last_sign_in_day
+            .is_some_and(|day| day >= streak_cutoff);
+        let streak = if streak_alive {
+            i64::from(self.current_streak)
+        } else {
+            0
+        };
+        Some(vec![
+            (Board::PointsMonth, on_board(totals.earned, earned_at)),
+            (Board::KocMonth, on_board(totals.koc_score, koc_score_at)),
+            (Board::Streak, on_board(streak, streak_at)),
+            (
+                Board::Referrals,
+                on_board(i64::from(self.successful_invites), self.invites_at),
+            ),
+        ])
     }
 }
 
@@ -240,11 +399,27 @@ pub async fn flush(db: &impl ConnectionTrait, member: &mut LockedMember) -> Resu
         changed = true;
     }
     if pending.growth_total {
-        update = update.col_expr(members::Column::GrowthTotal, Expr::value(member.growth_total));
+        update = update.col_expr(
+            members::Column::GrowthTotal,
+            Expr::value(member.growth_total),
+        );
         changed = true;
     }
-    if let Some(streak) = pending.streak {
-        update = crate::store::signins::streak_columns(update, &streak);
+    if let Some(changed_at) = pending.streak_at {
+        let columns = crate::store::signins::StreakColumns {
+            current_streak: member.current_streak,
+            last_sign_in_day: member.last_sign_in_day,
+            total_sign_ins: member.total_sign_ins,
+            streak_freezes: member.streak_freezes,
+            changed_at,
+        };
+        update = crate::store::signins::streak_columns(update, &columns);
+        changed = true;
+    } else if pending.freezes {
+        update = update.col_expr(
+            members::Column::StreakFreezes,
+            Expr::value(member.streak_freezes),
+        );
         changed = true;
     }
     if changed {
@@ -262,8 +437,15 @@ pub async fn flush(db: &impl ConnectionTrait, member: &mut LockedMember) -> Resu
         }
     }
     for month in months {
-        upsert_month(db, member.id, &month.month, month.delta, month.earned_at, month.koc_score_at)
-            .await?;
+        upsert_month(
+            db,
+            member.id,
+            &month.month,
+            month.delta,
+            month.earned_at,
+            month.koc_score_at,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -358,6 +540,29 @@ pub async fn add_growth_total(
         .map(|_| ())
 }
 
+/// Adds streak freezes to the member's stock (written at once, or when the unit of work
+/// commits).
+pub async fn add_freezes(
+    db: &impl ConnectionTrait,
+    member: &mut LockedMember,
+    count: i32,
+) -> Result<(), DbErr> {
+    member.streak_freezes = member.streak_freezes.saturating_add(count);
+    if let Some(pending) = &mut member.pending {
+        pending.freezes = true;
+        return Ok(());
+    }
+    members::Entity::update_many()
+        .col_expr(
+            members::Column::StreakFreezes,
+            Expr::col(members::Column::StreakFreezes).add(count),
+        )
+        .filter(members::Column::Id.eq(member.id.get()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// Sets the member's streak columns (written at once, or when the unit of work commits).
 pub async fn set_streak(
     db: &impl ConnectionTrait,
@@ -369,7 +574,7 @@ pub async fn set_streak(
     member.total_sign_ins = columns.total_sign_ins;
     member.streak_freezes = columns.streak_freezes;
     if let Some(pending) = &mut member.pending {
-        pending.streak = Some(columns);
+        pending.streak_at = Some(columns.changed_at);
         return Ok(());
     }
     crate::store::signins::streak_columns(
@@ -630,7 +835,7 @@ pub async fn month_totals(
     month: &str,
 ) -> Result<MonthTotals, DbErr> {
     let stored = match &member.month_read {
-        Some((read, totals)) if read == month => *totals,
+        Some(read) if read.month == month => read.totals,
         _ => stored_month_totals(db, member.id, month).await?,
     };
     let pending = member
@@ -732,6 +937,31 @@ async fn upsert_month(
         .map(|_| ())
 }
 
+/// A member's growth in the business months `first..=last`, as stored.
+pub async fn stored_growth_between(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    first: &str,
+    last: &str,
+) -> Result<i64, DbErr> {
+    let total: Option<Option<i64>> = member_months::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::from(Func::cast_as(
+                Func::sum(Expr::col(member_months::Column::Growth)),
+                Alias::new("BIGINT"),
+            )),
+            "total",
+        )
+        .filter(member_months::Column::MemberId.eq(member.get()))
+        .filter(member_months::Column::Month.gte(first))
+        .filter(member_months::Column::Month.lte(last))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.flatten().unwrap_or(0))
+}
+
 /// A locked member's growth in the business months `first..=last`, with what the unit of work
 /// has not written yet.
 pub async fn growth_between(
@@ -744,17 +974,7 @@ pub async fn growth_between(
         Some((read_first, read_last, growth)) if read_first == first && read_last == last => {
             *growth
         }
-        _ => {
-            member_months::Entity::find()
-                .filter(member_months::Column::MemberId.eq(member.id.get()))
-                .filter(member_months::Column::Month.gte(first))
-                .filter(member_months::Column::Month.lte(last))
-                .all(db)
-                .await?
-                .iter()
-                .map(|row| row.growth)
-                .sum()
-        }
+        _ => stored_growth_between(db, member.id, first, last).await?,
     };
     let pending: i64 = member
         .pending
@@ -766,6 +986,58 @@ pub async fn growth_between(
     Ok(stored.saturating_add(pending))
 }
 
+/// A member's points as a read sees them, without a lock or a write, in one statement: the
+/// stored balance, plus purchase points whose return window has closed, less lot points that
+/// have lapsed (both are settled by the next write or the expiry job); and the purchase points
+/// still pending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct PointsGlance {
+    pub balance: i64,
+    pub pending: i64,
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct GlanceRow {
+    points_balance: i64,
+    matured: i64,
+    pending: i64,
+    lapsed: i64,
+}
+
+/// # Errors
+/// `NOT_FOUND` for an unknown member; `INTERNAL` on database failure.
+pub async fn points_glance(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<PointsGlance, AppError> {
+    let granted = Expr::col((purchases::Entity, purchases::Column::PointsGranted));
+    let remaining = Expr::col((point_lots::Entity, point_lots::Column::Remaining));
+    let row = members::Entity::find_by_id(member.get())
+        .select_only()
+        .column(members::Column::PointsBalance)
+        .column_as(
+            sum_of(due_purchases(PurchaseWindow::Matured, now), granted.clone()),
+            "matured",
+        )
+        .column_as(
+            sum_of(due_purchases(PurchaseWindow::Open, now), granted),
+            "pending",
+        )
+        .column_as(sum_of(lapsed_lots(now), remaining), "lapsed")
+        .into_model::<GlanceRow>()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    Ok(PointsGlance {
+        balance: row
+            .points_balance
+            .saturating_add(row.matured)
+            .saturating_sub(row.lapsed)
+            .clamp(0, i64::MAX),
+        pending: row.pending,
+    })
+}
 
 /// One page of a member's entries, newest first, strictly older than `before` when given.
 pub async fn history(
@@ -792,3 +1064,4 @@ pub async fn history(
         .map(entry_row)
         .collect()
 }
+

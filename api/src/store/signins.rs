@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{growth_entries, members, sign_ins};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -157,23 +157,6 @@ pub fn streak_columns(
             members::Column::StreakAt,
             Expr::value(crate::domain::leaderboard::arrival(columns.changed_at)),
         )
-}
-
-/// Adds streak freezes to a member's stock.
-pub async fn add_freezes(
-    db: &impl ConnectionTrait,
-    member: MemberId,
-    count: i32,
-) -> Result<bool, DbErr> {
-    let result = members::Entity::update_many()
-        .col_expr(
-            members::Column::StreakFreezes,
-            Expr::col(members::Column::StreakFreezes).add(count),
-        )
-        .filter(members::Column::Id.eq(member.get()))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
 }
 
 /// Records a growth entry (the member's lifetime total moves with `ledger::add_growth_total`).

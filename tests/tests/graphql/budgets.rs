@@ -27,8 +27,14 @@ async fn print_current_counts() {
     app.advance_days(1);
     for (name, query) in [
         ("signIn", "mutation { signIn { streak } }"),
-        ("me", "{ me { id points { balance pendingPoints } tier { current { code } } } }"),
-        ("leaderboard", "{ leaderboard(board: POINTS_MONTH, first: 100) { entries { rank } me { rank } } }"),
+        (
+            "me",
+            "{ me { id points { balance pendingPoints } tier { current { code } } } }",
+        ),
+        (
+            "leaderboard",
+            "{ leaderboard(board: POINTS_MONTH, first: 100) { entries { rank } me { rank } } }",
+        ),
     ] {
         let executed = statements_of(&app, &log, &alice, query).await;
         eprintln!("== {name}: {} statements", executed.len());

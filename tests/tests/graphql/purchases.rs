@@ -74,8 +74,14 @@ async fn purchase_points_stay_pending_through_the_window_then_become_spendable()
 
     app.set_clock("2026-03-08T01:00:01Z");
 
+    // A read shows the matured points as spendable without writing anything...
     assert_eq!(points(&app, &alice).await["balance"], 123);
     assert_eq!(points(&app, &alice).await["pendingPoints"], 0);
+    // ...and the next write (here the scheduled run) books them.
+    let run = app
+        .gql(Some(&admin), "mutation { runPointsExpiry { maturedPoints } }", json!({}))
+        .await;
+    assert_eq!(run.expect_ok()["runPointsExpiry"]["maturedPoints"], 123);
     let history = app
         .gql(
             Some(&alice),
