@@ -118,6 +118,20 @@ impl RateLimits {
     }
 }
 
+/// The answer to a limit check that says how long to wait: allowed at 0.
+///
+/// # Errors
+/// `RATE_LIMITED` with the seconds to wait, for a wait above 0.
+pub fn verdict(wait_secs: u64) -> Result<(), AppError> {
+    if wait_secs > 0 {
+        Err(AppError::RateLimited {
+            retry_after_secs: wait_secs,
+        })
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,3 +153,4 @@ mod tests {
         assert_eq!(Quota::parse("5/60").unwrap().interval_ms(), 12_000);
     }
 }
+

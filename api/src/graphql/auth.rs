@@ -110,12 +110,7 @@ impl AuthMutation {
         )]
         code: String,
     ) -> async_graphql::Result<MemberLoginPayload> {
-        let login = ctx
-            .services()
-            .auth
-            .member_login(&code, ctx.client_ip())
-            .await
-            .extend()?;
+        let login = ctx.services().auth.member_login(&code).await.extend()?;
         Ok(login.into())
     }
 

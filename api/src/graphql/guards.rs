@@ -1,9 +1,11 @@
 //! Schema extensions that guard the edge.
 //!
 //! - `RootFieldLimits`: rate limits count root fields, not HTTP requests (SPEC §10). Every
-//!   root mutation without a limit of its own takes one from the caller's general mutation
-//!   limit as it runs, so 100 aliases of `updateProfile` in one request cost 100 and the ones
-//!   past the limit answer `RATE_LIMITED` (mutations run one after another, in document order).
+//!   root mutation is charged its limit (its own, or the caller's general mutation limit), so
+//!   100 aliases of `updateProfile` in one request cost 100 and the ones past the limit answer
+//!   `RATE_LIMITED` (mutations run one after another, in document order). The HTTP layer
+//!   counts the root fields it can see together with the request's own limit, in one Redis
+//!   round trip, and leaves the verdicts here.
 //! - `InputErrors`: every malformed value is `VALIDATION` with the field it came in (SPEC §12):
 //!   a value the schema's types cannot take (an impossible date, a timestamp without a zone,
 //!   a string over its length) is named by its argument; and before anything runs, a request
@@ -21,23 +23,40 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensions, Name, Pos, ServerError, ServerResult, Value, Variables};
 use async_graphql_value::Value as AstValue;
 
+use crate::domain::auth::Viewer;
 use crate::domain::rate_limit::RateLimitedAction;
 use crate::graphql::context::{ClientIp, RequestAuth, rate_subject};
 use crate::service::Services;
 
-/// Mutations whose services count their own limits (SPEC §10); every other mutation counts
-/// toward the general mutation limit.
-pub const OWN_LIMITS: [&str; 7] = [
-    "memberLogin",
-    "adminLogin",
-    "signIn",
-    "makeUpSignIn",
-    "redeemReward",
-    "submitKocTask",
-    "resubmitKocTask",
-];
+/// The limit a root mutation field is charged, and for whom (SPEC §10): `signIn` and
+/// `makeUpSignIn`, `redeemReward`, the KOC submissions per member; `memberLogin` per IP;
+/// `adminLogin` none here (its lockout counts failures); every other mutation the caller's
+/// general mutation limit. Member-only fields called by a non-member are not charged: they
+/// answer `UNAUTHENTICATED`.
+pub fn field_limit(
+    field: &str,
+    auth: RequestAuth,
+    ip: &str,
+) -> Option<(RateLimitedAction, String)> {
+    let member = matches!(auth, RequestAuth::Authenticated(Viewer::Member(_)));
+    let per_member = |action| member.then(|| (action, rate_subject(auth, ip)));
+    match field {
+        "signIn" | "makeUpSignIn" => per_member(RateLimitedAction::SignIn),
+        "redeemReward" => per_member(RateLimitedAction::Redeem),
+        "submitKocTask" | "resubmitKocTask" => per_member(RateLimitedAction::KocSubmission),
+        "memberLogin" => Some((RateLimitedAction::MemberLogin, format!("ip:{ip}"))),
+        "adminLogin" => None,
+        _ => Some((RateLimitedAction::Mutation, rate_subject(auth, ip))),
+    }
+}
 
-/// Counts each root mutation field against the caller's mutation limit.
+/// Root mutation fields whose limits the HTTP layer already counted with the request's own,
+/// in the same round trip: response key → seconds to wait (0 when allowed).
+#[derive(Debug, Default, Clone)]
+pub struct PrecheckedLimits(pub Vec<(String, u64)>);
+
+/// Charges each root mutation field its limit as it runs (or enforces the verdict counted
+/// beforehand), so 100 aliases of `updateProfile` in one request cost 100.
 pub struct RootFieldLimits;
 
 impl ExtensionFactory for RootFieldLimits {
@@ -54,27 +73,32 @@ impl Extension for RootFieldLimits {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        let counted = info.path_node.parent.is_none()
-            && info.parent_type == "Mutation"
-            && !OWN_LIMITS.contains(&info.name);
-        if counted && let Some(services) = ctx.data_opt::<Arc<Services>>() {
-            let auth = ctx
-                .data_opt::<RequestAuth>()
-                .copied()
-                .unwrap_or(RequestAuth::Anonymous);
-            let ip = ctx
-                .data_opt::<ClientIp>()
-                .map_or("unknown", |ip| ip.0.as_str());
-            let subject = rate_subject(auth, ip);
-            if let Err(error) = services
-                .limiter
-                .check(RateLimitedAction::Mutation, &subject)
-                .await
-            {
+        let root_mutation = info.path_node.parent.is_none() && info.parent_type == "Mutation";
+        if root_mutation && let Some(services) = ctx.data_opt::<Arc<Services>>() {
+            let key = info.alias.unwrap_or(info.name);
+            let counted = ctx
+                .data_opt::<PrecheckedLimits>()
+                .and_then(|checked| checked.0.iter().find(|(k, _)| k == key))
+                .map(|(_, wait)| *wait);
+            let verdict = match counted {
+                Some(wait) => crate::domain::rate_limit::verdict(wait),
+                None => {
+                    let auth = ctx
+                        .data_opt::<RequestAuth>()
+                        .copied()
+                        .unwrap_or(RequestAuth::Anonymous);
+                    let ip = ctx
+                        .data_opt::<ClientIp>()
+                        .map_or("unknown", |ip| ip.0.as_str());
+                    match field_limit(info.name, auth, ip) {
+                        Some((action, subject)) => services.limiter.check(action, &subject).await,
+                        None => Ok(()),
+                    }
+                }
+            };
+            if let Err(error) = verdict {
                 let mut refused = error.extend().into_server_error(info.field.name.pos);
-                refused.path = vec![async_graphql::PathSegment::Field(
-                    info.alias.unwrap_or(info.name).to_owned(),
-                )];
+                refused.path = vec![async_graphql::PathSegment::Field(key.to_owned())];
                 return Err(refused);
             }
         }

@@ -254,6 +254,32 @@ pub fn root_fields(document: &ExecutableDocument, name: Option<&str>) -> Vec<Str
     })
 }
 
+/// The selected operation's root fields as (name, response key), when every root selection is
+/// a plain field (no fragments).
+pub fn root_field_keys(
+    document: &ExecutableDocument,
+    name: Option<&str>,
+) -> Option<Vec<(String, String)>> {
+    let op = select_operation(document, name)?;
+    op.selection_set
+        .node
+        .items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.to_string();
+                let key = field
+                    .node
+                    .alias
+                    .as_ref()
+                    .map_or_else(|| name.clone(), |alias| alias.node.to_string());
+                Some((name, key))
+            }
+            Selection::FragmentSpread(_) | Selection::InlineFragment(_) => None,
+        })
+        .collect()
+}
+
 /// Whether the selected operation is a query, mutation or subscription.
 pub fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     select_operation(document, name).map(|op| op.ty)

@@ -15,7 +15,8 @@ use serde_json::json;
 use crate::domain::rate_limit::RateLimitedAction;
 use crate::error::AppError;
 use crate::graphql::context::rate_subject;
-use crate::graphql::schema::{operation_type, root_fields};
+use crate::graphql::guards::{PrecheckedLimits, field_limit};
+use crate::graphql::schema::{operation_type, root_field_keys, root_fields};
 use crate::graphql::{ClientIp, RequestAuth};
 use crate::http::{HttpState, RequestId, playground};
 
@@ -131,13 +132,41 @@ async fn execute(
     let ip = state.trusted_proxies.client_ip(req);
     let auth = authenticate(req, state).await;
     let subject = rate_subject(auth, &ip);
-    let limiter = &state.services.limiter;
-    if let Err(e) = limiter.check(RateLimitedAction::Request, &subject).await {
+    // The request's own limit and, for a mutation, the limits of the root fields charged to
+    // the same caller: one Redis round trip for all of them.
+    let mut prechecked: Vec<(String, RateLimitedAction)> = Vec::new();
+    if kind == Some(OperationType::Mutation)
+        && let Some(keys) = root_field_keys(document, operation_name.as_deref())
+    {
+        for (name, key) in keys {
+            if let Some((action, field_subject)) = field_limit(&name, auth, &ip)
+                && field_subject == subject
+                && !prechecked.iter().any(|(k, _)| *k == key)
+            {
+                prechecked.push((key, action));
+            }
+        }
+    }
+    let actions: Vec<RateLimitedAction> = std::iter::once(RateLimitedAction::Request)
+        .chain(prechecked.iter().map(|(_, action)| *action))
+        .collect();
+    let waits = match state.services.limiter.check_all(&subject, &actions).await {
+        Ok(waits) => waits,
+        Err(e) => return format.limited(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    if let Err(e) = crate::domain::rate_limit::verdict(waits.first().copied().unwrap_or(0)) {
         state.metrics.observe_refusal(e.code());
         return format.limited(StatusCode::TOO_MANY_REQUESTS, &e);
     }
+    let verdicts = PrecheckedLimits(
+        prechecked
+            .into_iter()
+            .zip(waits.into_iter().skip(1))
+            .map(|((key, _), wait)| (key, wait))
+            .collect(),
+    );
 
-    let request = request.data(auth).data(ClientIp(ip));
+    let request = request.data(auth).data(ClientIp(ip)).data(verdicts);
     let mut response = schema.execute(request).await;
 
     if response.data == Value::Null

@@ -109,6 +109,7 @@ fn prometheus_text(state: Data<&Arc<HttpState>>) -> Response {
         db_idle: pool.idle,
         db_max: pool.max,
         redis_circuit_open: state.services.health.redis_breaker_open(),
+        redis_round_trips: state.services.health.redis_round_trips(),
         websockets: state.lifecycle.open_sockets(),
     };
     match state.metrics.render(now) {

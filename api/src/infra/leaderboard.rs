@@ -238,7 +238,8 @@ impl BoardCache {
         )
     }
 
-    /// The first `first` entries and `member`'s place, read in one round trip.
+    /// The first `first` entries and `member`'s place, read in one round trip; `None` when the
+    /// board edition is not built.
     ///
     /// # Errors
     /// Redis errors.
@@ -248,10 +249,11 @@ impl BoardCache {
         edition: &str,
         first: u64,
         member: Option<&str>,
-    ) -> Result<RedisStanding, redis::RedisError> {
+    ) -> Result<Option<RedisStanding>, redis::RedisError> {
         let key = self.keys(board, edition).board;
         let stop = i64::try_from(first).unwrap_or(i64::MAX).saturating_sub(1);
         let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(&key);
         pipe.cmd("ZRANGE")
             .arg(&key)
             .arg(0)
@@ -260,9 +262,13 @@ impl BoardCache {
         pipe.cmd("ZRANK").arg(&key).arg(member.unwrap_or(""));
         pipe.cmd("ZSCORE").arg(&key).arg(member.unwrap_or(""));
         let mut connection = self.redis.connection().await?;
-        let (range, rank, score): (Vec<(String, String)>, Option<u64>, Option<String>) = self
+        type Read = (bool, Vec<(String, String)>, Option<u64>, Option<String>);
+        let (exists, range, rank, score): Read = self
             .redis
             .observe(pipe.query_async(&mut connection).await)?;
+        if !exists {
+            return Ok(None);
+        }
         let top = range
             .iter()
             .filter_map(|(m, s)| Some((parse_member(m)?, parse_score(s)?)))
@@ -271,6 +277,6 @@ impl BoardCache {
             (Some(_), Some(rank), Some(score)) => Some((rank, score)),
             _ => None,
         };
-        Ok(RedisStanding { top, me })
+        Ok(Some(RedisStanding { top, me }))
     }
 }

@@ -2,8 +2,8 @@
 //! fixed set (routes, schema fields, error codes), so no client can grow the series.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -14,6 +14,7 @@ pub struct Metrics {
     graphql_errors: IntCounterVec,
     db_connections: IntGaugeVec,
     redis_circuit_open: IntGauge,
+    redis_round_trips: IntCounter,
     websockets: IntGauge,
 }
 
@@ -25,6 +26,8 @@ pub struct Snapshot {
     pub db_max: u32,
     /// `None` without Redis.
     pub redis_circuit_open: Option<bool>,
+    /// Round trips to Redis since start; `None` without Redis.
+    pub redis_round_trips: Option<u64>,
     pub websockets: i64,
 }
 
@@ -77,6 +80,10 @@ impl Metrics {
             "redis_circuit_open",
             "1 while Redis' circuit breaker skips Redis after a failure, 0 while Redis is used",
         )?;
+        let redis_round_trips = IntCounter::new(
+            "redis_round_trips_total",
+            "Round trips to Redis: commands, pipelines and script calls",
+        )?;
         let websockets = IntGauge::new("websocket_connections", "Open /graphql/ws connections")?;
         let build_info = IntGaugeVec::new(
             Opts::new("build_info", "Always 1; the labels say which build runs"),
@@ -88,6 +95,7 @@ impl Metrics {
         registry.register(Box::new(db_connections.clone()))?;
         if with_redis {
             registry.register(Box::new(redis_circuit_open.clone()))?;
+            registry.register(Box::new(redis_round_trips.clone()))?;
         }
         registry.register(Box::new(websockets.clone()))?;
         registry.register(Box::new(build_info))?;
@@ -108,6 +116,7 @@ impl Metrics {
             graphql_errors,
             db_connections,
             redis_circuit_open,
+            redis_round_trips,
             websockets,
         })
     }
@@ -181,6 +190,11 @@ impl Metrics {
         self.websockets.set(now.websockets);
         if let Some(open) = now.redis_circuit_open {
             self.redis_circuit_open.set(i64::from(open));
+        }
+        if let Some(total) = now.redis_round_trips {
+            // The client counts; the counter catches up with it at each scrape.
+            let seen = self.redis_round_trips.get();
+            self.redis_round_trips.inc_by(total.saturating_sub(seen));
         }
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;

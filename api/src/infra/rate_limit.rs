@@ -12,28 +12,35 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota as GovernorQuota, RateLimiter as Governor};
 
-use crate::domain::rate_limit::{Quota, RateLimitedAction, RateLimits};
+use crate::domain::rate_limit::{self, Quota, RateLimitedAction, RateLimits};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::redis::Redis;
 
-/// GCRA: allow when the theoretical arrival time stays within `burst` intervals of now.
-/// Returns 0 when allowed, else the seconds to wait. Time comes from the caller.
+/// GCRA for several limits of one subject at once (one round trip): for each key, allow when
+/// the theoretical arrival time stays within `burst` intervals of now. ARGV: now, then an
+/// (interval, burst) pair per key. Returns, per key, 0 when allowed, else the seconds to wait.
+/// Time comes from the caller.
 const GCRA: &str = r"
 local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
--- A stored time can never be more than a full burst ahead of now; if it is, the clock was
--- moved back (the test clock), so start afresh.
-if tat < now or tat > now + interval * burst then tat = now end
-local allow_at = tat + interval - interval * burst
-if allow_at > now then
-  return math.ceil((allow_at - now) / 1000)
+local waits = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  -- A stored time can never be more than a full burst ahead of now; if it is, the clock was
+  -- moved back (the test clock), so start afresh.
+  if tat < now or tat > now + interval * burst then tat = now end
+  local allow_at = tat + interval - interval * burst
+  if allow_at > now then
+    waits[i] = math.ceil((allow_at - now) / 1000)
+  else
+    local new_tat = tat + interval
+    redis.call('SET', key, new_tat, 'PX', math.max(1, new_tat - now))
+    waits[i] = 0
+  end
 end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
-return 0
+return waits
 ";
 
 /// Counts failures in a window; at the limit, locks the subject for the window.
@@ -134,27 +141,31 @@ impl RateLimiter {
     /// # Errors
     /// `RATE_LIMITED` with the seconds to wait when over the limit.
     pub async fn check(&self, action: RateLimitedAction, subject: &str) -> Result<(), AppError> {
-        let shared_wait = match &self.shared {
-            Some(shared) => match self.check_shared(shared, action, subject).await {
-                Ok(wait) => Some(wait),
-                Err(error) => {
-                    redis_trouble(&error);
-                    None
-                }
-            },
-            None => None,
-        };
-        let wait = match shared_wait {
-            Some(wait) => wait,
-            None => self.check_local(action, subject)?,
-        };
-        if wait > 0 {
-            Err(AppError::RateLimited {
-                retry_after_secs: wait,
-            })
-        } else {
-            Ok(())
+        let wait = self.check_all(subject, &[action]).await?;
+        rate_limit::verdict(wait.first().copied().unwrap_or(0))
+    }
+
+    /// Counts one of each `actions` by `subject`, in one Redis round trip; each is allowed or
+    /// refused on its own. Returns the seconds to wait per action, 0 when allowed.
+    ///
+    /// # Errors
+    /// `INTERNAL` only when the in-process fallback's state is poisoned.
+    pub async fn check_all(
+        &self,
+        subject: &str,
+        actions: &[RateLimitedAction],
+    ) -> Result<Vec<u64>, AppError> {
+        if let Some(shared) = &self.shared {
+            match self.check_shared(shared, actions, subject).await {
+                Ok(waits) if waits.len() == actions.len() => return Ok(waits),
+                Ok(_) => tracing::warn!("the rate-limit script answered the wrong count"),
+                Err(error) => redis_trouble(&error),
+            }
         }
+        actions
+            .iter()
+            .map(|action| self.check_local(*action, subject))
+            .collect()
     }
 
     /// Counts one action in this process; the seconds to wait, 0 when allowed.
@@ -197,22 +208,24 @@ impl RateLimiter {
     async fn check_shared(
         &self,
         shared: &Shared,
-        action: RateLimitedAction,
+        actions: &[RateLimitedAction],
         subject: &str,
-    ) -> Result<u64, redis::RedisError> {
-        let quota = self.limits.quota(action);
-        let key = shared.redis.key(&["rate", action.name(), subject]);
-        let mut connection = shared.redis.connection().await?;
-        shared.redis.observe(
-            shared
-                .gcra
-                .key(key)
-                .arg(self.now_ms())
+    ) -> Result<Vec<u64>, redis::RedisError> {
+        let mut invocation = shared.gcra.prepare_invoke();
+        invocation.arg(self.now_ms());
+        // One hash tag per subject: a request's limits share a slot on Redis Cluster.
+        let tag = slot_tag(subject);
+        for action in actions {
+            let quota = self.limits.quota(*action);
+            invocation
+                .key(shared.redis.key(&["rate", &tag, action.name()]))
                 .arg(quota.interval_ms())
-                .arg(quota.count)
-                .invoke_async(&mut connection)
-                .await,
-        )
+                .arg(quota.count);
+        }
+        let mut connection = shared.redis.connection().await?;
+        shared
+            .redis
+            .observe(invocation.invoke_async(&mut connection).await)
     }
 
     /// Refuses a locked subject (too many failed admin logins).
@@ -312,8 +325,8 @@ impl RateLimiter {
     }
 }
 
-/// `subject` as a Redis Cluster hash tag: the failure counter and the lock of one username are
-/// touched by one script, so they must share a slot.
+/// `subject` as a Redis Cluster hash tag: keys one script touches together (a request's
+/// limits; a username's failure counter and lock) must share a slot.
 fn slot_tag(subject: &str) -> String {
     format!("{{{subject}}}")
 }

@@ -12,7 +12,8 @@
 //! command by its key. Keys a script touches together share a hash tag, so they live in one
 //! slot.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -39,6 +40,7 @@ pub struct Redis {
     backend: Backend,
     prefix: String,
     breaker: std::sync::Arc<Breaker>,
+    round_trips: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -54,9 +56,16 @@ struct LazyCluster {
     timeout: Duration,
 }
 
-/// A handle for commands on one Redis or a cluster; clones share the connection.
+/// A handle for commands on one Redis or a cluster; clones share the connection. It counts
+/// round trips (a command, a pipeline or a script call each), for the hot-path budgets.
 #[derive(Clone)]
-pub enum Connection {
+pub struct Connection {
+    link: Link,
+    round_trips: Arc<AtomicU64>,
+}
+
+#[derive(Clone)]
+enum Link {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
@@ -66,9 +75,10 @@ impl ConnectionLike for Connection {
         &'a mut self,
         cmd: &'a redis::Cmd,
     ) -> redis::RedisFuture<'a, redis::Value> {
-        match self {
-            Self::Single(connection) => connection.req_packed_command(cmd),
-            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        match &mut self.link {
+            Link::Single(connection) => connection.req_packed_command(cmd),
+            Link::Cluster(connection) => connection.req_packed_command(cmd),
         }
     }
 
@@ -78,16 +88,17 @@ impl ConnectionLike for Connection {
         offset: usize,
         count: usize,
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        match self {
-            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        match &mut self.link {
+            Link::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Link::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            Self::Single(connection) => connection.get_db(),
-            Self::Cluster(connection) => connection.get_db(),
+        match &self.link {
+            Link::Single(connection) => connection.get_db(),
+            Link::Cluster(connection) => connection.get_db(),
         }
     }
 }
@@ -176,6 +187,7 @@ impl Redis {
             backend,
             prefix: prefix.to_owned(),
             breaker: std::sync::Arc::default(),
+            round_trips: Arc::default(),
         })
     }
 
@@ -215,7 +227,10 @@ impl Redis {
 
     async fn raw_connection(&self) -> Result<Connection, redis::RedisError> {
         match &self.backend {
-            Backend::Single(connection) => Ok(Connection::Single(connection.clone())),
+            Backend::Single(connection) => Ok(Connection {
+                link: Link::Single(connection.clone()),
+                round_trips: Arc::clone(&self.round_trips),
+            }),
             Backend::Cluster(cluster) => {
                 let connection = cluster
                     .connection
@@ -230,7 +245,10 @@ impl Redis {
                             })?
                     })
                     .await?;
-                Ok(Connection::Cluster(connection.clone()))
+                Ok(Connection {
+                    link: Link::Cluster(connection.clone()),
+                    round_trips: Arc::clone(&self.round_trips),
+                })
             }
         }
     }
@@ -244,6 +262,11 @@ impl Redis {
             Err(_) => self.breaker.record(true),
         }
         result
+    }
+
+    /// Round trips to Redis since start (commands, pipelines and script calls).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
     }
 
     pub fn breaker_state(&self) -> BreakerState {

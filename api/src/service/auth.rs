@@ -9,7 +9,6 @@ use sea_orm::DatabaseConnection;
 use crate::domain::auth::{Role, Viewer};
 use crate::domain::ids::AdminId;
 use crate::domain::member::MemberProfile;
-use crate::domain::rate_limit::RateLimitedAction;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::rate_limit::RateLimiter;
@@ -81,13 +80,10 @@ impl AuthService {
     /// Exchanges a `wx.login` code for an access token, creating the member at first login.
     ///
     /// # Errors
-    /// `RATE_LIMITED` over the per-IP login limit; `VALIDATION` for an empty code;
+    /// `VALIDATION` for an empty code;
     /// `WECHAT_LOGIN_FAILED` when WeChat rejects the code, cannot be reached, or is not configured.
     #[tracing::instrument(skip_all)]
-    pub async fn member_login(&self, code: &str, client_ip: &str) -> Result<MemberLogin, AppError> {
-        self.limiter
-            .check(RateLimitedAction::MemberLogin, client_ip)
-            .await?;
+    pub async fn member_login(&self, code: &str) -> Result<MemberLogin, AppError> {
         let session = self.resolve_code(code.trim()).await?;
         let (member, is_new) = self
             .ensure_member(&session.openid, session.unionid.as_deref())

@@ -88,6 +88,11 @@ impl HealthService {
             .map(|redis| redis.breaker_state() == BreakerState::Open)
     }
 
+    /// Round trips made to Redis since start (`None` without Redis).
+    pub fn redis_round_trips(&self) -> Option<u64> {
+        self.redis.as_ref().map(Redis::round_trips)
+    }
+
     /// Both checks at once, each within the timeout.
     pub async fn readiness(&self) -> Readiness {
         let database = async {

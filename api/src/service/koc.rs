@@ -14,11 +14,9 @@ use crate::domain::koc::{
 use crate::domain::notification;
 use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, MonthKey};
-use crate::domain::rate_limit::RateLimitedAction;
 use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::infra::rate_limit::RateLimiter;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Ledger, LedgerPolicy};
 use crate::service::work::PointsEngine;
@@ -65,7 +63,6 @@ pub struct KocService {
     clock: Arc<Clock>,
     policy: LedgerPolicy,
     engine: PointsEngine,
-    limiter: Arc<RateLimiter>,
     boards: Arc<LeaderboardService>,
     min_tier: String,
 }
@@ -75,7 +72,6 @@ impl KocService {
         db: DatabaseConnection,
         clock: Arc<Clock>,
         engine: PointsEngine,
-        limiter: Arc<RateLimiter>,
         boards: Arc<LeaderboardService>,
         min_tier: String,
     ) -> Self {
@@ -84,7 +80,6 @@ impl KocService {
             clock,
             policy: engine.policy(),
             engine,
-            limiter,
             boards,
             min_tier,
         }
@@ -336,9 +331,6 @@ impl KocService {
         task_id: i64,
         proof: Proof,
     ) -> Result<Submission, AppError> {
-        self.limiter
-            .check(RateLimitedAction::KocSubmission, &member.to_string())
-            .await?;
         let proof = proof.normalized()?;
         let now = self.clock.now();
         let txn = store::begin(&self.db).await?;
@@ -376,9 +368,6 @@ impl KocService {
         submission_id: i64,
         proof: Proof,
     ) -> Result<Submission, AppError> {
-        self.limiter
-            .check(RateLimitedAction::KocSubmission, &member.to_string())
-            .await?;
         let proof = proof.normalized()?;
         let now = self.clock.now();
         let txn = store::begin(&self.db).await?;

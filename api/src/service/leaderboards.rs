@@ -11,7 +11,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::leaderboard::{self, Board};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::infra::leaderboard::{BoardCache, Place};
+use crate::infra::leaderboard::{BoardCache, Place, RedisStanding};
 use crate::store::leaderboards::{self as board_store, Appearance, Standing};
 use crate::store::programme;
 
@@ -236,17 +236,28 @@ impl LeaderboardService {
         first: u64,
         viewer: Option<MemberId>,
     ) -> Result<Option<BoardView>, AppError> {
-        if !cache.exists(board.name(), edition).await? {
-            // Missing: rebuild it, unless another rebuild is under way (then the database
-            // answers this once).
-            if !self.rebuild(cache, board, today).await? {
-                return Ok(None);
-            }
-        }
         let me_key = viewer.map(|m| leaderboard::set_member(m.get()));
-        let read = cache
+        let read = match cache
             .read(board.name(), edition, first, me_key.as_deref())
-            .await?;
+            .await?
+        {
+            Some(read) => read,
+            // Missing: rebuild it, unless another rebuild is under way (then the database
+            // answers this once), and read again.
+            None => {
+                if !self.rebuild(cache, board, today).await? {
+                    return Ok(None);
+                }
+                // An empty board has no key even after its rebuild.
+                cache
+                    .read(board.name(), edition, first, me_key.as_deref())
+                    .await?
+                    .unwrap_or(RedisStanding {
+                        top: Vec::new(),
+                        me: None,
+                    })
+            }
+        };
         let ranked: Vec<(u64, MemberId, i64)> = read
             .top
             .iter()

@@ -312,6 +312,19 @@ impl Ledger<'_> {
         if let Some(posting) = self.replayed(member, debit.key, debit.payload).await? {
             return Ok(posting);
         }
+        self.debit_first(member, debit).await
+    }
+
+    /// Debits under a key the caller knows is new (it looked up its own record of the request
+    /// under the member's lock), skipping the replay lookup.
+    ///
+    /// # Errors
+    /// `INSUFFICIENT_POINTS` when the lots hold too little; `INTERNAL` on database failure.
+    pub async fn debit_first(
+        &self,
+        member: &mut LockedMember,
+        debit: Debit<'_>,
+    ) -> Result<Posting, AppError> {
         let balance_after = member
             .balance
             .checked_sub(debit.amount)

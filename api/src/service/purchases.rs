@@ -409,16 +409,21 @@ impl PurchaseService {
             return Err(AppError::MonthlyRedeemCapReached { remaining: room });
         }
         let key = format!("checkout:{order_id}");
-        let posting = work
-            .debit(Debit {
-                kind: EntryKind::Redemption,
-                amount: points,
-                is_redemption: true,
-                key: &key,
-                payload: &key,
-                reference: Some(order_id),
-                note: Some("points paid at checkout"),
-            })
+        // The order's deduction was looked up under the lock above: this debit is new.
+        let (ledger, member) = work.split();
+        let posting = ledger
+            .debit_first(
+                member,
+                Debit {
+                    kind: EntryKind::Redemption,
+                    amount: points,
+                    is_redemption: true,
+                    key: &key,
+                    payload: &key,
+                    reference: Some(order_id),
+                    note: Some("points paid at checkout"),
+                },
+            )
             .await?;
         let deduction = Deduction {
             order_id: order_id.to_owned(),

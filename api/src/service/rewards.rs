@@ -8,7 +8,6 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use crate::domain::ids::MemberId;
 use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, MonthKey};
-use crate::domain::rate_limit::RateLimitedAction;
 use crate::domain::reward::{
     self, COUPON_VALID_DAYS, Coupon, RedeemContext, Redemption, RedemptionStatus, Reward,
     RewardKind,
@@ -16,7 +15,6 @@ use crate::domain::reward::{
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::random;
-use crate::infra::rate_limit::RateLimiter;
 use crate::service::ledger::{Credit, Debit, Ledger, LedgerPolicy};
 use crate::service::member_day;
 use crate::service::rules::Rules;
@@ -76,22 +74,15 @@ pub struct RewardService {
     clock: Arc<Clock>,
     policy: LedgerPolicy,
     engine: PointsEngine,
-    limiter: Arc<RateLimiter>,
 }
 
 impl RewardService {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: Arc<Clock>,
-        engine: PointsEngine,
-        limiter: Arc<RateLimiter>,
-    ) -> Self {
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, engine: PointsEngine) -> Self {
         Self {
             db,
             clock,
             policy: engine.policy(),
             engine,
-            limiter,
         }
     }
 
@@ -265,9 +256,6 @@ impl RewardService {
         quantity: i32,
         idempotency_key: &str,
     ) -> Result<RedeemOutcome, AppError> {
-        self.limiter
-            .check(RateLimitedAction::Redeem, &member_id.to_string())
-            .await?;
         if !(1..=10).contains(&quantity) {
             return Err(AppError::validation("quantity", "must be 1 to 10"));
         }
@@ -308,20 +296,29 @@ impl RewardService {
             .for_reward(&reward, this_month, lifetime);
         let units = i64::from(quantity);
         let total = reward::check_redemption(&reward, units, &ctx)?;
-        if !store::rewards::take_stock(work.txn(), reward_id, units).await? {
+        // Unlimited stock needs no write; a limited one is taken by one conditional statement.
+        if reward.stock.is_some()
+            && !store::rewards::take_stock(work.txn(), reward_id, units).await?
+        {
             return Err(AppError::OutOfStock);
         }
         if total > 0 {
-            work.debit(Debit {
-                kind: EntryKind::Redemption,
-                amount: total,
-                is_redemption: true,
-                key: &key,
-                payload: &format!("{reward_id}|{quantity}"),
-                reference: Some(&format!("reward:{reward_id}")),
-                note: Some(&reward.title),
-            })
-            .await?;
+            // The redemption's key was looked up under the lock above: this debit is new.
+            let (ledger, member) = work.split();
+            ledger
+                .debit_first(
+                    member,
+                    Debit {
+                        kind: EntryKind::Redemption,
+                        amount: total,
+                        is_redemption: true,
+                        key: &key,
+                        payload: &format!("{reward_id}|{quantity}"),
+                        reference: Some(&format!("reward:{reward_id}")),
+                        note: Some(&reward.title),
+                    },
+                )
+                .await?;
         }
         let unit_price = reward::unit_price(&reward, &ctx);
         let (ledger, member) = work.split();
@@ -541,9 +538,18 @@ pub async fn deliver(
         }
         RewardKind::Physical | RewardKind::Virtual => {}
     }
-    let redemption = store::rewards::redemption(db, id)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("redemption vanished after insert")))?;
+    let redemption = Redemption {
+        id,
+        member_id: member.id,
+        reward_id: reward.id,
+        quantity,
+        unit_price,
+        points_total: unit_price.saturating_mul(i64::from(quantity)),
+        status,
+        idempotency_key: key.to_owned(),
+        tracking_number: None,
+        created_at: now,
+    };
     Ok((redemption, coupons))
 }
 
@@ -561,9 +567,9 @@ pub async fn grant_free(
     let Some(reward) = store::rewards::find_reward(ledger.db, reward_id).await? else {
         return Ok(None);
     };
-    if !reward.is_available(ledger.now)
-        || !store::rewards::take_stock(ledger.db, reward_id, 1).await?
-    {
+    let in_stock =
+        reward.stock.is_none() || store::rewards::take_stock(ledger.db, reward_id, 1).await?;
+    if !reward.is_available(ledger.now) || !in_stock {
         return Ok(None);
     }
     let delivery = Delivery {

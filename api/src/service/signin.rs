@@ -8,13 +8,11 @@ use sea_orm::DatabaseConnection;
 use crate::domain::ids::MemberId;
 use crate::domain::member_day as member_day_rules;
 use crate::domain::points::{self, EntryKind};
-use crate::domain::rate_limit::RateLimitedAction;
 use crate::domain::reward::{Coupon, Reward};
 use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
 use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::infra::rate_limit::RateLimiter;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Debit, LedgerPolicy};
 use crate::service::work::{MemberWork, PointsEngine};
@@ -109,7 +107,6 @@ pub struct SigninService {
     clock: Arc<Clock>,
     policy: LedgerPolicy,
     engine: PointsEngine,
-    limiter: Arc<RateLimiter>,
     boards: Arc<LeaderboardService>,
 }
 
@@ -118,7 +115,6 @@ impl SigninService {
         db: DatabaseConnection,
         clock: Arc<Clock>,
         engine: PointsEngine,
-        limiter: Arc<RateLimiter>,
         boards: Arc<LeaderboardService>,
     ) -> Self {
         Self {
@@ -126,7 +122,6 @@ impl SigninService {
             clock,
             policy: engine.policy(),
             engine,
-            limiter,
             boards,
         }
     }
@@ -139,9 +134,6 @@ impl SigninService {
     /// `ALREADY_SIGNED_IN` when today is signed (also when two calls race); `NOT_FOUND`.
     #[tracing::instrument(skip_all, fields(member.id = %member_id))]
     pub async fn sign_in(&self, member_id: MemberId) -> Result<SignInOutcome, AppError> {
-        self.limiter
-            .check(RateLimitedAction::SignIn, &member_id.to_string())
-            .await?;
         let mut work = self.engine.begin(member_id).await?;
         let now = work.now;
         let today = now.with_timezone(&self.policy.timezone).date_naive();
@@ -291,9 +283,6 @@ impl SigninService {
         member_id: MemberId,
         day: NaiveDate,
     ) -> Result<MakeUpOutcome, AppError> {
-        self.limiter
-            .check(RateLimitedAction::SignIn, &member_id.to_string())
-            .await?;
         let mut work = self.engine.begin(member_id).await?;
         let now = work.now;
         let today = now.with_timezone(&self.policy.timezone).date_naive();

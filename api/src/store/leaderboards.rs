@@ -8,7 +8,7 @@ use sea_orm::sea_query::{
     Alias, Cond, Expr, ExprTrait, IntoCondition, NullOrdering, Order, Query, SelectStatement,
     SimpleExpr,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::domain::ids::MemberId;
 use crate::domain::leaderboard::Board;
@@ -224,19 +224,34 @@ pub async fn appearances(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(members::Entity::find()
+    // Only what a board row shows: a page of 100 reads six narrow columns, not whole members.
+    type Row = (i64, Option<String>, Option<String>, String, String, bool);
+    let rows: Vec<Row> = members::Entity::find()
+        .select_only()
+        .columns([
+            members::Column::Id,
+            members::Column::Nickname,
+            members::Column::AvatarUrl,
+            members::Column::TierCode,
+            members::Column::InviteCode,
+            members::Column::HideFromLeaderboards,
+        ])
         .filter(members::Column::Id.is_in(ids.iter().map(|id| id.get())))
+        .into_tuple()
         .all(db)
-        .await?
+        .await?;
+    Ok(rows
         .into_iter()
-        .map(|row| Appearance {
-            member: MemberId::new(row.id),
-            nickname: row.nickname,
-            avatar_url: row.avatar_url,
-            tier_code: row.tier_code,
-            invite_code: row.invite_code,
-            hidden: row.hide_from_leaderboards,
-        })
+        .map(
+            |(id, nickname, avatar_url, tier_code, invite_code, hidden)| Appearance {
+                member: MemberId::new(id),
+                nickname,
+                avatar_url,
+                tier_code,
+                invite_code,
+                hidden,
+            },
+        )
         .collect())
 }
 

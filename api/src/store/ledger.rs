@@ -171,7 +171,10 @@ enum PurchaseWindow {
 }
 
 /// The member's pending purchases in `window` at `now` (correlated with `members.id`).
-fn due_purchases(window: PurchaseWindow, now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
+fn due_purchases(
+    window: PurchaseWindow,
+    now: DateTime<Utc>,
+) -> sea_orm::sea_query::SelectStatement {
     let available_at = Expr::col((purchases::Entity, purchases::Column::AvailableAt));
     Query::select()
         .column((purchases::Entity, purchases::Column::PointsGranted))
@@ -208,7 +211,10 @@ fn lapsed_lots(now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
 /// `CAST(COALESCE((SELECT SUM(column) FROM <select>), 0) AS BIGINT)`.
 fn sum_of(mut select: sea_orm::sea_query::SelectStatement, column: Expr) -> Expr {
     select.clear_selects();
-    select.expr(Func::coalesce([Expr::from(Func::sum(column)), Expr::val(0_i64)]));
+    select.expr(Func::coalesce([
+        Expr::from(Func::sum(column)),
+        Expr::val(0_i64),
+    ]));
     Expr::from(Func::cast_as(
         Expr::SubQuery(None, Box::new(select.into())),
         Alias::new("BIGINT"),
@@ -230,14 +236,35 @@ pub async fn lock_member_for_work(
     let month = |column: member_months::Column| month_subquery(column, reads.month);
     let zero_if_none = |expr: Expr| Expr::from(Func::coalesce([expr, Expr::val(0_i64)]));
     let row = members::Entity::find_by_id(id.get())
-        .column_as(crate::store::programme::rules_version_column(), "rules_version")
-        .column_as(zero_if_none(month(member_months::Column::Earned)), "month_earned")
-        .column_as(zero_if_none(month(member_months::Column::Redeemed)), "month_redeemed")
-        .column_as(zero_if_none(month(member_months::Column::CutByCap)), "month_cut_by_cap")
-        .column_as(zero_if_none(month(member_months::Column::Growth)), "month_growth")
-        .column_as(zero_if_none(month(member_months::Column::KocScore)), "month_koc_score")
+        .column_as(
+            crate::store::programme::rules_version_column(),
+            "rules_version",
+        )
+        .column_as(
+            zero_if_none(month(member_months::Column::Earned)),
+            "month_earned",
+        )
+        .column_as(
+            zero_if_none(month(member_months::Column::Redeemed)),
+            "month_redeemed",
+        )
+        .column_as(
+            zero_if_none(month(member_months::Column::CutByCap)),
+            "month_cut_by_cap",
+        )
+        .column_as(
+            zero_if_none(month(member_months::Column::Growth)),
+            "month_growth",
+        )
+        .column_as(
+            zero_if_none(month(member_months::Column::KocScore)),
+            "month_koc_score",
+        )
         .column_as(month(member_months::Column::EarnedAt), "month_earned_at")
-        .column_as(month(member_months::Column::KocScoreAt), "month_koc_score_at")
+        .column_as(
+            month(member_months::Column::KocScoreAt),
+            "month_koc_score_at",
+        )
         .column_as(growth_subquery(first, last), "window_growth")
         .column_as(
             Expr::exists(due_purchases(PurchaseWindow::Matured, reads.now))
@@ -1064,4 +1091,3 @@ pub async fn history(
         .map(entry_row)
         .collect()
 }
-

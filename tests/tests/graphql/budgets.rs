@@ -1,45 +1,143 @@
 //! Hot-path budgets (README "Budgets"): the SQL statements each operation sends to PostgreSQL,
 //! read off the wire by a logging relay, and the Redis round trips it makes. Counts, not
-//! timings: a change that adds a statement fails here with the list of what ran.
+//! timings: a change that adds a statement fails here with the list of what ran. PostgreSQL +
+//! Redis only (the budgets are written for the production backends).
 
-use serde_json::json;
-use tests::{StatementLog, TestApp, spawn_app_logging_statements};
+use api::domain::auth::Role;
+use serde_json::{Value, json};
+use tests::{Session, StatementLog, TestApp, spawn_app_logging_statements};
 
-/// Runs `query` once for `member` and returns the statements it sent.
-async fn statements_of(
+/// What one request cost.
+struct Cost {
+    statements: Vec<String>,
+    redis_round_trips: u64,
+}
+
+impl Cost {
+    #[track_caller]
+    fn within(&self, operation: &str, statements: usize, redis: u64) {
+        let listing = self
+            .statements
+            .iter()
+            .map(|sql| format!("  {}", sql.chars().take(160).collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            self.statements.len() <= statements,
+            "{operation}: {} SQL statements, budget {statements}:\n{listing}",
+            self.statements.len()
+        );
+        assert!(
+            self.redis_round_trips <= redis,
+            "{operation}: {} Redis round trips, budget {redis}",
+            self.redis_round_trips
+        );
+    }
+
+    fn opens_a_transaction(&self) -> bool {
+        self.statements
+            .iter()
+            .any(|sql| sql.starts_with("BEGIN") || sql.contains("FOR UPDATE"))
+    }
+}
+
+async fn cost_of(
     app: &TestApp,
     log: &StatementLog,
-    member: &tests::Session,
+    caller: &Session,
     query: &str,
-) -> Vec<String> {
+    variables: Value,
+) -> Cost {
+    let round_trips = || app.services.health.redis_round_trips().unwrap_or(0);
+    let before = round_trips();
     log.clear();
-    app.gql(Some(member), query, json!({})).await.expect_ok();
-    log.executed()
+    app.gql(Some(caller), query, variables).await.expect_ok();
+    Cost {
+        statements: log.executed(),
+        redis_round_trips: round_trips().saturating_sub(before),
+    }
+}
+
+const BOARD: &str = "{ leaderboard(board: POINTS_MONTH, first: 100) { entries { rank displayName tier score } me { rank } } }";
+
+/// A member who signed in yesterday and a programme whose rules and board are warm.
+async fn warm_member(app: &TestApp) -> Session {
+    let alice = app.login_member("alice").await;
+    app.sign_in(&alice).await;
+    app.gql(Some(&alice), BOARD, json!({})).await.expect_ok();
+    app.advance_days(1);
+    alice
 }
 
 #[tokio::test]
-async fn print_current_counts() {
+async fn a_sign_in_on_the_common_path_is_ten_statements_and_two_redis_round_trips() {
     let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
         return;
     };
-    let alice = app.login_member("alice").await;
-    app.sign_in(&alice).await;
-    app.advance_days(1);
-    for (name, query) in [
-        ("signIn", "mutation { signIn { streak } }"),
-        (
-            "me",
-            "{ me { id points { balance pendingPoints } tier { current { code } } } }",
-        ),
-        (
-            "leaderboard",
-            "{ leaderboard(board: POINTS_MONTH, first: 100) { entries { rank } me { rank } } }",
-        ),
-    ] {
-        let executed = statements_of(&app, &log, &alice, query).await;
-        eprintln!("== {name}: {} statements", executed.len());
-        for sql in executed {
-            eprintln!("   {sql}");
-        }
+    let alice = warm_member(&app).await;
+    let cost = cost_of(
+        &app,
+        &log,
+        &alice,
+        "mutation { signIn { streak } }",
+        json!({}),
+    )
+    .await;
+    cost.within("signIn", 10, 2);
+}
+
+#[tokio::test]
+async fn the_member_card_is_three_reads_without_a_transaction_or_a_lock() {
+    let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
+        return;
+    };
+    let alice = warm_member(&app).await;
+    let me = "{ me { id points { balance pendingPoints } tier { current { code } } } }";
+    let cost = cost_of(&app, &log, &alice, me, json!({})).await;
+    cost.within("me", 3, 1);
+    assert!(!cost.opens_a_transaction(), "{:?}", cost.statements);
+}
+
+#[tokio::test]
+async fn a_board_page_with_the_callers_place_is_one_statement_and_two_redis_round_trips() {
+    let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
+        return;
+    };
+    if app.services.health.redis_round_trips().is_none() {
+        return;
     }
+    let alice = warm_member(&app).await;
+    let cost = cost_of(&app, &log, &alice, BOARD, json!({})).await;
+    cost.within("leaderboard", 1, 2);
+}
+
+#[tokio::test]
+async fn redemptions_purchases_and_checkout_stay_within_their_budgets() {
+    let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
+        return;
+    };
+    let admin = app.login_admin("boss", Role::Admin).await;
+    // One lot of points: a debit consumes one lot (each further lot is one more statement).
+    let alice = app.login_member("alice").await;
+    app.adjust_points(&admin, &alice, 1_000, "seed").await;
+    let reward = app
+        .gql(
+            Some(&admin),
+            "mutation { createReward(input: { title: \"Mug\", kind: VIRTUAL, pointsCost: 10 }) { id } }",
+            json!({}),
+        )
+        .await;
+    let reward = reward.expect_ok()["createReward"]["id"].clone();
+
+    let redeem = "mutation($r: ID!) { redeemReward(rewardId: $r, quantity: 1, idempotencyKey: \"k1\") { balanceAfter } }";
+    let cost = cost_of(&app, &log, &alice, redeem, json!({ "r": reward })).await;
+    cost.within("redeemReward", 13, 2);
+
+    let purchase = "mutation($m: ID!) { recordPurchase(memberId: $m, orderId: \"O-1\", amountCents: 12300, occurredAt: \"2026-12-01T00:00:00Z\") { pointsGranted } }";
+    let cost = cost_of(&app, &log, &admin, purchase, json!({ "m": alice.id })).await;
+    cost.within("recordPurchase", 9, 2);
+
+    let deduct = "mutation($m: ID!) { deductPointsForOrder(memberId: $m, orderId: \"O-2\", amountCents: 100000, points: 100) { balanceAfter } }";
+    let cost = cost_of(&app, &log, &admin, deduct, json!({ "m": alice.id })).await;
+    cost.within("deductPointsForOrder", 12, 2);
 }

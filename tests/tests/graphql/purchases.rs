@@ -79,7 +79,11 @@ async fn purchase_points_stay_pending_through_the_window_then_become_spendable()
     assert_eq!(points(&app, &alice).await["pendingPoints"], 0);
     // ...and the next write (here the scheduled run) books them.
     let run = app
-        .gql(Some(&admin), "mutation { runPointsExpiry { maturedPoints } }", json!({}))
+        .gql(
+            Some(&admin),
+            "mutation { runPointsExpiry { maturedPoints } }",
+            json!({}),
+        )
         .await;
     assert_eq!(run.expect_ok()["runPointsExpiry"]["maturedPoints"], 123);
     let history = app
