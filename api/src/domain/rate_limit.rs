@@ -153,4 +153,3 @@ mod tests {
         assert_eq!(Quota::parse("5/60").unwrap().interval_ms(), 12_000);
     }
 }
-

@@ -2,6 +2,7 @@
 //! business-day boundary, and racing sign-ins.
 
 use api::domain::auth::Role;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use tests::{Session, TestApp, spawn_app, spawn_app_with};
 
@@ -467,4 +468,60 @@ async fn sign_in_rules_are_public_and_only_admins_change_them() {
     by_operator.expect_error("FORBIDDEN");
     invalid.expect_error("VALIDATION");
     assert_eq!(invalid.errors()[0]["extensions"]["field"], "cycle");
+}
+
+/// Asks the instance at `url` for `query` as `caller`.
+async fn ask(app: &TestApp, url: &str, caller: &Session, query: &str) -> serde_json::Value {
+    app.client
+        .post(url)
+        .bearer_auth(&caller.token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("the instance answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+#[tokio::test]
+async fn a_rule_change_on_one_instance_applies_at_the_next_action_on_another() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return; // several instances need the shared database
+    }
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let alice = app.login_member("alice").await;
+    let bob = app.login_member("bob").await;
+    let sibling = app.spawn_sibling().await;
+    const SIGN_IN: &str = "mutation { signIn { basePoints } }";
+    const TIER: &str = "{ me { tier { current { name } } } }";
+
+    // The sibling reads the rules once and holds them.
+    let first = ask(&app, &sibling, &bob, SIGN_IN).await;
+    assert_eq!(first["data"]["signIn"]["basePoints"], 5, "{first}");
+    let tier = ask(&app, &sibling, &bob, TIER).await;
+    assert_eq!(tier["data"]["me"]["tier"]["current"]["name"], "新会员");
+
+    // Rules change on the first instance...
+    app.gql(
+        Some(&admin),
+        "mutation { updateSignInRules(input: { cycle: [50] }) { cycle } }",
+        json!({}),
+    )
+    .await
+    .expect_ok();
+    app.gql(
+        Some(&admin),
+        "mutation { updateTier(code: \"NEW\", input: { name: \"新朋友\" }) { name } }",
+        json!({}),
+    )
+    .await
+    .expect_ok();
+
+    // ...and the sibling applies them at its next action.
+    let next = ask(&app, &sibling, &alice, SIGN_IN).await;
+    assert_eq!(next["data"]["signIn"]["basePoints"], 50, "{next}");
+    let tier = ask(&app, &sibling, &bob, TIER).await;
+    assert_eq!(tier["data"]["me"]["tier"]["current"]["name"], "新朋友");
 }
