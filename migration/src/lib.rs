@@ -23,6 +23,7 @@ mod m20260207_000001_create_koc_and_referrals;
 mod m20260208_000001_add_stats_indexes;
 mod m20261201_000001_add_edges;
 mod m20261203_000001_add_rules_version;
+mod m20261203_000002_add_board_indexes;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260208_000001_add_stats_indexes::Migration),
             Box::new(m20261201_000001_add_edges::Migration),
             Box::new(m20261203_000001_add_rules_version::Migration),
+            Box::new(m20261203_000002_add_board_indexes::Migration),
         ]
     }
 }
