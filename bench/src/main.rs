@@ -116,6 +116,7 @@ const OPERATIONS: [(&str, &str); 4] = [
 /// One wrk run.
 #[derive(Debug, Clone, Copy, Default)]
 struct Load {
+    requests: u64,
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -306,18 +307,25 @@ impl Programme {
         let tokens = dir.join("tokens.txt");
         std::fs::write(&tokens, self.tokens.join("\n"))?;
         let mut loads: BTreeMap<&'static str, Vec<Load>> = BTreeMap::new();
+        let next_day = "{\"query\":\"mutation { advanceTestClock(seconds: 86400) { serverTime { businessDate } } }\"}";
         for run in 1..=args.runs {
-            running
-                .ask(
-                    &client,
-                    &self.admin_token,
-                    "{\"query\":\"mutation { advanceTestClock(seconds: 86400) { serverTime { businessDate } } }\"}",
-                )
-                .await?;
             for (name, query) in OPERATIONS {
                 let script = dir.join(format!("{name}.lua"));
-                std::fs::write(&script, self.lua(&tokens, query, run))?;
-                let load = wrk(&running.graphql_url(), &script, args)?;
+                // A member signs in once a business day: a short probe tells how long the
+                // members last, and each sign-in run starts on a new day and ends before
+                // they run out (the script also stops a thread whose members are used up).
+                let once = name == "signIn";
+                std::fs::write(&script, self.lua(&tokens, query, run, once))?;
+                let mut seconds = args.duration;
+                if once {
+                    running.ask(&client, &self.admin_token, next_day).await?;
+                    let probe = wrk(&running.graphql_url(), &script, 2, args.connections)?;
+                    let per_second = (probe.requests / 2).max(1);
+                    let members = u64::try_from(self.tokens.len())?;
+                    seconds = seconds.min((members * 8 / 10 / per_second).max(1));
+                    running.ask(&client, &self.admin_token, next_day).await?;
+                }
+                let load = wrk(&running.graphql_url(), &script, seconds, args.connections)?;
                 eprintln!(
                     "   {name} run {run}: {:.0} rps, p50 {:.1} ms, p99 {:.1} ms, {} errors",
                     load.rps, load.p50_ms, load.p99_ms, load.errors
@@ -337,7 +345,7 @@ impl Programme {
 
     /// A wrk script: each thread walks the token list from its own offset, so no member is
     /// asked twice before every member was asked once; bodies with GraphQL errors are counted.
-    fn lua(&self, tokens: &Path, query: &str, run: usize) -> String {
+    fn lua(&self, tokens: &Path, query: &str, run: usize, once: bool) -> String {
         let query = query
             .replace("{reward}", &self.reward_id)
             .replace("{key}", &format!("r{run}-%d-%d"));
@@ -367,6 +375,7 @@ request = function()
 end
 response = function(status, headers, body)
   if string.find(body, '"errors"', 1, true) then errors = errors + 1 end
+  if {once} and n + 2 > #tokens then wrk.thread:stop() end
 end
 function done(summary, latency, requests)
   local total = 0
@@ -588,10 +597,10 @@ impl Drop for Server {
     }
 }
 
-fn wrk(url: &str, script: &Path, args: &Args) -> anyhow::Result<Load> {
+fn wrk(url: &str, script: &Path, seconds: u64, connections: u32) -> anyhow::Result<Load> {
     let output = Command::new("wrk")
-        .args(["-t2", &format!("-c{}", args.connections)])
-        .arg(format!("-d{}s", args.duration))
+        .args(["-t2", &format!("-c{connections}")])
+        .arg(format!("-d{seconds}s"))
         .arg("--latency")
         .arg("-s")
         .arg(script)
@@ -604,7 +613,9 @@ fn wrk(url: &str, script: &Path, args: &Args) -> anyhow::Result<Load> {
 fn parse_wrk(text: &str) -> anyhow::Result<Load> {
     let mut load = Load::default();
     for line in text.lines().map(str::trim) {
-        if let Some(rps) = line.strip_prefix("Requests/sec:") {
+        if let Some((requests, _)) = line.split_once(" requests in ") {
+            load.requests = requests.trim().parse()?;
+        } else if let Some(rps) = line.strip_prefix("Requests/sec:") {
             load.rps = rps.trim().parse()?;
         } else if let Some(p50) = line.strip_prefix("50%") {
             load.p50_ms = millis(p50.trim())?;
@@ -682,13 +693,13 @@ fn anchors(root: &Path, args: &Args) -> anyhow::Result<Anchors> {
             rps: median_of(|a| a.peer_sign_in.rps),
             p50_ms: median_of(|a| a.peer_sign_in.p50_ms),
             p99_ms: median_of(|a| a.peer_sign_in.p99_ms),
-            errors: 0,
+            ..Load::default()
         },
         peer_read: Load {
             rps: median_of(|a| a.peer_read.rps),
             p50_ms: median_of(|a| a.peer_read.p50_ms),
             p99_ms: median_of(|a| a.peer_read.p99_ms),
-            errors: 0,
+            ..Load::default()
         },
     })
 }
@@ -763,6 +774,7 @@ fn print_table(
             p50_ms: median(loads.iter().map(|l| l.p50_ms).collect()),
             p99_ms: median(loads.iter().map(|l| l.p99_ms).collect()),
             errors: loads.iter().map(|l| l.errors).sum(),
+            ..Load::default()
         };
         let anchor = anchors.and_then(|a| match *name {
             "signIn" => Some((a.peer_sign_in.rps, a.pgbench_sign_in)),
