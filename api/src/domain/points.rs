@@ -6,11 +6,24 @@ use chrono_tz::Tz;
 
 use crate::error::AppError;
 
-/// What a ledger entry records (SPEC §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a ledger entry records (SPEC §3). Stored by its `SCREAMING_SNAKE_CASE` name; the list
+/// of kinds is derived, so a new kind is parsed and listed without anyone updating a list.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumIter,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum EntryKind {
     SignIn,
     SignInMilestone,
+    #[strum(serialize = "MAKEUP_SIGN_IN")]
     MakeUpSignIn,
     Purchase,
     PurchaseRefund,
@@ -25,42 +38,19 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    pub const ALL: [Self; 13] = [
-        Self::SignIn,
-        Self::SignInMilestone,
-        Self::MakeUpSignIn,
-        Self::Purchase,
-        Self::PurchaseRefund,
-        Self::KocTask,
-        Self::Referral,
-        Self::Birthday,
-        Self::TierUpgradeGift,
-        Self::AdminAdjust,
-        Self::Redemption,
-        Self::RedemptionRefund,
-        Self::Expiry,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignIn => "SIGN_IN",
-            Self::SignInMilestone => "SIGN_IN_MILESTONE",
-            Self::MakeUpSignIn => "MAKEUP_SIGN_IN",
-            Self::Purchase => "PURCHASE",
-            Self::PurchaseRefund => "PURCHASE_REFUND",
-            Self::KocTask => "KOC_TASK",
-            Self::Referral => "REFERRAL",
-            Self::Birthday => "BIRTHDAY",
-            Self::TierUpgradeGift => "TIER_UPGRADE_GIFT",
-            Self::AdminAdjust => "ADMIN_ADJUST",
-            Self::Redemption => "REDEMPTION",
-            Self::RedemptionRefund => "REDEMPTION_REFUND",
-            Self::Expiry => "EXPIRY",
-        }
+    /// Every kind.
+    pub fn all() -> impl Iterator<Item = Self> {
+        <Self as strum::IntoEnumIterator>::iter()
     }
 
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The kind with this stored name, exactly (no other spelling).
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
+        raw.parse().ok()
     }
 
     /// Whether credits of this kind count toward the monthly earning cap: every earning kind
@@ -306,7 +296,9 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_refunds_are_not_capped() {
-        for kind in EntryKind::ALL {
+        assert_eq!(EntryKind::all().count(), 13);
+        assert_eq!(EntryKind::parse("sign_in"), None);
+        for kind in EntryKind::all() {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
         }
         assert!(EntryKind::SignIn.counts_toward_earn_cap());

@@ -2,7 +2,6 @@
 //! business-day boundary, and racing sign-ins.
 
 use api::domain::auth::Role;
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 use tests::{Session, TestApp, spawn_app, spawn_app_with};
 
@@ -471,6 +470,10 @@ async fn sign_in_rules_are_public_and_only_admins_change_them() {
 }
 
 /// Asks the instance at `url` for `query` as `caller`.
+#[expect(
+    clippy::expect_used,
+    reason = "test helper: an instance that does not answer should fail the test"
+)]
 async fn ask(app: &TestApp, url: &str, caller: &Session, query: &str) -> serde_json::Value {
     app.client
         .post(url)
