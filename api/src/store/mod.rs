@@ -78,7 +78,11 @@ async fn open(
                     .foreign_keys(true)
             });
     } else {
-        options.max_connections(settings.max_connections);
+        // A ping on every checkout is one more round trip per statement outside a
+        // transaction; only a connection idle for a while can have been dropped under us.
+        options
+            .max_connections(settings.max_connections)
+            .test_before_acquire_if_idle_for(Duration::from_secs(1));
         if let Some(timeout) = statement_timeout {
             let ms = timeout.as_millis().to_string();
             options.map_sqlx_postgres_opts(move |opts| {
