@@ -17,13 +17,31 @@ use crate::graphql::koc::MemberKoc;
 use crate::graphql::points::MemberPoints;
 use crate::graphql::scalars::Date;
 use crate::graphql::tiers::MemberTier;
+use crate::service::members::MemberCard;
+use crate::service::points::PointsGlance;
 
 /// A member (会员) of the programme, for the GraphQL `Member` type.
-pub struct Member(MemberProfile);
+pub struct Member {
+    profile: MemberProfile,
+    /// The points and the rules' version when `me` read them with the profile.
+    card: Option<(PointsGlance, i64)>,
+}
 
 impl From<MemberProfile> for Member {
     fn from(profile: MemberProfile) -> Self {
-        Self(profile)
+        Self {
+            profile,
+            card: None,
+        }
+    }
+}
+
+impl From<MemberCard> for Member {
+    fn from(card: MemberCard) -> Self {
+        Self {
+            profile: card.profile,
+            card: Some((card.points, card.rules_version)),
+        }
     }
 }
 
@@ -32,64 +50,79 @@ impl From<MemberProfile> for Member {
 impl Member {
     /// Stable member id (会员ID).
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.profile.id.to_string())
     }
 
     /// Display name (昵称); null until the member sets one.
     async fn nickname(&self) -> Option<&str> {
-        self.0.nickname.as_deref()
+        self.profile.nickname.as_deref()
     }
 
     /// Avatar image URL (头像).
     async fn avatar_url(&self) -> Option<&str> {
-        self.0.avatar_url.as_deref()
+        self.profile.avatar_url.as_deref()
     }
 
     /// Mobile number (手机号, 11 digits), unique across members.
     async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
+        self.profile.phone.as_deref()
     }
 
     /// Birthday (生日) as `MM-DD`; set once.
     async fn birthday(&self) -> Option<&str> {
-        self.0.birthday.as_deref()
+        self.profile.birthday.as_deref()
     }
 
     /// Whether the member is left out of leaderboards (排行榜).
     async fn hide_from_leaderboards(&self) -> bool {
-        self.0.hide_from_leaderboards
+        self.profile.hide_from_leaderboards
     }
 
     /// The member's own code for inviting friends (邀请码; 8 characters, no look-alike characters).
     async fn invite_code(&self) -> &str {
-        &self.0.invite_code
+        &self.profile.invite_code
     }
 
     /// The member's tier (会员等级), the next one, progress and privileges.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberTier> {
-        let standing = ctx
-            .services()
-            .tiers
-            .standing(&self.0.tier_code)
-            .await
-            .extend()?;
-        Ok(MemberTier::new(self.0.id, standing))
+        let tiers = &ctx.services().tiers;
+        let code = &self.profile.tier_code;
+        let standing = match self.card {
+            Some((_, version)) => tiers.standing_at(code, version).await,
+            None => tiers.standing(code).await,
+        }
+        .extend()?;
+        Ok(MemberTier::new(self.profile.id, standing))
     }
 
     /// Points (积分) balance and this month's counters.
     async fn points(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberPoints> {
-        let glance = ctx.services().points.glance(self.0.id).await.extend()?;
-        Ok(MemberPoints::new(self.0.id, glance))
+        let glance = match self.card {
+            Some((glance, _)) => glance,
+            None => ctx
+                .services()
+                .points
+                .glance(self.profile.id)
+                .await
+                .extend()?,
+        };
+        Ok(MemberPoints::new(self.profile.id, glance))
     }
 
     /// The member's KOC (达人) level, score and latest application.
     async fn koc(&self, ctx: &Context<'_>) -> async_graphql::Result<MemberKoc> {
-        Ok(ctx.services().koc.profile(self.0.id).await.extend()?.into())
+        Ok(ctx
+            .services()
+            .koc
+            .profile(self.profile.id)
+            .await
+            .extend()?
+            .into())
     }
 
     /// When the member first logged in (注册时间).
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.profile.created_at
     }
 }
 
@@ -220,8 +253,9 @@ impl MemberQuery {
     /// The signed-in member (我的会员卡).
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
         let member = ctx.viewer()?.member().extend()?;
-        let profile = ctx.services().members.profile(member).await.extend()?;
-        Ok(profile.into())
+        // The profile, the points and the rules' version in one read.
+        let card = ctx.services().members.card(member).await.extend()?;
+        Ok(card.into())
     }
 
     /// A member by id (会员详情; admins and operators).

@@ -15,6 +15,14 @@ use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
 use crate::store;
 
+/// What `me` shows at first sight, read together.
+#[derive(Debug, Clone)]
+pub struct MemberCard {
+    pub profile: MemberProfile,
+    pub points: crate::store::ledger::PointsGlance,
+    pub rules_version: i64,
+}
+
 pub struct MemberService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
@@ -34,6 +42,23 @@ impl MemberService {
         store::members::find(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("member"))
+    }
+
+    /// The member card in one statement, without a lock: the profile, the points a read sees
+    /// (see `PointsService::glance`) and the rules' version.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` when no such member exists.
+    pub async fn card(&self, id: MemberId) -> Result<MemberCard, AppError> {
+        let (profile, points, rules_version) =
+            store::ledger::member_card(&self.db, id, self.clock.now())
+                .await?
+                .ok_or(AppError::NotFound("member"))?;
+        Ok(MemberCard {
+            profile,
+            points,
+            rules_version,
+        })
     }
 
     /// Members matching the filter, newest first (operators). One query per page.

@@ -222,6 +222,18 @@ impl TierService {
         Ok(TierStanding { current, next })
     }
 
+    /// As `standing`, with the rules' version the caller read with the member (no statement
+    /// while the cache holds that version).
+    ///
+    /// # Errors
+    /// `INTERNAL` for an unknown code or on database failure.
+    pub async fn standing_at(&self, code: &str, version: i64) -> Result<TierStanding, AppError> {
+        let rules = self.engine.rules_cache().at(&self.db, version).await?;
+        let current = rules.tier(code)?.clone();
+        let next = tier::next_tier(&rules.tiers, current.rank).cloned();
+        Ok(TierStanding { current, next })
+    }
+
     /// The member's growth over the trailing 12 business months.
     ///
     /// # Errors

@@ -1031,6 +1031,63 @@ struct GlanceRow {
     lapsed: i64,
 }
 
+#[derive(sea_orm::FromQueryResult)]
+struct CardRow {
+    #[sea_orm(nested)]
+    member: members::Model,
+    matured: i64,
+    pending: i64,
+    lapsed: i64,
+    rules_version: i64,
+}
+
+/// The member card in one statement, without a lock: the profile, the points as
+/// `points_glance` computes them, and the rules' version (for the tier from the cache).
+///
+/// # Errors
+/// `INTERNAL` on database failure.
+pub async fn member_card(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Option<(crate::domain::member::MemberProfile, PointsGlance, i64)>, DbErr> {
+    let granted = Expr::col((purchases::Entity, purchases::Column::PointsGranted));
+    let remaining = Expr::col((point_lots::Entity, point_lots::Column::Remaining));
+    let row = members::Entity::find_by_id(member.get())
+        .column_as(
+            sum_of(due_purchases(PurchaseWindow::Matured, now), granted.clone()),
+            "matured",
+        )
+        .column_as(
+            sum_of(due_purchases(PurchaseWindow::Open, now), granted),
+            "pending",
+        )
+        .column_as(sum_of(lapsed_lots(now), remaining), "lapsed")
+        .column_as(
+            crate::store::programme::rules_version_column(),
+            "rules_version",
+        )
+        .into_model::<CardRow>()
+        .one(db)
+        .await?;
+    Ok(row.map(|row| {
+        let glance = PointsGlance {
+            balance: row
+                .member
+                .points_balance
+                .saturating_add(row.matured)
+                .saturating_sub(row.lapsed)
+                .clamp(0, i64::MAX),
+            pending: row.pending,
+        };
+        (
+            crate::store::members::profile(row.member),
+            glance,
+            row.rules_version,
+        )
+    }))
+}
+
 /// # Errors
 /// `NOT_FOUND` for an unknown member; `INTERNAL` on database failure.
 pub async fn points_glance(

@@ -177,7 +177,7 @@ pub async fn set_birthday_if_unset(
     Ok(result.rows_affected == 1)
 }
 
-fn profile(row: members::Model) -> MemberProfile {
+pub(crate) fn profile(row: members::Model) -> MemberProfile {
     MemberProfile {
         id: MemberId::new(row.id),
         nickname: row.nickname,

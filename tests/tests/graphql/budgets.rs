@@ -87,14 +87,14 @@ async fn a_sign_in_on_the_common_path_is_ten_statements_and_two_redis_round_trip
 }
 
 #[tokio::test]
-async fn the_member_card_is_three_reads_without_a_transaction_or_a_lock() {
+async fn the_member_card_is_one_read_without_a_transaction_or_a_lock() {
     let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
         return;
     };
     let alice = warm_member(&app).await;
     let me = "{ me { id points { balance pendingPoints } tier { current { code } } } }";
     let cost = cost_of(&app, &log, &alice, me, json!({})).await;
-    cost.within("me", 3, 1);
+    cost.within("me", 1, 1);
     assert!(!cost.opens_a_transaction(), "{:?}", cost.statements);
 }
 
