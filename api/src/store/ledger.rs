@@ -221,8 +221,8 @@ fn sum_of(mut select: sea_orm::sea_query::SelectStatement, column: Expr) -> Expr
     ))
 }
 
-/// Locks the member for a unit of work and reads, in the same statement, everything its common
-/// path needs besides: the rules' version, this month's counters, the trailing growth and
+/// Locks the member for a unit of work and reads, in one statement after the lock, everything
+/// its common path needs: the rules' version, this month's counters, the trailing growth and
 /// whether purchases or lots are due. Writes to the member are then held back until `flush`.
 ///
 /// # Errors
@@ -233,6 +233,20 @@ pub async fn lock_member_for_work(
     reads: WorkReads<'_>,
 ) -> Result<LockedMember, AppError> {
     let (first, last) = reads.growth_months;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // The lock first, on its own: PostgreSQL evaluates a statement's subqueries in the
+        // snapshot it took before waiting for a lock, so counters read in the locking statement
+        // could miss what the transaction it waited for wrote. (SQLite's `BEGIN IMMEDIATE`
+        // already serializes writers.)
+        members::Entity::find_by_id(id.get())
+            .select_only()
+            .column(members::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+    }
     let month = |column: member_months::Column| month_subquery(column, reads.month);
     let zero_if_none = |expr: Expr| Expr::from(Func::coalesce([expr, Expr::val(0_i64)]));
     let row = members::Entity::find_by_id(id.get())
@@ -271,7 +285,6 @@ pub async fn lock_member_for_work(
                 .or(Expr::exists(lapsed_lots(reads.now))),
             "settle_due",
         )
-        .lock_exclusive()
         .into_model::<WorkRow>()
         .one(db)
         .await?
