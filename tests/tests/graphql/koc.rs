@@ -505,3 +505,62 @@ async fn koc_submissions_are_rate_limited_per_member() {
         .unwrap();
     assert!((1..=3600).contains(&wait), "{wait}");
 }
+
+#[tokio::test]
+async fn concurrent_approvals_for_one_member_never_pay_past_the_monthly_cap() {
+    let app = spawn_app().await;
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let operator = app.login_admin("ops", Role::Operator).await;
+    let kim = app.login_member("kim").await;
+    app.make_koc(&kim, &operator).await;
+    // A cap of 100 a month, and ten completions of 30 points each waiting for review.
+    let tier = app.tier_code(&kim).await;
+    app.gql(
+        Some(&admin),
+        "mutation($c: String!) { updateTier(code: $c, input: { monthlyEarnCap: 100 }) { code } }",
+        json!({ "c": tier }),
+    )
+    .await
+    .expect_ok();
+    let task = create_task(
+        &app,
+        &admin,
+        json!({ "title": "Share", "kind": "SHARE", "rewardPoints": 30, "period": "ONCE", "maxCompletions": 10 }),
+    )
+    .await;
+    let mut submissions = Vec::new();
+    for n in 0..10 {
+        let res = app
+            .gql(
+                Some(&kim),
+                SUBMIT,
+                json!({ "t": task, "p": { "text": format!("post {n}") } }),
+            )
+            .await;
+        submissions.push(res.expect_ok()["submitKocTask"]["id"].clone());
+    }
+
+    let approvals = submissions
+        .iter()
+        .map(|id| app.gql(Some(&operator), REVIEW, json!({ "id": id, "ok": true })));
+    let paid: i64 = futures::future::join_all(approvals)
+        .await
+        .iter()
+        .map(|res| {
+            res.expect_ok()["reviewKocSubmission"]["pointsAwarded"]
+                .as_i64()
+                .unwrap_or_default()
+        })
+        .sum();
+
+    let month = app
+        .points(&kim, "monthEarned monthCutByCap monthEarnCap")
+        .await;
+    assert_eq!(paid, 100, "{month}");
+    assert_eq!(app.balance(&kim).await, 100);
+    assert_eq!(
+        month,
+        json!({ "monthEarned": 100, "monthCutByCap": 200, "monthEarnCap": 100 })
+    );
+    app.assert_ledger_invariants().await;
+}
