@@ -550,9 +550,25 @@ pub async fn set_balance(
         pending.balance = true;
         return Ok(());
     }
+    write_column(
+        db,
+        member.id,
+        members::Column::PointsBalance,
+        Expr::value(balance),
+    )
+    .await
+}
+
+/// Writes one member column at once (a member locked without a unit of work).
+async fn write_column(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    column: members::Column,
+    value: Expr,
+) -> Result<(), DbErr> {
     members::Entity::update_many()
-        .col_expr(members::Column::PointsBalance, Expr::value(balance))
-        .filter(members::Column::Id.eq(member.id.get()))
+        .col_expr(column, value)
+        .filter(members::Column::Id.eq(id.get()))
         .exec(db)
         .await
         .map(|_| ())
@@ -569,15 +585,8 @@ pub async fn add_growth_total(
         pending.growth_total = true;
         return Ok(());
     }
-    members::Entity::update_many()
-        .col_expr(
-            members::Column::GrowthTotal,
-            Expr::col(members::Column::GrowthTotal).add(amount),
-        )
-        .filter(members::Column::Id.eq(member.id.get()))
-        .exec(db)
-        .await
-        .map(|_| ())
+    let added = Expr::col(members::Column::GrowthTotal).add(amount);
+    write_column(db, member.id, members::Column::GrowthTotal, added).await
 }
 
 /// Adds streak freezes to the member's stock (written at once, or when the unit of work
@@ -592,15 +601,8 @@ pub async fn add_freezes(
         pending.freezes = true;
         return Ok(());
     }
-    members::Entity::update_many()
-        .col_expr(
-            members::Column::StreakFreezes,
-            Expr::col(members::Column::StreakFreezes).add(count),
-        )
-        .filter(members::Column::Id.eq(member.id.get()))
-        .exec(db)
-        .await
-        .map(|_| ())
+    let added = Expr::col(members::Column::StreakFreezes).add(count);
+    write_column(db, member.id, members::Column::StreakFreezes, added).await
 }
 
 /// Sets the member's streak columns (written at once, or when the unit of work commits).
@@ -1036,12 +1038,26 @@ pub struct PointsGlance {
     pub pending: i64,
 }
 
+/// The sums a points glance adds to the stored balance, read with the member's row.
 #[derive(sea_orm::FromQueryResult)]
-struct GlanceRow {
+struct GlanceSums {
     points_balance: i64,
     matured: i64,
     pending: i64,
     lapsed: i64,
+}
+
+impl GlanceSums {
+    fn glance(&self) -> PointsGlance {
+        PointsGlance {
+            balance: self
+                .points_balance
+                .saturating_add(self.matured)
+                .saturating_sub(self.lapsed)
+                .clamp(0, i64::MAX),
+            pending: self.pending,
+        }
+    }
 }
 
 #[derive(sea_orm::FromQueryResult)]
@@ -1054,6 +1070,26 @@ struct CardRow {
     rules_version: i64,
 }
 
+/// Adds the glance's sums at `now` to a select of the member's row: `matured`, `pending`,
+/// `lapsed` (`points_balance` comes with the row).
+fn with_glance_sums(
+    select: sea_orm::Select<members::Entity>,
+    now: DateTime<Utc>,
+) -> sea_orm::Select<members::Entity> {
+    let granted = Expr::col((purchases::Entity, purchases::Column::PointsGranted));
+    let remaining = Expr::col((point_lots::Entity, point_lots::Column::Remaining));
+    select
+        .column_as(
+            sum_of(due_purchases(PurchaseWindow::Matured, now), granted.clone()),
+            "matured",
+        )
+        .column_as(
+            sum_of(due_purchases(PurchaseWindow::Open, now), granted),
+            "pending",
+        )
+        .column_as(sum_of(lapsed_lots(now), remaining), "lapsed")
+}
+
 /// The member card in one statement, without a lock: the profile, the points as
 /// `points_glance` computes them, and the rules' version (for the tier from the cache).
 ///
@@ -1064,18 +1100,7 @@ pub async fn member_card(
     member: MemberId,
     now: DateTime<Utc>,
 ) -> Result<Option<(crate::domain::member::MemberProfile, PointsGlance, i64)>, DbErr> {
-    let granted = Expr::col((purchases::Entity, purchases::Column::PointsGranted));
-    let remaining = Expr::col((point_lots::Entity, point_lots::Column::Remaining));
-    let row = members::Entity::find_by_id(member.get())
-        .column_as(
-            sum_of(due_purchases(PurchaseWindow::Matured, now), granted.clone()),
-            "matured",
-        )
-        .column_as(
-            sum_of(due_purchases(PurchaseWindow::Open, now), granted),
-            "pending",
-        )
-        .column_as(sum_of(lapsed_lots(now), remaining), "lapsed")
+    let row = with_glance_sums(members::Entity::find_by_id(member.get()), now)
         .column_as(
             crate::store::programme::rules_version_column(),
             "rules_version",
@@ -1084,15 +1109,13 @@ pub async fn member_card(
         .one(db)
         .await?;
     Ok(row.map(|row| {
-        let glance = PointsGlance {
-            balance: row
-                .member
-                .points_balance
-                .saturating_add(row.matured)
-                .saturating_sub(row.lapsed)
-                .clamp(0, i64::MAX),
+        let glance = GlanceSums {
+            points_balance: row.member.points_balance,
+            matured: row.matured,
             pending: row.pending,
-        };
+            lapsed: row.lapsed,
+        }
+        .glance();
         (
             crate::store::members::profile(row.member),
             glance,
@@ -1108,32 +1131,15 @@ pub async fn points_glance(
     member: MemberId,
     now: DateTime<Utc>,
 ) -> Result<PointsGlance, AppError> {
-    let granted = Expr::col((purchases::Entity, purchases::Column::PointsGranted));
-    let remaining = Expr::col((point_lots::Entity, point_lots::Column::Remaining));
-    let row = members::Entity::find_by_id(member.get())
+    let select = members::Entity::find_by_id(member.get())
         .select_only()
-        .column(members::Column::PointsBalance)
-        .column_as(
-            sum_of(due_purchases(PurchaseWindow::Matured, now), granted.clone()),
-            "matured",
-        )
-        .column_as(
-            sum_of(due_purchases(PurchaseWindow::Open, now), granted),
-            "pending",
-        )
-        .column_as(sum_of(lapsed_lots(now), remaining), "lapsed")
-        .into_model::<GlanceRow>()
+        .column(members::Column::PointsBalance);
+    let sums = with_glance_sums(select, now)
+        .into_model::<GlanceSums>()
         .one(db)
         .await?
         .ok_or(AppError::NotFound("member"))?;
-    Ok(PointsGlance {
-        balance: row
-            .points_balance
-            .saturating_add(row.matured)
-            .saturating_sub(row.lapsed)
-            .clamp(0, i64::MAX),
-        pending: row.pending,
-    })
+    Ok(sums.glance())
 }
 
 /// One page of a member's entries, newest first, strictly older than `before` when given.
