@@ -20,36 +20,6 @@ fn event(row: member_day_events::Model) -> ScheduledEvent {
     }
 }
 
-/// Events that overlap [`from`, `to`).
-pub async fn overlapping(
-    db: &impl ConnectionTrait,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<ScheduledEvent>, DbErr> {
-    Ok(member_day_events::Entity::find()
-        .filter(member_day_events::Column::StartsAt.lt(to))
-        .filter(member_day_events::Column::EndsAt.gt(from))
-        .order_by_asc(member_day_events::Column::StartsAt)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(event)
-        .collect())
-}
-
-/// The first event starting after `at`.
-pub async fn next_after(
-    db: &impl ConnectionTrait,
-    at: DateTime<Utc>,
-) -> Result<Option<ScheduledEvent>, DbErr> {
-    Ok(member_day_events::Entity::find()
-        .filter(member_day_events::Column::StartsAt.gt(at))
-        .order_by_asc(member_day_events::Column::StartsAt)
-        .one(db)
-        .await?
-        .map(event))
-}
-
 /// Every event not yet over at `at`, soonest first.
 pub async fn not_over(
     db: &impl ConnectionTrait,
