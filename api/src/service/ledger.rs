@@ -14,7 +14,7 @@ use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::service::rules::Rules;
 use crate::store;
-use crate::store::ledger::{self, LockedMember, MonthTotals, NewEntry};
+use crate::store::ledger::{self, LockedMember, MonthTotals, NewEntry, NewLot};
 
 /// What postings in one transaction share: the transaction, the rules read with the member,
 /// the ledger policy and the time of the action. A unit of work hands it out; it posts for the
@@ -249,7 +249,12 @@ impl Ledger<'_> {
             .balance
             .checked_add(outcome.granted)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("balance overflow")))?;
-        let entry_id = ledger::insert_entry(
+        let lot = (outcome.granted > 0).then(|| NewLot {
+            amount: outcome.granted,
+            available_at: at,
+            expires_at: points::lot_expiry(at, self.policy.expiry_months, self.policy.timezone),
+        });
+        let entry_id = ledger::insert_credit(
             self.db,
             NewEntry {
                 member: member.id,
@@ -263,21 +268,9 @@ impl Ledger<'_> {
                 note: credit.note,
                 now: at,
             },
+            lot,
         )
         .await?;
-        if outcome.granted > 0 {
-            let expires_at =
-                points::lot_expiry(at, self.policy.expiry_months, self.policy.timezone);
-            ledger::insert_lot(
-                self.db,
-                member.id,
-                entry_id,
-                outcome.granted,
-                at,
-                expires_at,
-            )
-            .await?;
-        }
         if matches!(cap, Cap::Apply) {
             let delta = MonthTotals {
                 earned: outcome.granted,

@@ -70,7 +70,7 @@ async fn warm_member(app: &TestApp) -> Session {
 }
 
 #[tokio::test]
-async fn a_sign_in_on_the_common_path_is_eleven_statements_and_two_redis_round_trips() {
+async fn a_sign_in_on_the_common_path_is_ten_statements_and_two_redis_round_trips() {
     let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
         return;
     };
@@ -83,7 +83,7 @@ async fn a_sign_in_on_the_common_path_is_eleven_statements_and_two_redis_round_t
         json!({}),
     )
     .await;
-    cost.within("signIn", 11, 2);
+    cost.within("signIn", 10, 2);
 }
 
 #[tokio::test]
