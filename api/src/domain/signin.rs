@@ -1,7 +1,7 @@
 //! Daily sign-in rules: streaks, the reward cycle, milestones, freezes and make-ups (SPEC §2).
 #![deny(clippy::arithmetic_side_effects)]
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 
 use crate::error::AppError;
 
@@ -248,6 +248,19 @@ pub fn run_length_ending(days_newest_first: &[SignedDay], end: NaiveDate) -> i32
         }
     }
     length
+}
+
+/// The first day of `day`'s month.
+pub fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// The last day of the month that starts on `first`.
+pub fn last_of_month(first: NaiveDate) -> NaiveDate {
+    first
+        .checked_add_months(Months::new(1))
+        .and_then(|next| next.checked_sub_days(Days::new(1)))
+        .unwrap_or(first)
 }
 
 #[cfg(test)]

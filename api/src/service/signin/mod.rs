@@ -1,15 +1,21 @@
-//! Daily sign-in, make-up sign-in, the calendar, and the sign-in rules operators edit.
+//! Daily sign-in (每日签到) and make-up sign-in (补签); the calendar and the rules operators
+//! edit are in their own modules.
+
+mod calendar;
+mod rules;
+
+pub use calendar::{CalendarEntry, DayStatus};
+pub use rules::SignInRules;
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
-use crate::domain::member_day as member_day_rules;
 use crate::domain::points::{self, EntryKind};
 use crate::domain::reward::{Coupon, Reward};
-use crate::domain::signin::{self, Cycle, Milestone, MilestoneKind, StreakState};
+use crate::domain::signin::{self, Milestone, MilestoneKind, StreakState};
 use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -20,10 +26,7 @@ use crate::service::{member_day, referrals, rewards};
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
-use chrono::TimeZone;
-
-/// Make-up cost when none is configured.
-const DEFAULT_MAKE_UP_COST: i64 = 20;
+use rules::DEFAULT_MAKE_UP_COST;
 
 /// A milestone bonus paid with a sign-in or make-up.
 #[derive(Debug, Clone)]
@@ -72,36 +75,6 @@ pub struct MakeUpOutcome {
     pub balance: i64,
 }
 
-/// How a calendar day stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DayStatus {
-    SignedIn,
-    MadeUp,
-    Frozen,
-    Missed,
-    /// Today, not yet signed.
-    Open,
-    Upcoming,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct CalendarEntry {
-    pub day: NaiveDate,
-    pub status: DayStatus,
-    /// Points the day gave, or would give if the member signs in every day from today.
-    pub points: i64,
-}
-
-/// The programme's sign-in rules.
-#[derive(Debug, Clone)]
-pub struct SignInRules {
-    pub cycle: Cycle,
-    /// (cycle day, reward id) for days that grant a reward.
-    pub cycle_rewards: Vec<(i32, i64)>,
-    pub milestones: Vec<Milestone>,
-    pub make_up_cost: i64,
-}
-
 pub struct SigninService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
@@ -141,17 +114,13 @@ impl SigninService {
         let rules = Arc::clone(&work.rules);
         let tier = rules.tier(&work.member.tier_code)?.clone();
         let base_points = rules.cycle.points_for(step.streak);
-        let member_day = member_day::effects_at(&rules, now, Some(tier.rank), self.policy);
+        let member_days = member_day::calendar(&rules, self.policy);
+        let member_day = member_days.effects_at(now, Some(tier.rank));
         let requested = points::multiply_all(
             base_points,
             &[tier.points_multiplier_pct, member_day.multiplier_pct],
         );
-        let tomorrow = member_day::effects_at(
-            &rules,
-            now + chrono::TimeDelta::days(1),
-            Some(tier.rank),
-            self.policy,
-        );
+        let tomorrow = member_days.effects_at(now + chrono::TimeDelta::days(1), Some(tier.rank));
 
         if let Some(frozen) = step.frozen_day {
             let covered = CalendarDay {
@@ -288,7 +257,8 @@ impl SigninService {
         let today = now.with_timezone(&self.policy.timezone).date_naive();
         let make_ups_per_month = work.rules.tier(&work.member.tier_code)?.make_ups_per_month;
         let txn = work.txn();
-        let month = store::signins::between(txn, member_id, first_of_month(today), today).await?;
+        let month =
+            store::signins::between(txn, member_id, signin::first_of_month(today), today).await?;
         let used = month.iter().filter(|d| d.kind == DayKind::MakeUp).count();
         let signed = month.iter().any(|d| d.day == day);
         let registered_on = work
@@ -386,89 +356,6 @@ impl SigninService {
         })
     }
 
-    /// The member's calendar for a business month: what each day gave, or would give if the
-    /// member signs in every day from today on.
-    ///
-    /// # Errors
-    /// `NOT_FOUND` for an unknown member.
-    pub async fn calendar(
-        &self,
-        member_id: MemberId,
-        month_start: NaiveDate,
-    ) -> Result<Vec<CalendarEntry>, AppError> {
-        let today = self.clock.today();
-        let member = store::ledger::read_member(&self.db, member_id).await?;
-        let rules = self.engine.rules().await?;
-        let cycle = &rules.cycle;
-        let tier = rules.tier(&member.tier_code)?;
-        let month_end = last_of_month(month_start);
-        let rows = store::signins::between(&self.db, member_id, month_start, month_end).await?;
-        let tz = self.policy.timezone;
-        let at_noon = |day: NaiveDate| {
-            day.and_hms_opt(12, 0, 0)
-                .and_then(|noon| tz.from_local_datetime(&noon).earliest())
-                .map(|at| at.with_timezone(&chrono::Utc))
-        };
-        let (Some(from), Some(to)) = (at_noon(month_start), at_noon(month_end)) else {
-            return Ok(Vec::new());
-        };
-        let windows =
-            member_day::windows(&rules, from, to + chrono::TimeDelta::hours(1), self.policy);
-        let state = streak_state(&member);
-        let signed_today = member.last_sign_in_day == Some(today);
-        // The streak today's sign-in makes (or made).
-        let today_streak = if signed_today {
-            member.current_streak
-        } else {
-            signin::next_streak(state, today).map_or(1, |step| step.streak)
-        };
-        let entries = month_start
-            .iter_days()
-            .take_while(|day| *day <= month_end)
-            .map(|day| {
-                if let Some(row) = rows.iter().find(|row| row.day == day) {
-                    let status = match row.kind {
-                        DayKind::SignIn => DayStatus::SignedIn,
-                        DayKind::MakeUp => DayStatus::MadeUp,
-                        DayKind::Freeze => DayStatus::Frozen,
-                    };
-                    return CalendarEntry {
-                        day,
-                        status,
-                        points: row.points,
-                    };
-                }
-                if day < today {
-                    return CalendarEntry {
-                        day,
-                        status: DayStatus::Missed,
-                        points: 0,
-                    };
-                }
-                let ahead = i32::try_from(day.signed_duration_since(today).num_days()).unwrap_or(0);
-                CalendarEntry {
-                    day,
-                    status: if day == today {
-                        DayStatus::Open
-                    } else {
-                        DayStatus::Upcoming
-                    },
-                    points: points::multiply_all(
-                        cycle.points_for(today_streak.saturating_add(ahead)),
-                        &[
-                            tier.points_multiplier_pct,
-                            at_noon(day).map_or(100, |at| {
-                                member_day_rules::effects(&windows, at, Some(tier.rank))
-                                    .multiplier_pct
-                            }),
-                        ],
-                    ),
-                }
-            })
-            .collect();
-        Ok(entries)
-    }
-
     /// The member's streak as the UI shows it (0 once a day was missed).
     ///
     /// # Errors
@@ -480,75 +367,6 @@ impl SigninService {
             member.total_sign_ins,
             member.streak_freezes,
         ))
-    }
-
-    /// The current sign-in rules.
-    ///
-    /// # Errors
-    /// `INTERNAL` on database failure.
-    pub async fn rules(&self) -> Result<SignInRules, AppError> {
-        let rules = self.engine.rules().await?;
-        Ok(SignInRules {
-            cycle_rewards: rules.cycle_rewards.clone(),
-            cycle: rules.cycle.clone(),
-            milestones: rules.milestones.clone(),
-            make_up_cost: rules.setting(programme::MAKE_UP_COST, DEFAULT_MAKE_UP_COST),
-        })
-    }
-
-    /// Replaces the rules given; each applies from the next sign-in on.
-    ///
-    /// # Errors
-    /// `VALIDATION` for a bad cycle, milestone or cost.
-    pub async fn update_rules(
-        &self,
-        cycle: Option<Cycle>,
-        milestones: Option<Vec<Milestone>>,
-        make_up_cost: Option<i64>,
-        cycle_rewards: Option<Vec<(i32, i64)>>,
-    ) -> Result<SignInRules, AppError> {
-        if let Some(milestones) = &milestones {
-            signin::check_milestones(milestones)?;
-        }
-        if make_up_cost.is_some_and(|cost| !(0..=100_000).contains(&cost)) {
-            return Err(AppError::validation(
-                "makeUpCost",
-                "must be 0 to 100000 points",
-            ));
-        }
-        let txn = store::begin(&self.db).await?;
-        if let Some(cycle) = &cycle {
-            programme::replace_cycle(&txn, cycle).await?;
-        }
-        if let Some(milestones) = &milestones {
-            programme::replace_milestones(&txn, milestones).await?;
-        }
-        if let Some(cost) = make_up_cost {
-            programme::set_setting(&txn, programme::MAKE_UP_COST, cost).await?;
-        }
-        if let Some(cycle_rewards) = &cycle_rewards {
-            let length = programme::cycle(&txn).await?.days().len();
-            for (day, reward_id) in cycle_rewards {
-                if usize::try_from(*day).map_or(true, |d| d == 0 || d > length) {
-                    return Err(AppError::validation(
-                        "cycleRewards",
-                        "day is not in the cycle",
-                    ));
-                }
-                if store::rewards::find_reward(&txn, *reward_id)
-                    .await?
-                    .is_none()
-                {
-                    return Err(AppError::validation(
-                        "cycleRewards",
-                        "reward does not exist",
-                    ));
-                }
-            }
-            programme::set_cycle_rewards(&txn, cycle_rewards).await?;
-        }
-        txn.commit().await?;
-        self.rules().await
     }
 
     /// Gives a member streak freezes (until rewards can grant them).
@@ -574,17 +392,6 @@ fn streak_state(member: &LockedMember) -> StreakState {
         streak: member.current_streak,
         freezes: member.streak_freezes,
     }
-}
-
-fn first_of_month(day: NaiveDate) -> NaiveDate {
-    day.with_day(1).unwrap_or(day)
-}
-
-fn last_of_month(first: NaiveDate) -> NaiveDate {
-    first
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|next| next.checked_sub_days(Days::new(1)))
-        .unwrap_or(first)
 }
 
 /// Pays every milestone crossed; milestone points are not multiplied but count toward the cap.
