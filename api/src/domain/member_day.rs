@@ -3,10 +3,11 @@
 //! win.
 #![deny(clippy::arithmetic_side_effects)]
 
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::instant;
+use crate::domain::tier::Tier;
 use crate::error::AppError;
 
 /// A member-day window: the monthly day or an operator's event.
@@ -130,6 +131,74 @@ pub fn monthly_event(
     })
 }
 
+/// The member-day calendar (会员日日历): the monthly day, when the programme has one, and the
+/// operators' one-off events.
+#[derive(Debug, Clone, Copy)]
+pub struct Calendar<'a> {
+    /// Every operator event.
+    pub events: &'a [ScheduledEvent],
+    /// The tiers, to turn an event's minimum tier code into a rank.
+    pub tiers: &'a [Tier],
+    /// The monthly member day's day of the month; 0 = none.
+    pub day_of_month: u32,
+    /// The business time zone the monthly day runs in, midnight to midnight.
+    pub timezone: Tz,
+    /// The monthly day's points multiplier and price discount.
+    pub multiplier_pct: i32,
+    pub discount_pct: i32,
+}
+
+impl Calendar<'_> {
+    /// Every window overlapping [`from`, `to`): the operators' events, then the monthly days.
+    pub fn windows(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<MemberDayEvent> {
+        let rank_of = |code: &str| {
+            self.tiers
+                .iter()
+                .find(|tier| tier.code == code)
+                .map(|tier| tier.rank)
+        };
+        let overlaps = |window: &MemberDayEvent| window.starts_at < to && window.ends_at > from;
+        let events = self.events.iter().map(|event| MemberDayEvent {
+            id: Some(event.id),
+            title: event.title.clone(),
+            starts_at: event.starts_at,
+            ends_at: event.ends_at,
+            multiplier_pct: event.multiplier_pct,
+            discount_pct: event.discount_pct,
+            min_rank: event.min_tier.as_deref().and_then(rank_of),
+        });
+        let monthly = self.monthly_days(from, to).filter_map(|day| {
+            monthly_event(day, self.timezone, self.multiplier_pct, self.discount_pct)
+        });
+        events.chain(monthly).filter(overlaps).collect()
+    }
+
+    /// The effects at `at` for a member of tier rank `rank` (None for a visitor).
+    pub fn effects_at(&self, at: DateTime<Utc>, rank: Option<i32>) -> Effects {
+        let instant_end = at.checked_add_signed(TimeDelta::seconds(1)).unwrap_or(at);
+        effects(&self.windows(at, instant_end), at, rank)
+    }
+
+    /// The monthly days whose business dates `from` … `to` touch.
+    fn monthly_days(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = NaiveDate> + use<'_> {
+        let first = from.with_timezone(&self.timezone).date_naive();
+        let last = to.with_timezone(&self.timezone).date_naive();
+        let day_of_month = self.day_of_month;
+        let start = (day_of_month > 0)
+            .then(|| next_monthly_day(day_of_month, first))
+            .flatten();
+        std::iter::successors(start, move |day| {
+            day.checked_add_days(Days::new(1))
+                .and_then(|next| next_monthly_day(day_of_month, next))
+        })
+        .take_while(move |day| *day <= last)
+    }
+}
+
 /// Checks an operator's event.
 ///
 /// # Errors
@@ -250,5 +319,67 @@ mod tests {
             event.ends_at,
             Utc.with_ymd_and_hms(2026, 3, 8, 16, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn the_calendar_lists_events_and_every_monthly_day_in_range() {
+        let events = [ScheduledEvent {
+            id: 7,
+            title: "双十一".into(),
+            starts_at: Utc.with_ymd_and_hms(2026, 11, 10, 16, 0, 0).unwrap(),
+            ends_at: Utc.with_ymd_and_hms(2026, 11, 11, 16, 0, 0).unwrap(),
+            multiplier_pct: 300,
+            discount_pct: 0,
+            min_tier: Some("GOLD".into()),
+        }];
+        let gold = Tier {
+            code: "GOLD".into(),
+            name: "黄金".into(),
+            rank: 2,
+            growth_threshold: 1_000,
+            points_multiplier_pct: 150,
+            monthly_earn_cap: 5_000,
+            monthly_redeem_cap: 5_000,
+            birthday_points: 0,
+            make_ups_per_month: 0,
+            member_day_discount_pct: 0,
+            upgrade_gift_points: 0,
+            badge: String::new(),
+            priority_support: false,
+        };
+        let calendar = Calendar {
+            events: &events,
+            tiers: std::slice::from_ref(&gold),
+            day_of_month: 31,
+            timezone: chrono_tz::Asia::Shanghai,
+            multiplier_pct: 200,
+            discount_pct: 20,
+        };
+        let from = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+        let to = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        let starts: Vec<_> = calendar
+            .windows(from, to)
+            .iter()
+            .map(|w| (w.id, w.starts_at))
+            .collect();
+        // The event first, then the 31st of October and December (November has none); the 31st
+        // of December starts at 16:00 UTC, before `to`.
+        assert_eq!(
+            starts,
+            [
+                (
+                    Some(7),
+                    Utc.with_ymd_and_hms(2026, 11, 10, 16, 0, 0).unwrap()
+                ),
+                (None, Utc.with_ymd_and_hms(2026, 10, 30, 16, 0, 0).unwrap()),
+                (None, Utc.with_ymd_and_hms(2026, 12, 30, 16, 0, 0).unwrap()),
+            ]
+        );
+        // The event is for GOLD and above.
+        let at = Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0).unwrap();
+        assert_eq!(calendar.effects_at(at, Some(1)), Effects::NONE);
+        assert_eq!(calendar.effects_at(at, Some(2)).multiplier_pct, 300);
+        let monthly = Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap();
+        assert_eq!(calendar.effects_at(monthly, None).multiplier_pct, 200);
     }
 }

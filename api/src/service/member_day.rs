@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, TimeZone, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{EventId, MemberId};
 use crate::domain::member_day::{self, Effects, MemberDayEvent, ScheduledEvent};
 use crate::domain::notification::{self, Notice, NoticeKind};
 use crate::error::AppError;
@@ -21,69 +21,17 @@ const MULTIPLIER: &str = "member_day_multiplier_pct";
 const DISCOUNT: &str = "member_day_discount_pct";
 const ANNOUNCED: &str = "member_day_announced";
 
-/// Every member-day window overlapping [`from`, `to`): the monthly day(s) and operators' events.
-pub fn windows(
-    rules: &Rules,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    policy: LedgerPolicy,
-) -> Vec<MemberDayEvent> {
-    let ranks: HashMap<&str, i32> = rules
-        .tiers
-        .iter()
-        .map(|tier| (tier.code.as_str(), tier.rank))
-        .collect();
-    let mut windows: Vec<MemberDayEvent> = rules
-        .events
-        .iter()
-        .filter(|event| event.starts_at < to && event.ends_at > from)
-        .map(|event| MemberDayEvent {
-            id: Some(event.id),
-            title: event.title.clone(),
-            starts_at: event.starts_at,
-            ends_at: event.ends_at,
-            multiplier_pct: event.multiplier_pct,
-            discount_pct: event.discount_pct,
-            min_rank: event
-                .min_tier
-                .as_deref()
-                .and_then(|code| ranks.get(code).copied()),
-        })
-        .collect();
-    if policy.member_day_of_month > 0 {
-        let multiplier = rules.setting(MULTIPLIER, 200);
-        let discount = rules.setting(DISCOUNT, 20);
-        let first = from.with_timezone(&policy.timezone).date_naive();
-        let last = to.with_timezone(&policy.timezone).date_naive();
-        let mut day = member_day::next_monthly_day(policy.member_day_of_month, first);
-        while let Some(current) = day.filter(|d| *d <= last) {
-            if let Some(window) = member_day::monthly_event(
-                current,
-                policy.timezone,
-                i32::try_from(multiplier).unwrap_or(100),
-                i32::try_from(discount).unwrap_or(0),
-            )
-            .filter(|w| w.starts_at < to && w.ends_at > from)
-            {
-                windows.push(window);
-            }
-            day = current
-                .checked_add_days(Days::new(1))
-                .and_then(|next| member_day::next_monthly_day(policy.member_day_of_month, next));
-        }
+/// The member-day calendar the rules and the policy make.
+pub fn calendar(rules: &Rules, policy: LedgerPolicy) -> member_day::Calendar<'_> {
+    let percent = |key: &str, default: i64| i32::try_from(rules.setting(key, default));
+    member_day::Calendar {
+        events: &rules.events,
+        tiers: &rules.tiers,
+        day_of_month: policy.member_day_of_month,
+        timezone: policy.timezone,
+        multiplier_pct: percent(MULTIPLIER, 200).unwrap_or(100),
+        discount_pct: percent(DISCOUNT, 20).unwrap_or(0),
     }
-    windows
-}
-
-/// Member-day effects at `at` for a member of tier rank `rank`.
-pub fn effects_at(
-    rules: &Rules,
-    at: DateTime<Utc>,
-    rank: Option<i32>,
-    policy: LedgerPolicy,
-) -> Effects {
-    let windows = windows(rules, at, at + TimeDelta::seconds(1), policy);
-    member_day::effects(&windows, at, rank)
 }
 
 /// The member day a member sees: the window in force now (with the combined effects of all
@@ -146,7 +94,8 @@ impl MemberDayService {
         let now = self.clock.now();
         // Look a year ahead: the monthly day comes round well within it.
         let horizon = now + TimeDelta::days(400);
-        let windows: Vec<MemberDayEvent> = windows(rules, now, horizon, self.policy)
+        let windows: Vec<MemberDayEvent> = calendar(rules, self.policy)
+            .windows(now, horizon)
             .into_iter()
             .filter(|w| w.is_for(rank))
             .collect();
@@ -240,7 +189,8 @@ impl MemberDayService {
     ///
     /// # Errors
     /// `NOT_FOUND` for an unknown event.
-    pub async fn delete_event(&self, id: i64) -> Result<(), AppError> {
+    pub async fn delete_event(&self, id: EventId) -> Result<(), AppError> {
+        let id = id.get();
         let txn = store::begin(&self.db).await?;
         let deleted = store::member_days::delete(&txn, id).await?;
         txn.commit().await?;
@@ -302,7 +252,8 @@ impl MemberDayService {
             return Ok(0);
         };
         let rules = self.engine.rules().await?;
-        let starting: Vec<MemberDayEvent> = windows(&rules, start, end, self.policy)
+        let starting: Vec<MemberDayEvent> = calendar(&rules, self.policy)
+            .windows(start, end)
             .into_iter()
             .filter(|w| w.starts_at >= start && w.starts_at < end)
             .collect();

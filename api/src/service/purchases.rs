@@ -134,7 +134,8 @@ impl PurchaseService {
         }
         let tier = work.rules.tier(&work.member.tier_code)?.clone();
         // Member day counts when the purchase happened.
-        let day = member_day::effects_at(&work.rules, occurred_at, Some(tier.rank), self.policy);
+        let day =
+            member_day::calendar(&work.rules, self.policy).effects_at(occurred_at, Some(tier.rank));
         let (requested, growth) = purchase::purchase_rewards(
             amount_cents,
             &[tier.points_multiplier_pct, day.multiplier_pct],

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{MemberId, RedemptionId, RewardId};
 use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, MonthKey};
 use crate::domain::reward::{
@@ -102,9 +102,10 @@ impl RewardService {
     /// `NOT_FOUND`; `VALIDATION` for bad fields.
     pub async fn update(
         &self,
-        id: i64,
+        id: RewardId,
         edit: impl FnOnce(&mut Reward),
     ) -> Result<Reward, AppError> {
+        let id = id.get();
         let mut reward = store::rewards::find_reward(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("reward"))?;
@@ -119,7 +120,8 @@ impl RewardService {
     ///
     /// # Errors
     /// `NOT_FOUND`; `CONFLICT` when it has redemptions or a cycle day grants it.
-    pub async fn delete(&self, id: i64) -> Result<(), AppError> {
+    pub async fn delete(&self, id: RewardId) -> Result<(), AppError> {
+        let id = id.get();
         let txn = store::begin(&self.db).await?;
         if store::rewards::has_redemptions(&txn, id).await? {
             return Err(AppError::Conflict(
@@ -129,7 +131,7 @@ impl RewardService {
         if programme::cycle_rewards(&txn)
             .await?
             .iter()
-            .any(|(_, reward)| *reward == id)
+            .any(|(_, reward)| reward.get() == id)
         {
             return Err(AppError::Conflict(
                 "a sign-in cycle day grants this reward".into(),
@@ -223,7 +225,7 @@ impl RewardService {
         now: DateTime<Utc>,
     ) -> Result<MemberContext, AppError> {
         let tier = rules.tier(&member.tier_code)?.clone();
-        let effects = member_day::effects_at(rules, now, Some(tier.rank), self.policy);
+        let effects = member_day::calendar(rules, self.policy).effects_at(now, Some(tier.rank));
         let month = MonthKey::of(now, self.policy.timezone);
         let redeemed = store::ledger::month_totals(db, member, month.as_str())
             .await?
@@ -248,14 +250,15 @@ impl RewardService {
     ///
     /// # Errors
     /// The codes above, `VALIDATION` for a bad quantity or key, `CONFLICT`.
-    #[tracing::instrument(skip_all, fields(member.id = %member_id, reward.id = reward_id))]
+    #[tracing::instrument(skip_all, fields(member.id = %member_id, reward.id = %reward_id))]
     pub async fn redeem(
         &self,
         member_id: MemberId,
-        reward_id: i64,
+        reward_id: RewardId,
         quantity: i32,
         idempotency_key: &str,
     ) -> Result<RedeemOutcome, AppError> {
+        let reward_id = reward_id.get();
         if !(1..=10).contains(&quantity) {
             return Err(AppError::validation("quantity", "must be 1 to 10"));
         }
@@ -367,7 +370,12 @@ impl RewardService {
     ///
     /// # Errors
     /// `NOT_FOUND`; `CONFLICT` when it is not pending.
-    pub async fn fulfil(&self, id: i64, tracking_number: &str) -> Result<Redemption, AppError> {
+    pub async fn fulfil(
+        &self,
+        id: RedemptionId,
+        tracking_number: &str,
+    ) -> Result<Redemption, AppError> {
+        let id = id.get();
         let tracking = tracking_number.trim();
         if tracking.is_empty() || tracking.len() > 64 {
             return Err(AppError::validation(
@@ -402,7 +410,8 @@ impl RewardService {
     ///
     /// # Errors
     /// `NOT_FOUND`; `CONFLICT` when it is not pending.
-    pub async fn cancel(&self, id: i64) -> Result<Redemption, AppError> {
+    pub async fn cancel(&self, id: RedemptionId) -> Result<Redemption, AppError> {
+        let id = id.get();
         let found = store::rewards::redemption(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("redemption"))?;
@@ -561,9 +570,10 @@ pub async fn deliver(
 pub async fn grant_free(
     ledger: &Ledger<'_>,
     member: &mut LockedMember,
-    reward_id: i64,
+    reward_id: RewardId,
     key: &str,
 ) -> Result<Option<(Reward, Vec<Coupon>)>, AppError> {
+    let reward_id = reward_id.get();
     let Some(reward) = store::rewards::find_reward(ledger.db, reward_id).await? else {
         return Ok(None);
     };
