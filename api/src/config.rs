@@ -222,7 +222,7 @@ impl Settings {
         };
 
         let mut rate_limits = crate::domain::rate_limit::RateLimits::default();
-        for action in crate::domain::rate_limit::RateLimitedAction::ALL {
+        for &action in crate::domain::rate_limit::RateLimitedAction::ALL {
             let key = format!("MEMBERCARD_RATE_LIMIT_{}", action.name());
             if let Some(raw) = var(&key) {
                 let quota = crate::domain::rate_limit::Quota::parse(&raw)

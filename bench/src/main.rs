@@ -525,7 +525,7 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        for action in api::domain::rate_limit::RateLimitedAction::ALL {
+        for &action in api::domain::rate_limit::RateLimitedAction::ALL {
             command.env(
                 format!("MEMBERCARD_RATE_LIMIT_{}", action.name()),
                 "100000000/60",

@@ -11,7 +11,6 @@
 )]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use api::config::Settings;
@@ -23,10 +22,18 @@ use rand::Rng;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
 pub mod relay;
+mod resources;
+mod response;
+mod scenarios;
+mod wechat;
+
 pub use relay::{RedisRelay, StatementLog, TcpRelay};
+use resources::{Cleanup, redis_connection, test_database};
+pub use response::GqlResponse;
+use wechat::FakeCode2Session;
 
 pub const WECHAT_APPID: &str = "wx-test-appid";
 pub const WECHAT_SECRET: &str = "wx-test-secret";
@@ -57,56 +64,6 @@ pub struct TestApp {
 pub struct Session {
     pub token: String,
     pub id: String,
-}
-
-/// A GraphQL answer with its HTTP status.
-#[derive(Debug)]
-pub struct GqlResponse {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl GqlResponse {
-    pub fn data(&self) -> &Value {
-        &self.body["data"]
-    }
-
-    pub fn errors(&self) -> Vec<Value> {
-        self.body["errors"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// The code of the first error.
-    pub fn error_code(&self) -> Option<&str> {
-        self.body["errors"][0]["extensions"]["code"].as_str()
-    }
-
-    /// The `extensions.field` of the first error (what a `VALIDATION` names).
-    pub fn error_field(&self) -> Option<&str> {
-        self.body["errors"][0]["extensions"]["field"].as_str()
-    }
-
-    /// The data, after asserting the request succeeded without errors.
-    #[track_caller]
-    pub fn expect_ok(&self) -> &Value {
-        assert_eq!(self.status, 200, "unexpected status: {}", self.body);
-        assert!(
-            self.body.get("errors").is_none(),
-            "unexpected errors: {}",
-            self.body
-        );
-        self.data()
-    }
-
-    /// Asserts exactly one error with `code` and no data for the failing field.
-    #[track_caller]
-    pub fn expect_error(&self, code: &str) {
-        assert_eq!(
-            self.error_code(),
-            Some(code),
-            "unexpected answer: {}",
-            self.body
-        );
-    }
 }
 
 /// Spawns an app with the test defaults.
@@ -211,7 +168,7 @@ async fn spawn(
         ),
     ]);
     // Scenarios fire many requests quickly; rate limits get their own scenarios with low limits.
-    for action in api::domain::rate_limit::RateLimitedAction::ALL {
+    for &action in api::domain::rate_limit::RateLimitedAction::ALL {
         env.insert(
             format!("MEMBERCARD_RATE_LIMIT_{}", action.name()),
             "1000000/60".into(),
@@ -399,125 +356,6 @@ impl TestApp {
         self.db.execute_unprepared(sql).await.expect("direct SQL");
     }
 
-    /// Signs `member` in and returns the payload (asserting success).
-    pub async fn sign_in(&self, member: &Session) -> Value {
-        let res = self
-            .gql(
-                Some(member),
-                "mutation { signIn { day basePoints multiplierPercent requestedPoints pointsGranted cutByCap capped streak totalSignIns freezeUsed birthdayPoints memberDayMultiplierPercent balance tomorrowPoints milestoneBonuses { kind threshold points cutByCap } } }",
-                json!({}),
-            )
-            .await;
-        res.expect_ok()["signIn"].clone()
-    }
-
-    /// The member's spendable balance, read over GraphQL.
-    pub async fn balance(&self, member: &Session) -> i64 {
-        let res = self
-            .gql(Some(member), "{ me { points { balance } } }", json!({}))
-            .await;
-        res.expect_ok()["me"]["points"]["balance"]
-            .as_i64()
-            .expect("a balance")
-    }
-
-    /// The member's tier code, read over GraphQL.
-    pub async fn tier_code(&self, member: &Session) -> String {
-        let res = self
-            .gql(Some(member), "{ me { tier { code } } }", json!({}))
-            .await;
-        res.expect_ok()["me"]["tier"]["code"]
-            .as_str()
-            .expect("a tier code")
-            .to_owned()
-    }
-
-    /// The given fields of `me.points`.
-    pub async fn points(&self, member: &Session, fields: &str) -> Value {
-        let query = format!("{{ me {{ points {{ {fields} }} }} }}");
-        let res = self.gql(Some(member), &query, json!({})).await;
-        res.expect_ok()["me"]["points"].clone()
-    }
-
-    /// Sets the app's clock to an RFC 3339 instant.
-    pub fn set_clock(&self, rfc3339: &str) {
-        let at = chrono::DateTime::parse_from_rfc3339(rfc3339).expect("an RFC 3339 instant");
-        self.clock
-            .set(at.with_timezone(&chrono::Utc))
-            .expect("the test clock moves");
-    }
-
-    /// Checks the ledger invariants for every member, after expiring what has lapsed:
-    /// balance ≥ 0, balance = sum of entries = sum of spendable lots.
-    pub async fn assert_ledger_invariants(&self) {
-        self.services
-            .points
-            .run_expiry()
-            .await
-            .expect("expiry runs");
-        let now = self.clock.now();
-        let backend = self.db.get_database_backend();
-        let rows = self
-            .db
-            .query_all_raw(Statement::from_string(
-                backend,
-                "SELECT id, points_balance FROM members ORDER BY id",
-            ))
-            .await
-            .expect("members");
-        for row in rows {
-            let id: i64 = row.try_get("", "id").unwrap();
-            let balance: i64 = row.try_get("", "points_balance").unwrap();
-            assert!(balance >= 0, "member {id} has a negative balance {balance}");
-            let entries = self
-                .sum(&format!("SELECT CAST(SUM(amount) AS BIGINT) AS n FROM point_entries WHERE member_id = {id}"), vec![])
-                .await;
-            assert_eq!(balance, entries, "member {id}: balance vs sum of entries");
-            let lots = self
-                .sum(
-                    &format!(
-                        "SELECT CAST(SUM(remaining) AS BIGINT) AS n FROM point_lots WHERE member_id = {id} \
-                         AND available_at <= $1 AND (expires_at IS NULL OR expires_at > $1)"
-                    ),
-                    vec![now.into()],
-                )
-                .await;
-            assert_eq!(balance, lots, "member {id}: balance vs spendable lots");
-            let negative_lots = self
-                .sum(
-                    &format!("SELECT COUNT(*) AS n FROM point_lots WHERE member_id = {id} AND remaining < 0"),
-                    vec![],
-                )
-                .await;
-            assert_eq!(negative_lots, 0, "member {id} has a lot below zero");
-        }
-    }
-
-    async fn sum(&self, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
-        let backend = self.db.get_database_backend();
-        let sql = if backend == sea_orm::DatabaseBackend::Sqlite {
-            sql.replace("$1", "?")
-        } else {
-            sql.to_owned()
-        };
-        let values = if backend == sea_orm::DatabaseBackend::Sqlite {
-            // SQLite binds each `?` separately.
-            let count = sql.matches('?').count();
-            values.into_iter().cycle().take(count).collect()
-        } else {
-            values
-        };
-        let row = self
-            .db
-            .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await
-            .expect("sum query")
-            .expect("a row");
-        row.try_get::<Option<i64>>("", "n")
-            .expect("a number")
-            .unwrap_or(0)
-    }
-
     /// `GET /readyz`: the status and the JSON body.
     pub async fn readyz(&self) -> (u16, Value) {
         let response = self
@@ -544,70 +382,6 @@ impl TestApp {
             .expect("take the write lock")
     }
 
-    /// How many rows `table` has.
-    /// An operator's points adjustment for `member` (asserting success); `key` makes it once.
-    pub async fn adjust_points(&self, admin: &Session, member: &Session, amount: i64, key: &str) {
-        self.gql(
-            Some(admin),
-            "mutation($m: ID!, $a: Int!, $k: String!) { adjustPoints(memberId: $m, amount: $a, reason: \"test\", idempotencyKey: $k) { balanceAfter } }",
-            json!({ "m": member.id, "a": amount, "k": key }),
-        )
-        .await
-        .expect_ok();
-    }
-
-    /// The member's invite code, read over GraphQL.
-    pub async fn invite_code(&self, member: &Session) -> String {
-        let res = self
-            .gql(Some(member), "{ me { inviteCode } }", json!({}))
-            .await;
-        res.expect_ok()["me"]["inviteCode"]
-            .as_str()
-            .expect("an invite code")
-            .to_owned()
-    }
-
-    /// Names `inviter` as `invitee`'s inviter (asserting success).
-    pub async fn bind(&self, invitee: &Session, inviter: &Session) {
-        let code = self.invite_code(inviter).await;
-        self.gql(
-            Some(invitee),
-            "mutation($c: String!) { bindInviter(inviteCode: $c) { status } }",
-            json!({ "c": code }),
-        )
-        .await
-        .expect_ok();
-    }
-
-    /// Moves a member to a tier directly (scenario set-up: earning a tier takes months).
-    pub async fn set_tier(&self, member: &Session, code: &str) {
-        self.execute(&format!(
-            "UPDATE members SET tier_code = '{code}' WHERE id = {}",
-            member.id
-        ))
-        .await;
-    }
-
-    /// Makes `member` a KOC the way a member does: applies, and an operator approves.
-    pub async fn make_koc(&self, member: &Session, operator: &Session) {
-        self.set_tier(member, "REGULAR").await;
-        let applied = self
-            .gql(
-                Some(member),
-                r#"mutation { applyKoc(platforms: [{platform: "小红书", handle: "me", followers: 1200}], reason: "我喜欢这个品牌") { id } }"#,
-                json!({}),
-            )
-            .await;
-        let id = applied.expect_ok()["applyKoc"]["id"].clone();
-        self.gql(
-            Some(operator),
-            "mutation($id: ID!) { reviewKocApplication(id: $id, approve: true) { status } }",
-            json!({ "id": id }),
-        )
-        .await
-        .expect_ok();
-    }
-
     /// Deletes a Redis key under this app's prefix (a lost board); false without Redis.
     pub async fn redis_del(&self, key: &str) -> bool {
         let (Ok(url), Some(prefix)) = (std::env::var("TEST_REDIS_URL"), &self.redis_prefix) else {
@@ -622,6 +396,7 @@ impl TestApp {
         deleted == 1
     }
 
+    /// How many rows `table` has.
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
             .db
@@ -634,140 +409,4 @@ impl TestApp {
             .expect("a count row");
         row.try_get::<i64>("", "n").expect("the count")
     }
-}
-
-/// Answers `code2Session` like WeChat: `wx-code-<name>` is a valid code for `openid-<name>`;
-/// anything else is errcode 40029. The body is labelled text/plain, as WeChat does.
-struct FakeCode2Session;
-
-impl Respond for FakeCode2Session {
-    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let params: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
-        let credentials_ok = params.get("appid").map(String::as_str) == Some(WECHAT_APPID)
-            && params.get("secret").map(String::as_str) == Some(WECHAT_SECRET)
-            && params.get("grant_type").map(String::as_str) == Some("authorization_code");
-        let body = match params
-            .get("js_code")
-            .and_then(|c| c.strip_prefix("wx-code-"))
-        {
-            _ if !credentials_ok => json!({ "errcode": 40125, "errmsg": "invalid appsecret" }),
-            Some(name) if !name.is_empty() => json!({
-                "openid": format!("openid-{name}"),
-                "session_key": "c2Vzc2lvbi1rZXk=",
-                "unionid": format!("unionid-{name}"),
-            }),
-            _ => json!({ "errcode": 40029, "errmsg": "invalid code" }),
-        };
-        ResponseTemplate::new(200)
-            .insert_header("content-type", "text/plain")
-            .set_body_string(body.to_string())
-    }
-}
-
-/// A fresh database: a PostgreSQL database when `TEST_DATABASE_URL` is set, else a SQLite file.
-async fn test_database(unique: &str) -> (String, DatabaseCleanup) {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) => {
-            let name = format!("membercard_test_{unique}");
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("connect TEST_DATABASE_URL");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            let _ = admin.close().await;
-            let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-            url.set_path(&name);
-            (
-                url.to_string(),
-                DatabaseCleanup::Postgres { admin_url, name },
-            )
-        }
-        Err(_) => {
-            let path = std::env::temp_dir().join(format!("membercard-test-{unique}.db"));
-            let url = format!("sqlite://{}?mode=rwc", path.display());
-            (url, DatabaseCleanup::Sqlite(path))
-        }
-    }
-}
-
-enum DatabaseCleanup {
-    Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-/// Drops the test's database and Redis keys when the test ends.
-struct Cleanup {
-    database: DatabaseCleanup,
-    redis: Option<(String, String)>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let DatabaseCleanup::Sqlite(path) = &self.database {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut file = path.clone().into_os_string();
-                file.push(suffix);
-                let _ = std::fs::remove_file(file);
-            }
-        }
-        let postgres = match &self.database {
-            DatabaseCleanup::Postgres { admin_url, name } => {
-                Some((admin_url.clone(), name.clone()))
-            }
-            DatabaseCleanup::Sqlite(_) => None,
-        };
-        let redis = self.redis.clone();
-        if postgres.is_none() && redis.is_none() {
-            return;
-        }
-        // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("cleanup runtime");
-            runtime.block_on(async move {
-                if let Some((admin_url, name)) = postgres
-                    && let Ok(admin) = Database::connect(&admin_url).await
-                {
-                    let _ = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await;
-                    let _ = admin.close().await;
-                }
-                if let Some((url, prefix)) = redis {
-                    let _ = delete_redis_prefix(&url, &prefix).await;
-                }
-            });
-        });
-        let _ = cleanup.join();
-    }
-}
-
-/// A connection to `url` (one Redis or a cluster's seed nodes), through the service's own client.
-async fn redis_connection(url: &str) -> redis::RedisResult<api::infra::redis::Connection> {
-    api::infra::redis::Redis::connect(url, "", std::time::Duration::from_secs(5))?
-        .connection()
-        .await
-}
-
-async fn delete_redis_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
-    let mut connection = redis_connection(url).await?;
-    // On a cluster, KEYS asks every primary and the answers are combined.
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await?;
-    // One key at a time: keys of several slots cannot go in one DEL on a cluster.
-    for key in keys {
-        let _: i64 = redis::cmd("DEL")
-            .arg(key)
-            .query_async(&mut connection)
-            .await?;
-    }
-    Ok(())
 }

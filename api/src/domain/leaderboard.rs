@@ -12,7 +12,9 @@ use chrono_tz::Tz;
 /// Days a monthly board is kept after its month ends.
 pub const MONTHLY_BOARD_RETENTION_DAYS: i64 = 90;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A leaderboard (排行榜). Its name (`POINTS_MONTH` …) and the list of boards are derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Board {
     /// Points earned this business month (what counts toward the earning cap).
     PointsMonth,
@@ -25,20 +27,10 @@ pub enum Board {
 }
 
 impl Board {
-    pub const ALL: [Self; 4] = [
-        Self::PointsMonth,
-        Self::Streak,
-        Self::KocMonth,
-        Self::Referrals,
-    ];
+    pub const ALL: &'static [Self] = <Self as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            Self::PointsMonth => "POINTS_MONTH",
-            Self::Streak => "STREAK",
-            Self::KocMonth => "KOC_MONTH",
-            Self::Referrals => "REFERRALS",
-        }
+        self.into()
     }
 
     /// Which instance of the board `today` reads: the business month, the day (a streak is

@@ -2,8 +2,11 @@
 
 use crate::domain::points::EntryKind;
 
-/// What a notice is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a notice is about. Names are derived (`POINTS_EARNED` …), and so is the list of kinds.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum NoticeKind {
     PointsEarned,
     PointsRedeemed,
@@ -18,36 +21,16 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
-    pub const ALL: [Self; 10] = [
-        Self::PointsEarned,
-        Self::PointsRedeemed,
-        Self::PointsExpiring,
-        Self::PointsExpired,
-        Self::TierChanged,
-        Self::MemberDayTomorrow,
-        Self::KocApplicationReviewed,
-        Self::KocSubmissionReviewed,
-        Self::ReferralRewarded,
-        Self::BirthdayGreeting,
-    ];
+    pub const ALL: &'static [Self] = <Self as strum::VariantArray>::VARIANTS;
 
+    /// The stored name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PointsEarned => "POINTS_EARNED",
-            Self::PointsRedeemed => "POINTS_REDEEMED",
-            Self::PointsExpiring => "POINTS_EXPIRING",
-            Self::PointsExpired => "POINTS_EXPIRED",
-            Self::TierChanged => "TIER_CHANGED",
-            Self::MemberDayTomorrow => "MEMBER_DAY_TOMORROW",
-            Self::KocApplicationReviewed => "KOC_APPLICATION_REVIEWED",
-            Self::KocSubmissionReviewed => "KOC_SUBMISSION_REVIEWED",
-            Self::ReferralRewarded => "REFERRAL_REWARDED",
-            Self::BirthdayGreeting => "BIRTHDAY_GREETING",
-        }
+        self.into()
     }
 
+    /// A stored name back to its kind.
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
+        raw.parse().ok()
     }
 }
 
@@ -219,7 +202,7 @@ mod tests {
         let expired = for_movement(EntryKind::Expiry, -30, 0).unwrap();
         assert_eq!(expired.kind, NoticeKind::PointsExpired);
         assert!(for_movement(EntryKind::SignIn, 0, 0).is_none());
-        for kind in NoticeKind::ALL {
+        for &kind in NoticeKind::ALL {
             assert_eq!(NoticeKind::parse(kind.as_str()), Some(kind));
         }
     }

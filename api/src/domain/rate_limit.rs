@@ -3,11 +3,14 @@
 use crate::error::AppError;
 
 /// A limited action. Each is counted per subject (a member, an IP or a username).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Its name (`SIGN_IN` …) and the list of actions are derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum RateLimitedAction {
     /// `memberLogin`, per IP.
     MemberLogin,
     /// Failed `adminLogin`s, per username; reaching the limit locks the username for the window.
+    #[strum(serialize = "ADMIN_LOGIN_FAILURES")]
     AdminLoginFailure,
     /// `signIn` and `makeUpSignIn`, per member.
     SignIn,
@@ -22,27 +25,11 @@ pub enum RateLimitedAction {
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 7] = [
-        Self::MemberLogin,
-        Self::AdminLoginFailure,
-        Self::SignIn,
-        Self::Redeem,
-        Self::KocSubmission,
-        Self::Mutation,
-        Self::Request,
-    ];
+    pub const ALL: &'static [Self] = <Self as strum::VariantArray>::VARIANTS;
 
     /// The name used in keys and configuration (`MEMBERCARD_RATE_LIMIT_<NAME>`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::MemberLogin => "MEMBER_LOGIN",
-            Self::AdminLoginFailure => "ADMIN_LOGIN_FAILURES",
-            Self::SignIn => "SIGN_IN",
-            Self::Redeem => "REDEEM",
-            Self::KocSubmission => "KOC_SUBMISSION",
-            Self::Mutation => "MUTATION",
-            Self::Request => "REQUEST",
-        }
+        self.into()
     }
 
     /// SPEC §10's defaults.
@@ -97,7 +84,8 @@ impl Default for RateLimits {
     fn default() -> Self {
         Self(
             RateLimitedAction::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .map(|action| (action, action.default_quota()))
                 .collect(),
         )

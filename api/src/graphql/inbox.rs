@@ -147,7 +147,7 @@ impl InboxMutation {
         let member = ctx.viewer()?.member().extend()?;
         let ids = ids
             .iter()
-            .map(|id| NotificationId::parse_as(id, "ids").map(NotificationId::get))
+            .map(|id| NotificationId::parse_as(id, "ids"))
             .collect::<Result<Vec<_>, _>>()
             .extend()?;
         let unread_count = ctx

@@ -625,7 +625,7 @@ impl KocMutation {
         note: Option<String>,
     ) -> async_graphql::Result<KocApplication> {
         let (admin, _) = ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
-        let id = KocApplicationId::parse(&id).extend()?.get();
+        let id = KocApplicationId::parse(&id).extend()?;
         Ok(ctx
             .services()
             .koc
@@ -645,7 +645,7 @@ impl KocMutation {
         proof: KocProofInput,
     ) -> async_graphql::Result<KocSubmission> {
         let member = ctx.viewer()?.member().extend()?;
-        let task_id = KocTaskId::parse_as(&task_id, "taskId").extend()?.get();
+        let task_id = KocTaskId::parse_as(&task_id, "taskId").extend()?;
         let submission = ctx
             .services()
             .koc
@@ -663,9 +663,7 @@ impl KocMutation {
         #[graphql(desc = "The new proof (任务凭证).")] proof: KocProofInput,
     ) -> async_graphql::Result<KocSubmission> {
         let member = ctx.viewer()?.member().extend()?;
-        let id = KocSubmissionId::parse_as(&submission_id, "submissionId")
-            .extend()?
-            .get();
+        let id = KocSubmissionId::parse_as(&submission_id, "submissionId").extend()?;
         let submission = ctx
             .services()
             .koc
@@ -687,7 +685,7 @@ impl KocMutation {
         note: Option<String>,
     ) -> async_graphql::Result<ReviewKocSubmissionPayload> {
         let (admin, _) = ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
-        let id = KocSubmissionId::parse(&id).extend()?.get();
+        let id = KocSubmissionId::parse(&id).extend()?;
         let (
             submission,
             Award {
@@ -734,11 +732,11 @@ impl KocMutation {
         #[graphql(desc = "The task's new fields (all of them).")] input: KocTaskInput,
     ) -> async_graphql::Result<KocTask> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
-        let id = KocTaskId::parse(&id).extend()?.get();
+        let id = KocTaskId::parse(&id).extend()?;
         let task = ctx
             .services()
             .koc
-            .update_task(input.into_task(id))
+            .update_task(input.into_task(id.get()))
             .await
             .extend()?;
         Ok(task.into())
@@ -752,7 +750,7 @@ impl KocMutation {
         #[graphql(desc = "The KOC task to delete; only one without submissions.")] id: ID,
     ) -> async_graphql::Result<bool> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
-        let id = KocTaskId::parse(&id).extend()?.get();
+        let id = KocTaskId::parse(&id).extend()?;
         ctx.services().koc.delete_task(id).await.extend()?;
         Ok(true)
     }

@@ -158,11 +158,7 @@ impl MemberDayMutation {
     ) -> async_graphql::Result<bool> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
         let id = EventId::parse(&id).extend()?;
-        ctx.services()
-            .member_day
-            .delete_event(id.get())
-            .await
-            .extend()?;
+        ctx.services().member_day.delete_event(id).await.extend()?;
         Ok(true)
     }
 

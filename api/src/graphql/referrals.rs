@@ -202,7 +202,7 @@ impl ReferralMutation {
         #[graphql(desc = "The referral (邀请关系) to void; its rewards are clawed back.")] id: ID,
     ) -> async_graphql::Result<Referral> {
         ctx.viewer()?.admin_for(AdminAction::Review).extend()?;
-        let id = ReferralId::parse(&id).extend()?.get();
+        let id = ReferralId::parse(&id).extend()?;
         Ok(ctx.services().referrals.void(id).await.extend()?.into())
     }
 }

@@ -421,7 +421,7 @@ impl RewardMutation {
         let outcome = ctx
             .services()
             .rewards
-            .redeem(member, reward_id.get(), quantity, &idempotency_key)
+            .redeem(member, reward_id, quantity, &idempotency_key)
             .await
             .extend()?;
         Ok(outcome.into())
@@ -464,7 +464,7 @@ impl RewardMutation {
         let redemption = ctx
             .services()
             .rewards
-            .fulfil(id.get(), &tracking_number)
+            .fulfil(id, &tracking_number)
             .await
             .extend()?;
         Ok(redemption.into())
@@ -482,13 +482,7 @@ impl RewardMutation {
     ) -> async_graphql::Result<Redemption> {
         ctx.viewer()?.admin_for(AdminAction::Fulfil).extend()?;
         let id = RedemptionId::parse(&id).extend()?;
-        Ok(ctx
-            .services()
-            .rewards
-            .cancel(id.get())
-            .await
-            .extend()?
-            .into())
+        Ok(ctx.services().rewards.cancel(id).await.extend()?.into())
     }
 
     /// Adds a reward (新建奖品; ADMIN).
@@ -515,7 +509,7 @@ impl RewardMutation {
         #[graphql(desc = "The reward to delete; only one nobody has redeemed.")] id: ID,
     ) -> async_graphql::Result<bool> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
-        let id = RewardId::parse(&id).extend()?.get();
+        let id = RewardId::parse(&id).extend()?;
         ctx.services().rewards.delete(id).await.extend()?;
         Ok(true)
     }
@@ -528,11 +522,11 @@ impl RewardMutation {
         #[graphql(desc = "The reward's new fields (all of them).")] input: RewardInput,
     ) -> async_graphql::Result<Reward> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
-        let id = RewardId::parse(&id).extend()?.get();
+        let id = RewardId::parse(&id).extend()?;
         let updated = ctx
             .services()
             .rewards
-            .update(id, |r| *r = input.into_reward(id))
+            .update(id, |r| *r = input.into_reward(id.get()))
             .await
             .extend()?;
         Ok(Reward::plain(updated))

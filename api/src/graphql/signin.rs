@@ -403,9 +403,7 @@ impl SigninMutation {
             .cycle_rewards
             .map(|list| {
                 list.into_iter()
-                    .map(|r| {
-                        RewardId::parse_as(&r.reward_id, "cycleRewards").map(|id| (r.day, id.get()))
-                    })
+                    .map(|r| RewardId::parse_as(&r.reward_id, "cycleRewards").map(|id| (r.day, id)))
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()

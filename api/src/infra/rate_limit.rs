@@ -337,7 +337,8 @@ const CLOCK_SLACK_MS: u64 = 1_000;
 /// A fresh in-process limiter for every limited action.
 fn local_limiters(clock: &Arc<Clock>, limits: &RateLimits) -> HashMap<RateLimitedAction, Keyed> {
     RateLimitedAction::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter_map(|action| {
             let quota = governor_quota(limits.quota(action))?;
             let limiter = Governor::new(

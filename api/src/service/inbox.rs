@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{MemberId, NotificationId};
 use crate::domain::notification::InboxNotice;
 use crate::domain::paging::PageSize;
 use crate::error::AppError;
@@ -52,11 +52,13 @@ impl InboxService {
     pub async fn mark_read(
         &self,
         member: MemberId,
-        ids: Option<Vec<i64>>,
+        ids: Option<Vec<NotificationId>>,
     ) -> Result<u64, AppError> {
         if ids.as_ref().is_some_and(|ids| ids.len() > 100) {
             return Err(AppError::validation("ids", "at most 100 at a time"));
         }
+        let ids: Option<Vec<i64>> =
+            ids.map(|ids| ids.into_iter().map(NotificationId::get).collect());
         store::notifications::mark_read(&self.db, member, ids.as_deref(), self.clock.now()).await?;
         self.unread_count(member).await
     }

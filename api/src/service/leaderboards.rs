@@ -392,7 +392,7 @@ impl LeaderboardService {
         };
         let today = self.today();
         let mut rebuilt = 0_u32;
-        for board in Board::ALL {
+        for &board in Board::ALL {
             if self.rebuild(cache, board, today).await? {
                 rebuilt = rebuilt.saturating_add(1);
             }
@@ -410,7 +410,7 @@ impl LeaderboardService {
         };
         let today = self.today();
         let mut rebuilt = 0_u32;
-        for board in Board::ALL {
+        for &board in Board::ALL {
             if !cache.exists(board.name(), &board.edition(today)).await?
                 && self.rebuild(cache, board, today).await?
             {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{MemberId, ReferralId};
 use crate::domain::koc::TaskKind;
 use crate::domain::paging::PageSize;
 use crate::domain::points::EntryKind;
@@ -134,7 +134,8 @@ impl ReferralService {
     ///
     /// # Errors
     /// `NOT_FOUND`.
-    pub async fn void(&self, id: i64) -> Result<Referral, AppError> {
+    pub async fn void(&self, id: ReferralId) -> Result<Referral, AppError> {
+        let id = id.get();
         let found = store::referrals::find(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("referral"))?;

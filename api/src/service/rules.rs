@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use sea_orm::ConnectionTrait;
 
+use crate::domain::ids::RewardId;
 use crate::domain::member_day::ScheduledEvent;
 use crate::domain::signin::{Cycle, Milestone};
 use crate::domain::tier::Tier;
@@ -26,7 +27,7 @@ pub struct Rules {
     pub tiers: Vec<Tier>,
     pub cycle: Cycle,
     /// (cycle day, reward id).
-    pub cycle_rewards: Vec<(i32, i64)>,
+    pub cycle_rewards: Vec<(i32, RewardId)>,
     pub milestones: Vec<Milestone>,
     /// Every operator event, soonest first.
     pub events: Vec<ScheduledEvent>,

@@ -5,6 +5,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
+use crate::domain::ids::RewardId;
 use crate::domain::signin::{Cycle, Milestone, MilestoneKind};
 use crate::domain::tier::Tier;
 use crate::error::AppError;
@@ -77,7 +78,10 @@ pub async fn replace_cycle(db: &impl ConnectionTrait, cycle: &Cycle) -> Result<(
         .map(|(day, points)| sign_in_cycle_days::ActiveModel {
             day: Set(day),
             points: Set(*points),
-            reward_id: Set(rewards.iter().find(|(d, _)| *d == day).map(|(_, r)| *r)),
+            reward_id: Set(rewards
+                .iter()
+                .find(|(d, _)| *d == day)
+                .map(|(_, r)| r.get())),
         });
     sign_in_cycle_days::Entity::insert_many(rows)
         .exec_without_returning(db)
@@ -86,20 +90,20 @@ pub async fn replace_cycle(db: &impl ConnectionTrait, cycle: &Cycle) -> Result<(
 }
 
 /// The cycle days that grant a reward: (day, reward id).
-pub async fn cycle_rewards(db: &impl ConnectionTrait) -> Result<Vec<(i32, i64)>, DbErr> {
+pub async fn cycle_rewards(db: &impl ConnectionTrait) -> Result<Vec<(i32, RewardId)>, DbErr> {
     Ok(sign_in_cycle_days::Entity::find()
         .order_by_asc(sign_in_cycle_days::Column::Day)
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|row| row.reward_id.map(|reward| (row.day, reward)))
+        .filter_map(|row| row.reward_id.map(|reward| (row.day, RewardId::new(reward))))
         .collect())
 }
 
 /// Sets which reward each cycle day grants (days not listed grant none).
 pub async fn set_cycle_rewards(
     db: &impl ConnectionTrait,
-    rewards: &[(i32, i64)],
+    rewards: &[(i32, RewardId)],
 ) -> Result<(), DbErr> {
     sign_in_cycle_days::Entity::update_many()
         .col_expr(
@@ -112,7 +116,7 @@ pub async fn set_cycle_rewards(
         sign_in_cycle_days::Entity::update_many()
             .col_expr(
                 sign_in_cycle_days::Column::RewardId,
-                sea_orm::sea_query::Expr::value(Some(*reward)),
+                sea_orm::sea_query::Expr::value(Some(reward.get())),
             )
             .filter(sign_in_cycle_days::Column::Day.eq(*day))
             .exec(db)

@@ -1,0 +1,191 @@
+//! Programme steps tests repeat — sign in, adjust points, invite, make a KOC — and the ledger
+//! invariants, all through the API or the app's own database.
+
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::{Session, TestApp};
+
+impl TestApp {
+    /// Signs `member` in and returns the payload (asserting success).
+    pub async fn sign_in(&self, member: &Session) -> Value {
+        let res = self
+            .gql(
+                Some(member),
+                "mutation { signIn { day basePoints multiplierPercent requestedPoints pointsGranted cutByCap capped streak totalSignIns freezeUsed birthdayPoints memberDayMultiplierPercent balance tomorrowPoints milestoneBonuses { kind threshold points cutByCap } } }",
+                json!({}),
+            )
+            .await;
+        res.expect_ok()["signIn"].clone()
+    }
+
+    /// The member's spendable balance, read over GraphQL.
+    pub async fn balance(&self, member: &Session) -> i64 {
+        let res = self
+            .gql(Some(member), "{ me { points { balance } } }", json!({}))
+            .await;
+        res.expect_ok()["me"]["points"]["balance"]
+            .as_i64()
+            .expect("a balance")
+    }
+
+    /// The member's tier code, read over GraphQL.
+    pub async fn tier_code(&self, member: &Session) -> String {
+        let res = self
+            .gql(Some(member), "{ me { tier { code } } }", json!({}))
+            .await;
+        res.expect_ok()["me"]["tier"]["code"]
+            .as_str()
+            .expect("a tier code")
+            .to_owned()
+    }
+
+    /// The given fields of `me.points`.
+    pub async fn points(&self, member: &Session, fields: &str) -> Value {
+        let query = format!("{{ me {{ points {{ {fields} }} }} }}");
+        let res = self.gql(Some(member), &query, json!({})).await;
+        res.expect_ok()["me"]["points"].clone()
+    }
+
+    /// Sets the app's clock to an RFC 3339 instant.
+    pub fn set_clock(&self, rfc3339: &str) {
+        let at = chrono::DateTime::parse_from_rfc3339(rfc3339).expect("an RFC 3339 instant");
+        self.clock
+            .set(at.with_timezone(&chrono::Utc))
+            .expect("the test clock moves");
+    }
+
+    /// Checks the ledger invariants for every member, after expiring what has lapsed:
+    /// balance ≥ 0, balance = sum of entries = sum of spendable lots.
+    pub async fn assert_ledger_invariants(&self) {
+        self.services
+            .points
+            .run_expiry()
+            .await
+            .expect("expiry runs");
+        let now = self.clock.now();
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT id, points_balance FROM members ORDER BY id",
+            ))
+            .await
+            .expect("members");
+        for row in rows {
+            let id: i64 = row.try_get("", "id").unwrap();
+            let balance: i64 = row.try_get("", "points_balance").unwrap();
+            assert!(balance >= 0, "member {id} has a negative balance {balance}");
+            let entries = self
+                .sum(&format!("SELECT CAST(SUM(amount) AS BIGINT) AS n FROM point_entries WHERE member_id = {id}"), vec![])
+                .await;
+            assert_eq!(balance, entries, "member {id}: balance vs sum of entries");
+            let lots = self
+                .sum(
+                    &format!(
+                        "SELECT CAST(SUM(remaining) AS BIGINT) AS n FROM point_lots WHERE member_id = {id} \
+                         AND available_at <= $1 AND (expires_at IS NULL OR expires_at > $1)"
+                    ),
+                    vec![now.into()],
+                )
+                .await;
+            assert_eq!(balance, lots, "member {id}: balance vs spendable lots");
+            let negative_lots = self
+                .sum(
+                    &format!("SELECT COUNT(*) AS n FROM point_lots WHERE member_id = {id} AND remaining < 0"),
+                    vec![],
+                )
+                .await;
+            assert_eq!(negative_lots, 0, "member {id} has a lot below zero");
+        }
+    }
+
+    async fn sum(&self, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
+        let backend = self.db.get_database_backend();
+        let sql = if backend == sea_orm::DatabaseBackend::Sqlite {
+            sql.replace("$1", "?")
+        } else {
+            sql.to_owned()
+        };
+        let values = if backend == sea_orm::DatabaseBackend::Sqlite {
+            // SQLite binds each `?` separately.
+            let count = sql.matches('?').count();
+            values.into_iter().cycle().take(count).collect()
+        } else {
+            values
+        };
+        let row = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .expect("sum query")
+            .expect("a row");
+        row.try_get::<Option<i64>>("", "n")
+            .expect("a number")
+            .unwrap_or(0)
+    }
+
+    /// An operator's points adjustment for `member` (asserting success); `key` makes it once.
+    pub async fn adjust_points(&self, admin: &Session, member: &Session, amount: i64, key: &str) {
+        self.gql(
+            Some(admin),
+            "mutation($m: ID!, $a: Int!, $k: String!) { adjustPoints(memberId: $m, amount: $a, reason: \"test\", idempotencyKey: $k) { balanceAfter } }",
+            json!({ "m": member.id, "a": amount, "k": key }),
+        )
+        .await
+        .expect_ok();
+    }
+
+    /// The member's invite code, read over GraphQL.
+    pub async fn invite_code(&self, member: &Session) -> String {
+        let res = self
+            .gql(Some(member), "{ me { inviteCode } }", json!({}))
+            .await;
+        res.expect_ok()["me"]["inviteCode"]
+            .as_str()
+            .expect("an invite code")
+            .to_owned()
+    }
+
+    /// Names `inviter` as `invitee`'s inviter (asserting success).
+    pub async fn bind(&self, invitee: &Session, inviter: &Session) {
+        let code = self.invite_code(inviter).await;
+        self.gql(
+            Some(invitee),
+            "mutation($c: String!) { bindInviter(inviteCode: $c) { status } }",
+            json!({ "c": code }),
+        )
+        .await
+        .expect_ok();
+    }
+
+    /// Moves a member to a tier directly (scenario set-up: earning a tier takes months).
+    pub async fn set_tier(&self, member: &Session, code: &str) {
+        self.execute(&format!(
+            "UPDATE members SET tier_code = '{code}' WHERE id = {}",
+            member.id
+        ))
+        .await;
+    }
+
+    /// Makes `member` a KOC the way a member does: applies, and an operator approves.
+    pub async fn make_koc(&self, member: &Session, operator: &Session) {
+        self.set_tier(member, "REGULAR").await;
+        let applied = self
+            .gql(
+                Some(member),
+                r#"mutation { applyKoc(platforms: [{platform: "小红书", handle: "me", followers: 1200}], reason: "我喜欢这个品牌") { id } }"#,
+                json!({}),
+            )
+            .await;
+        let id = applied.expect_ok()["applyKoc"]["id"].clone();
+        self.gql(
+            Some(operator),
+            "mutation($id: ID!) { reviewKocApplication(id: $id, approve: true) { status } }",
+            json!({ "id": id }),
+        )
+        .await
+        .expect_ok();
+    }
+}
