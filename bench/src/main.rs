@@ -31,7 +31,7 @@ use serde_json::Value;
 use tests::TcpRelay;
 
 const HELP: &str = "membercard-bench [--sqlite] [--members 10000,1000000] [--duration SECS] \
-[--connections N] [--runs N] [--no-anchors]
+[--connections N] [--runs N] [--no-anchors] [--operations signIn,me]
 
   --sqlite        the embedded default (no Redis, no anchors); else PostgreSQL + Redis
   --members       programme sizes to seed, comma-separated (default 10000,1000000)
@@ -39,6 +39,7 @@ const HELP: &str = "membercard-bench [--sqlite] [--members 10000,1000000] [--dur
   --connections   wrk connections (default 16)
   --runs          runs per figure; the median is printed (default 3)
   --no-anchors    skip pgbench and PostGraphile
+  --operations    load only these operations, comma-separated (default: all four)
 
 Environment: BENCH_DATABASE_URL (PostgreSQL, default postgres://postgres@127.0.0.1:5432/postgres;
 the bench creates and drops its own database), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
@@ -58,6 +59,16 @@ struct Args {
     connections: u32,
     runs: usize,
     anchors: bool,
+    /// The operations to load; `None` = all.
+    operations: Option<Vec<String>>,
+}
+
+impl Args {
+    fn loads(&self, operation: &str) -> bool {
+        self.operations
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|name| name == operation))
+    }
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -68,6 +79,7 @@ fn args() -> anyhow::Result<Args> {
         connections: 16,
         runs: 3,
         anchors: true,
+        operations: None,
     };
     let mut words = std::env::args().skip(1);
     while let Some(word) = words.next() {
@@ -84,6 +96,16 @@ fn args() -> anyhow::Result<Args> {
             "--duration" => parsed.duration = value()?.parse()?,
             "--connections" => parsed.connections = value()?.parse()?,
             "--runs" => parsed.runs = value()?.parse()?,
+            "--operations" => {
+                let names: Vec<String> = value()?.split(',').map(str::to_owned).collect();
+                if let Some(unknown) = names
+                    .iter()
+                    .find(|name| !OPERATIONS.iter().any(|(known, _)| known == name))
+                {
+                    bail!("unknown operation {unknown}\n\n{HELP}");
+                }
+                parsed.operations = Some(names);
+            }
             "--help" | "-h" => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -149,7 +171,7 @@ async fn main() -> anyhow::Result<()> {
         let costs = programme.count_costs(&server).await?;
         eprintln!("== {size} members: load");
         let loads = programme.load(&server, &args).await?;
-        for (name, _) in OPERATIONS {
+        for (name, _) in OPERATIONS.into_iter().filter(|(name, _)| args.loads(name)) {
             let cost = costs.get(name).copied().unwrap_or_default();
             let runs = loads.get(name).cloned().unwrap_or_default();
             results.insert((size, name), (cost, runs));
@@ -309,7 +331,7 @@ impl Programme {
         let mut loads: BTreeMap<&'static str, Vec<Load>> = BTreeMap::new();
         let next_day = "{\"query\":\"mutation { advanceTestClock(seconds: 86400) { serverTime { businessDate } } }\"}";
         for run in 1..=args.runs {
-            for (name, query) in OPERATIONS {
+            for (name, query) in OPERATIONS.into_iter().filter(|(name, _)| args.loads(name)) {
                 let script = dir.join(format!("{name}.lua"));
                 // A member signs in once a business day: a short probe tells how long the
                 // members last, and each sign-in run starts on a new day and ends before
