@@ -46,6 +46,13 @@ pub enum AppError {
     TaskUnavailable(&'static str),
     #[error("this invite is not valid: {0}")]
     InviteInvalid(&'static str),
+    /// A WeChat API call (other than login) failed: WeChat's `errcode` when it answered one,
+    /// none when it could not be reached or is not configured.
+    #[error("WeChat API call failed: {message}")]
+    WechatApiFailed {
+        errcode: Option<i64>,
+        message: String,
+    },
     #[error("too many requests, try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// The database did not answer in time (down, stalled or overloaded): HTTP 503.
@@ -80,6 +87,7 @@ impl AppError {
             Self::KocRequired => "KOC_REQUIRED",
             Self::TaskUnavailable(_) => "TASK_UNAVAILABLE",
             Self::InviteInvalid(_) => "INVITE_INVALID",
+            Self::WechatApiFailed { .. } => "WECHAT_API_FAILED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",

@@ -22,3 +22,4 @@ pub mod sign_in_cycle_days;
 pub mod sign_in_milestones;
 pub mod sign_ins;
 pub mod tiers;
+pub mod wechat_access_tokens;

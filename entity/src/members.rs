@@ -10,6 +10,8 @@ pub struct Model {
     pub nickname: Option<String>,
     pub avatar_url: Option<String>,
     pub phone: Option<String>,
+    /// Whether WeChat verified `phone` (`getPhoneNumber`); false when the member typed it.
+    pub phone_verified: bool,
     /// "MM-DD"
     pub birthday: Option<String>,
     pub hide_from_leaderboards: bool,

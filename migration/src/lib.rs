@@ -24,6 +24,7 @@ mod m20260208_000001_add_stats_indexes;
 mod m20261201_000001_add_edges;
 mod m20261203_000001_add_rules_version;
 mod m20261203_000002_add_board_indexes;
+mod m20261204_000001_add_wechat_reach;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_add_edges::Migration),
             Box::new(m20261203_000001_add_rules_version::Migration),
             Box::new(m20261203_000002_add_board_indexes::Migration),
+            Box::new(m20261204_000001_add_wechat_reach::Migration),
         ]
     }
 }

@@ -21,8 +21,7 @@ use api::startup::Application;
 use rand::Rng;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
 pub mod relay;
 mod resources;
@@ -33,7 +32,7 @@ mod wechat;
 pub use relay::{RedisRelay, StatementLog, TcpRelay};
 use resources::{Cleanup, redis_connection, test_database};
 pub use response::GqlResponse;
-use wechat::FakeCode2Session;
+pub use wechat::FakeWechat;
 
 pub const WECHAT_APPID: &str = "wx-test-appid";
 pub const WECHAT_SECRET: &str = "wx-test-secret";
@@ -50,6 +49,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub redis_prefix: Option<String>,
     pub wechat: MockServer,
+    /// What the WeChat fake received, and errcodes it is told to answer.
+    pub fake_wechat: FakeWechat,
     /// The settings the app was built with (a sibling instance reuses them).
     settings: Settings,
     /// A relay the app reaches its database through that the test does not hold itself (the
@@ -114,11 +115,8 @@ async fn spawn(
         api::telemetry::init("info", api::telemetry::LogFormat::Text);
     }
     let wechat = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/sns/jscode2session"))
-        .respond_with(FakeCode2Session)
-        .mount(&wechat)
-        .await;
+    let fake_wechat = FakeWechat::default();
+    fake_wechat.mount(&wechat).await;
 
     let unique = format!("{:016x}", rand::thread_rng().r#gen::<u64>());
     let (database_url, cleanup_db) = test_database(&unique).await;
@@ -202,6 +200,7 @@ async fn spawn(
         db,
         redis_prefix: redis_prefix.clone(),
         wechat,
+        fake_wechat,
         settings,
         _database_relay: None,
         _cleanup: Cleanup {
@@ -398,15 +397,21 @@ impl TestApp {
 
     /// How many rows `table` has.
     pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .await
+    }
+
+    /// The number a query answers in its column `n`.
+    pub async fn scalar(&self, sql: &str) -> i64 {
         let row = self
             .db
             .query_one_raw(Statement::from_string(
                 self.db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
+                sql.to_owned(),
             ))
             .await
-            .expect("count rows")
-            .expect("a count row");
-        row.try_get::<i64>("", "n").expect("the count")
+            .expect("run the query")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("a number in `n`")
     }
 }

@@ -1,14 +1,19 @@
-//! A local fake of WeChat's servers: `code2Session` for member login.
+//! A local fake of WeChat's servers that speaks their protocol: `code2Session` for member
+//! login, `stable_token` for the access token, `getuserphonenumber` for verified phone
+//! numbers. It records what it received and can be told to answer an errcode.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
-use serde_json::json;
-use wiremock::{Respond, ResponseTemplate};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 use crate::{WECHAT_APPID, WECHAT_SECRET};
 
-/// Answers `code2Session` like WeChat: `wx-code-<name>` is a valid code for `openid-<name>`;
-/// anything else is errcode 40029. The body is labelled text/plain, as WeChat does.
+/// Answers `code2Session` like WeChat: `wx-code-<name>` is a valid code for `openid-<name>`
+/// with `unionid-<name>`, and `wx-code-<name>@<app>` the same user in another of the brand's
+/// apps (`openid-<name>@<app>`, the same unionid); anything else is errcode 40029. The body is labelled text/plain, as WeChat does.
 pub(crate) struct FakeCode2Session;
 
 impl Respond for FakeCode2Session {
@@ -25,12 +30,156 @@ impl Respond for FakeCode2Session {
             Some(name) if !name.is_empty() => json!({
                 "openid": format!("openid-{name}"),
                 "session_key": "c2Vzc2lvbi1rZXk=",
-                "unionid": format!("unionid-{name}"),
+                "unionid": format!("unionid-{}", name.split('@').next().unwrap_or(name)),
             }),
             _ => json!({ "errcode": 40029, "errmsg": "invalid code" }),
         };
         ResponseTemplate::new(200)
             .insert_header("content-type", "text/plain")
             .set_body_string(body.to_string())
+    }
+}
+
+/// The fake's memory: tokens issued, requests received, errcodes queued.
+#[derive(Default)]
+struct State {
+    issued: u32,
+    current_token: Option<String>,
+    /// `force_refresh` of every `stable_token` request, in order.
+    token_requests: Vec<bool>,
+    /// Every `getuserphonenumber` request's access token and code.
+    phone_requests: Vec<(String, String)>,
+    used_codes: HashSet<String>,
+    /// Errcodes the next `getuserphonenumber` calls answer, in order.
+    phone_errcodes: VecDeque<i64>,
+}
+
+/// The access-token and phone-number half of the fake. `phone-code-<country code>-<number>`
+/// (with an optional `-<tag>`) is a valid `getPhoneNumber` code, once; anything else is
+/// errcode 40029.
+#[derive(Clone, Default)]
+pub struct FakeWechat(Arc<Mutex<State>>);
+
+impl FakeWechat {
+    pub(crate) async fn mount(&self, server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path("/sns/jscode2session"))
+            .respond_with(FakeCode2Session)
+            .mount(server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/cgi-bin/stable_token"))
+            .respond_with(StableToken(self.clone()))
+            .mount(server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/wxa/business/getuserphonenumber"))
+            .respond_with(PhoneNumber(self.clone()))
+            .mount(server)
+            .await;
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().expect("the fake's state")
+    }
+
+    /// `force_refresh` of every `stable_token` request so far.
+    pub fn token_requests(&self) -> Vec<bool> {
+        self.state().token_requests.clone()
+    }
+
+    /// How many `getuserphonenumber` requests arrived.
+    pub fn phone_requests(&self) -> usize {
+        self.state().phone_requests.len()
+    }
+
+    /// The next `getuserphonenumber` call answers `errcode` (40001 also stops accepting the
+    /// current token, as WeChat does when another party refreshed it).
+    pub fn fail_next_phone_request(&self, errcode: i64) {
+        let mut state = self.state();
+        if errcode == 40001 {
+            state.current_token = Some("revoked-elsewhere".into());
+        }
+        state.phone_errcodes.push_back(errcode);
+    }
+}
+
+fn wechat_json(body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/plain")
+        .set_body_string(body.to_string())
+}
+
+struct StableToken(FakeWechat);
+
+impl Respond for StableToken {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if body["appid"] != WECHAT_APPID
+            || body["secret"] != WECHAT_SECRET
+            || body["grant_type"] != "client_credential"
+        {
+            return wechat_json(&json!({ "errcode": 40013, "errmsg": "invalid appid" }));
+        }
+        let force = body["force_refresh"].as_bool().unwrap_or(false);
+        let mut state = self.0.state();
+        state.token_requests.push(force);
+        let token = match state.current_token.clone() {
+            Some(token) if !force && token != "revoked-elsewhere" => token,
+            _ => {
+                state.issued += 1;
+                let token = format!("token-{}", state.issued);
+                state.current_token = Some(token.clone());
+                token
+            }
+        };
+        wechat_json(&json!({ "access_token": token, "expires_in": 7200 }))
+    }
+}
+
+struct PhoneNumber(FakeWechat);
+
+impl Respond for PhoneNumber {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let token: String = request
+            .url
+            .query_pairs()
+            .find(|(key, _)| key == "access_token")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let code = body["code"].as_str().unwrap_or_default().to_owned();
+        let mut state = self.0.state();
+        state.phone_requests.push((token.clone(), code.clone()));
+        if let Some(errcode) = state.phone_errcodes.pop_front() {
+            return wechat_json(&json!({ "errcode": errcode, "errmsg": "told to fail" }));
+        }
+        if state.current_token.as_deref() != Some(token.as_str()) {
+            return wechat_json(&json!({ "errcode": 40001, "errmsg": "invalid credential" }));
+        }
+        // `phone-code-<country code>-<number>`, with an optional `-<tag>` to make another code
+        // for the same number.
+        let parsed = code
+            .strip_prefix("phone-code-")
+            .and_then(|rest| {
+                let mut parts = rest.splitn(3, '-');
+                Some((parts.next()?, parts.next()?))
+            })
+            .filter(|_| !state.used_codes.contains(&code));
+        let Some((country_code, number)) = parsed else {
+            return wechat_json(&json!({ "errcode": 40029, "errmsg": "invalid code" }));
+        };
+        let answer = json!({
+            "errcode": 0,
+            "errmsg": "ok",
+            "phone_info": {
+                "phoneNumber": format!("+{country_code}{number}"),
+                "purePhoneNumber": number,
+                "countryCode": country_code,
+                "watermark": { "timestamp": 0, "appid": WECHAT_APPID },
+            },
+        });
+        state.used_codes.insert(code);
+        wechat_json(&answer)
     }
 }

@@ -48,6 +48,20 @@ impl Nickname {
         Ok(Self(trimmed.to_owned()))
     }
 
+    /// The form a number WeChat verified is stored in: a mainland number (country code 86) as
+    /// its 11 digits, like a typed one; any other as `+<country code><number>`. None for
+    /// something that is not a phone number.
+    pub fn verified(country_code: &str, number: &str) -> Option<Self> {
+        let digits = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
+            lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if country_code == "86" {
+            return Self::parse(number).ok();
+        }
+        (digits(country_code, 1..=3) && digits(number, 4..=14))
+            .then(|| Self(format!("+{country_code}{number}")))
+    }
+
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -111,6 +125,20 @@ impl AvatarUrl {
         }
     }
 
+    /// The form a number WeChat verified is stored in: a mainland number (country code 86) as
+    /// its 11 digits, like a typed one; any other as `+<country code><number>`. None for
+    /// something that is not a phone number.
+    pub fn verified(country_code: &str, number: &str) -> Option<Self> {
+        let digits = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
+            lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if country_code == "86" {
+            return Self::parse(number).ok();
+        }
+        (digits(country_code, 1..=3) && digits(number, 4..=14))
+            .then(|| Self(format!("+{country_code}{number}")))
+    }
+
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -147,6 +175,20 @@ impl Phone {
                 "must be a mainland China mobile number (11 digits starting with 13-19)",
             ))
         }
+    }
+
+    /// The form a number WeChat verified is stored in: a mainland number (country code 86) as
+    /// its 11 digits, like a typed one; any other as `+<country code><number>`. None for
+    /// something that is not a phone number.
+    pub fn verified(country_code: &str, number: &str) -> Option<Self> {
+        let digits = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
+            lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if country_code == "86" {
+            return Self::parse(number).ok();
+        }
+        (digits(country_code, 1..=3) && digits(number, 4..=14))
+            .then(|| Self(format!("+{country_code}{number}")))
     }
 
     pub fn into_inner(self) -> String {
@@ -229,6 +271,8 @@ pub struct MemberProfile {
     pub nickname: Option<String>,
     pub avatar_url: Option<String>,
     pub phone: Option<String>,
+    /// Whether WeChat verified the phone number (`bindPhoneByWeChat`); false when typed.
+    pub phone_verified: bool,
     /// "MM-DD"
     pub birthday: Option<String>,
     pub hide_from_leaderboards: bool,
@@ -411,5 +455,16 @@ mod tests {
             BirthdayChange::Unchanged
         );
         assert!(check_birthday_change(Some("05-21"), day).is_err());
+    }
+
+    #[test]
+    fn verified_numbers_keep_their_country_code_unless_mainland() {
+        let stored = |cc: &str, n: &str| Phone::verified(cc, n).map(Phone::into_inner);
+        assert_eq!(stored("86", "13800138000").as_deref(), Some("13800138000"));
+        assert_eq!(stored("1", "4155550100").as_deref(), Some("+14155550100"));
+        assert_eq!(stored("852", "61234567").as_deref(), Some("+85261234567"));
+        assert_eq!(stored("86", "12345"), None);
+        assert_eq!(stored("1", "41-555"), None);
+        assert_eq!(stored("", "4155550100"), None);
     }
 }

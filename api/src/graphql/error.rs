@@ -25,6 +25,10 @@ impl ErrorExtensions for AppError {
                 Self::RateLimited { retry_after_secs } => {
                     ext.set("retryAfterSeconds", *retry_after_secs);
                 }
+                Self::WechatApiFailed {
+                    errcode: Some(errcode),
+                    ..
+                } => ext.set("errcode", *errcode),
                 _ => {}
             }
         })
@@ -82,6 +86,9 @@ pub enum ErrorCode {
     TaskUnavailable,
     /// 邀请无效: unknown code, yourself, already bound, too late, or a cycle.
     InviteInvalid,
+    /// 微信接口调用失败: a WeChat API call failed (binding a phone number);
+    /// `extensions.errcode` is WeChat's errcode when it answered one.
+    WechatApiFailed,
     /// 请求过于频繁: over a rate limit; `extensions.retryAfterSeconds`. A whole-request flood
     /// is HTTP 429.
     RateLimited,
@@ -128,6 +135,10 @@ mod tests {
             AppError::KocRequired,
             AppError::TaskUnavailable("x"),
             AppError::InviteInvalid("x"),
+            AppError::WechatApiFailed {
+                errcode: None,
+                message: "x".into(),
+            },
             AppError::RateLimited {
                 retry_after_secs: 1,
             },

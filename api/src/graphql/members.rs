@@ -63,9 +63,16 @@ impl Member {
         self.profile.avatar_url.as_deref()
     }
 
-    /// Mobile number (手机号, 11 digits), unique across members.
+    /// Mobile number (手机号), unique across members: 11 digits for a mainland number,
+    /// `+<country code><number>` for another one verified by WeChat.
     async fn phone(&self) -> Option<&str> {
         self.profile.phone.as_deref()
+    }
+
+    /// Whether WeChat verified the phone number (手机号已验证, `bindPhoneByWeChat`); false
+    /// when the member typed it. Typing another number clears it.
+    async fn phone_verified(&self) -> bool {
+        self.profile.phone_verified
     }
 
     /// Birthday (生日) as `MM-DD`; set once.
@@ -341,6 +348,32 @@ impl MemberMutation {
             .services()
             .members
             .update_profile(member, update)
+            .await
+            .extend()?;
+        Ok(UpdateProfilePayload {
+            member: profile.into(),
+        })
+    }
+
+    /// Binds the phone number WeChat verified (绑定微信手机号): `code` is what the
+    /// mini-program's `getPhoneNumber` button returned. The number becomes the member's,
+    /// verified; a member who had only typed it loses it. CONFLICT when another member
+    /// verified it; WECHAT_API_FAILED (with `extensions.errcode`) when WeChat refuses the code.
+    /// The code is used once: WeChat is not asked again after it accepted it.
+    async fn bind_phone_by_we_chat(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The code of the `getPhoneNumber` button (手机号授权码), valid once for 5 minutes.",
+            validator(chars_max_length = 128)
+        )]
+        code: String,
+    ) -> async_graphql::Result<UpdateProfilePayload> {
+        let member = ctx.viewer()?.member().extend()?;
+        let profile = ctx
+            .services()
+            .members
+            .bind_phone_by_wechat(member, &code)
             .await
             .extend()?;
         Ok(UpdateProfilePayload {

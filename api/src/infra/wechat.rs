@@ -1,5 +1,6 @@
-//! WeChat's `code2Session`: trades a `wx.login` code for the member's openid.
-//! The base URL is configurable so tests can point it at a local fake.
+//! WeChat's server APIs: `code2Session` (a `wx.login` code for the member's openid),
+//! `getStableAccessToken`, and `getuserphonenumber` (a `getPhoneNumber` code for the verified
+//! number). The base URL is configurable so tests can point it at a local fake.
 
 use std::time::Duration;
 
@@ -26,7 +27,82 @@ struct Code2SessionResponse {
     errmsg: String,
 }
 
-/// A client for the mini-program login API.
+/// An access token and how long WeChat says it lasts.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in_secs: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    expires_in: Option<i64>,
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+/// The number WeChat verified: `purePhoneNumber` without the country code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneInfo {
+    pub pure_phone_number: String,
+    pub country_code: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PhoneResponse {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    phone_info: Option<PhoneInfo>,
+}
+
+/// Why a WeChat API call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WechatCallError {
+    /// WeChat answered with this errcode.
+    Rejected { errcode: i64, errmsg: String },
+    /// WeChat could not be reached in time, or answered something unreadable.
+    Unreachable,
+}
+
+impl WechatCallError {
+    /// 40001 (invalid credential) and 42001 (expired): refresh the token once and retry.
+    pub fn token_refused(&self) -> bool {
+        matches!(
+            self,
+            Self::Rejected {
+                errcode: 40001 | 42001,
+                ..
+            }
+        )
+    }
+}
+
+impl From<WechatCallError> for AppError {
+    fn from(e: WechatCallError) -> Self {
+        match e {
+            WechatCallError::Rejected { errcode, errmsg } => {
+                tracing::info!(wechat.errcode = errcode, wechat.errmsg = %errmsg, "WeChat refused an API call");
+                Self::WechatApiFailed {
+                    errcode: Some(errcode),
+                    message: format!("WeChat refused the request (errcode {errcode})"),
+                }
+            }
+            WechatCallError::Unreachable => Self::WechatApiFailed {
+                errcode: None,
+                message: "WeChat could not be reached, please try again".into(),
+            },
+        }
+    }
+}
+
+/// A client for WeChat's server APIs.
+#[derive(Clone)]
 pub struct WechatClient {
     http: reqwest::Client,
     base_url: String,
@@ -46,6 +122,100 @@ impl WechatClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             appid: appid.to_owned(),
             secret,
+        })
+    }
+
+    /// The mini-program's appid (the key of its access token).
+    pub fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    /// `getStableAccessToken`: the current access token, or a new one when `force_refresh`
+    /// (after WeChat refused the current one).
+    ///
+    /// # Errors
+    /// WeChat's errcode, or unreachable.
+    pub async fn stable_token(&self, force_refresh: bool) -> Result<AccessToken, WechatCallError> {
+        let body = serde_json::json!({
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self.secret.expose(),
+            "force_refresh": force_refresh,
+        });
+        let answer: TokenResponse = self
+            .post(&format!("{}/cgi-bin/stable_token", self.base_url), &body)
+            .await?;
+        match answer {
+            TokenResponse {
+                access_token: Some(token),
+                expires_in: Some(expires_in),
+                ..
+            } if !token.is_empty() => Ok(AccessToken {
+                token,
+                expires_in_secs: expires_in,
+            }),
+            TokenResponse {
+                errcode, errmsg, ..
+            } => Err(WechatCallError::Rejected { errcode, errmsg }),
+        }
+    }
+
+    /// `getuserphonenumber`: the number behind a `getPhoneNumber` button's code. The code is
+    /// single-use and the call is billed: the caller retries it only when WeChat refused the
+    /// access token, never after WeChat accepted the code.
+    ///
+    /// # Errors
+    /// WeChat's errcode, or unreachable.
+    pub async fn user_phone_number(
+        &self,
+        access_token: &str,
+        code: &str,
+    ) -> Result<PhoneInfo, WechatCallError> {
+        let url = format!(
+            "{}/wxa/business/getuserphonenumber?access_token={access_token}",
+            self.base_url
+        );
+        let answer: PhoneResponse = self
+            .post(&url, &serde_json::json!({ "code": code }))
+            .await?;
+        match answer {
+            PhoneResponse {
+                errcode: 0,
+                phone_info: Some(info),
+                ..
+            } => Ok(info),
+            PhoneResponse {
+                errcode, errmsg, ..
+            } => Err(WechatCallError::Rejected {
+                // errcode 0 without phone_info is a malformed answer, not a success.
+                errcode: if errcode == 0 { -1 } else { errcode },
+                errmsg,
+            }),
+        }
+    }
+
+    /// POSTs JSON and reads the answer, which WeChat may label text/plain.
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, WechatCallError> {
+        let unreachable = |e: reqwest::Error| {
+            tracing::warn!(error = %e, "a WeChat API request failed");
+            WechatCallError::Unreachable
+        };
+        let response = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(unreachable)?;
+        let text = response.text().await.map_err(unreachable)?;
+        serde_json::from_str(&text).map_err(|e| {
+            tracing::warn!(error = %e, "a WeChat API answered something unreadable");
+            WechatCallError::Unreachable
         })
     }
 

@@ -132,8 +132,10 @@ impl AuthService {
         }
     }
 
-    /// The member with this openid, created in the entry tier when absent; true when created.
-    /// Insert-if-absent, then read: two first logins racing create one member.
+    /// The member with this openid (its `unionid` brought up to date), else the member with
+    /// this `unionid` (the same WeChat user in another of the brand's apps), else a new member
+    /// in the entry tier; true when created. Insert-if-absent, then read: two first logins
+    /// racing create one member.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
@@ -143,6 +145,14 @@ impl AuthService {
         unionid: Option<&str>,
     ) -> Result<(MemberProfile, bool), AppError> {
         if let Some(member) = store::members::find_by_openid(&self.db, openid).await? {
+            if let Some(unionid) = unionid {
+                store::members::refresh_unionid(&self.db, member.id, unionid).await?;
+            }
+            return Ok((member, false));
+        }
+        if let Some(unionid) = unionid
+            && let Some(member) = store::members::find_by_unionid(&self.db, unionid).await?
+        {
             return Ok((member, false));
         }
         let tier_code = store::tiers::entry_tier_code(&self.db).await?;

@@ -13,6 +13,7 @@ use crate::domain::signin::{self, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
+use crate::service::wechat::WechatApi;
 use crate::store;
 
 /// What `me` shows at first sight, read together.
@@ -27,11 +28,22 @@ pub struct MemberService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     boards: Arc<LeaderboardService>,
+    wechat: Arc<WechatApi>,
 }
 
 impl MemberService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, boards: Arc<LeaderboardService>) -> Self {
-        Self { db, clock, boards }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<Clock>,
+        boards: Arc<LeaderboardService>,
+        wechat: Arc<WechatApi>,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            boards,
+            wechat,
+        }
     }
 
     /// The member's profile.
@@ -141,6 +153,60 @@ impl MemberService {
             // Hiding takes the member off every board; showing puts them back.
             self.boards.touch(id).await;
         }
+        Ok(updated)
+    }
+
+    /// Binds the number WeChat verified behind a `getPhoneNumber` code. The code is exchanged
+    /// once (a refused access token is refreshed and the exchange retried; a code WeChat
+    /// accepted is never sent again). A member who had only typed the number loses it.
+    ///
+    /// # Errors
+    /// `VALIDATION` (field `code`) for an empty code; `WECHAT_API_FAILED` when WeChat refuses
+    /// the code or cannot be reached; `CONFLICT` when another member verified the number.
+    #[tracing::instrument(skip_all, fields(member.id = %id))]
+    pub async fn bind_phone_by_wechat(
+        &self,
+        id: MemberId,
+        code: &str,
+    ) -> Result<MemberProfile, AppError> {
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(AppError::validation("code", "must not be empty"));
+        }
+        let info = self
+            .wechat
+            .call(|client, token| {
+                let code = code.to_owned();
+                async move { client.user_phone_number(&token, &code).await }
+            })
+            .await?;
+        let phone = member::Phone::verified(&info.country_code, &info.pure_phone_number)
+            .ok_or_else(|| AppError::WechatApiFailed {
+                errcode: None,
+                message: "WeChat answered a phone number membercard cannot read".into(),
+            })?
+            .into_inner();
+        let now = self.clock.now();
+        let txn = store::begin(&self.db).await?;
+        match store::members::phone_holder(&txn, &phone).await? {
+            Some((holder, _)) if holder == id => {}
+            Some((_, true)) => {
+                return Err(AppError::Conflict(
+                    "another member verified this phone number".into(),
+                ));
+            }
+            Some((holder, false)) => store::members::clear_phone(&txn, holder, now).await?,
+            None => {}
+        }
+        store::members::set_verified_phone(&txn, id, &phone, now)
+            .await
+            .map_err(store::members::UQ_PHONE.map(|| {
+                AppError::Conflict("this phone number belongs to another member".into())
+            }))?;
+        let updated = store::members::find(&txn, id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        txn.commit().await?;
         Ok(updated)
     }
 }

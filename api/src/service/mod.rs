@@ -20,6 +20,7 @@ pub mod rules;
 pub mod signin;
 pub mod stats;
 pub mod tiers;
+pub mod wechat;
 pub mod work;
 
 use std::sync::Arc;
@@ -85,6 +86,7 @@ impl Services {
             health_timeout,
         } = deps;
         let engine = work::PointsEngine::new(db.clone(), Arc::clone(&clock), ledger);
+        let wechat_client = wechat.clone();
         let boards = Arc::new(leaderboards::LeaderboardService::new(
             db.clone(),
             Arc::clone(&clock),
@@ -104,6 +106,11 @@ impl Services {
                 db.clone(),
                 Arc::clone(&clock),
                 Arc::clone(&boards),
+                Arc::new(wechat::WechatApi::new(
+                    db.clone(),
+                    Arc::clone(&clock),
+                    wechat_client,
+                )),
             ),
             clock: clock::ClockService::new(Arc::clone(&clock)),
             signin: signin::SigninService::new(

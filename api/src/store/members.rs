@@ -67,6 +67,44 @@ pub async fn find_by_openid(
     Ok(row.map(profile))
 }
 
+/// The first member with this `unionid` (the same WeChat user in another of the brand's apps).
+///
+/// # Errors
+/// Database errors.
+pub async fn find_by_unionid(
+    db: &impl ConnectionTrait,
+    unionid: &str,
+) -> Result<Option<MemberProfile>, DbErr> {
+    let row = members::Entity::find()
+        .filter(members::Column::Unionid.eq(unionid))
+        .order_by_asc(members::Column::Id)
+        .one(db)
+        .await?;
+    Ok(row.map(profile))
+}
+
+/// Records the `unionid` WeChat gave at login, when it is not the one stored.
+///
+/// # Errors
+/// Database errors.
+pub async fn refresh_unionid(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    unionid: &str,
+) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::Unionid, Expr::value(unionid))
+        .filter(members::Column::Id.eq(id.get()))
+        .filter(
+            Cond::any()
+                .add(members::Column::Unionid.is_null())
+                .add(members::Column::Unionid.ne(unionid)),
+        )
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<MemberProfile>, DbErr> {
     Ok(members::Entity::find_by_id(id.get())
         .one(db)
@@ -154,7 +192,16 @@ pub async fn update_profile(
         update = update.col_expr(members::Column::AvatarUrl, Expr::value(avatar_url));
     }
     if let Some(phone) = columns.phone {
-        update = update.col_expr(members::Column::Phone, Expr::value(phone));
+        // A typed number stays verified only when it is the number WeChat verified.
+        let still_verified = Func::coalesce([
+            Expr::col(members::Column::Phone)
+                .eq(phone.as_str())
+                .and(Expr::col(members::Column::PhoneVerified)),
+            Expr::value(false),
+        ]);
+        update = update
+            .col_expr(members::Column::PhoneVerified, still_verified.into())
+            .col_expr(members::Column::Phone, Expr::value(phone));
     }
     if let Some(hide) = columns.hide_from_leaderboards {
         update = update.col_expr(members::Column::HideFromLeaderboards, Expr::value(hide));
@@ -177,12 +224,71 @@ pub async fn set_birthday_if_unset(
     Ok(result.rows_affected == 1)
 }
 
+/// The member holding `phone`, and whether WeChat verified it for them.
+///
+/// # Errors
+/// Database errors.
+pub async fn phone_holder(
+    db: &impl ConnectionTrait,
+    phone: &str,
+) -> Result<Option<(MemberId, bool)>, DbErr> {
+    let row: Option<(i64, bool)> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .column(members::Column::PhoneVerified)
+        .filter(members::Column::Phone.eq(phone))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.map(|(id, verified)| (MemberId::new(id), verified)))
+}
+
+/// Takes a typed number away from a member (a verified binding took it).
+///
+/// # Errors
+/// Database errors.
+pub async fn clear_phone(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::Phone, Expr::value(Option::<String>::None))
+        .col_expr(members::Column::PhoneVerified, Expr::value(false))
+        .col_expr(members::Column::UpdatedAt, Expr::value(now))
+        .filter(members::Column::Id.eq(id.get()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Sets the member's number as verified by WeChat.
+///
+/// # Errors
+/// Database errors; `UQ_PHONE` when another member holds it.
+pub async fn set_verified_phone(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    members::Entity::update_many()
+        .col_expr(members::Column::Phone, Expr::value(phone))
+        .col_expr(members::Column::PhoneVerified, Expr::value(true))
+        .col_expr(members::Column::UpdatedAt, Expr::value(now))
+        .filter(members::Column::Id.eq(id.get()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 pub(crate) fn profile(row: members::Model) -> MemberProfile {
     MemberProfile {
         id: MemberId::new(row.id),
         nickname: row.nickname,
         avatar_url: row.avatar_url,
         phone: row.phone,
+        phone_verified: row.phone_verified,
         birthday: row.birthday,
         hide_from_leaderboards: row.hide_from_leaderboards,
         invite_code: row.invite_code,

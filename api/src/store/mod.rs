@@ -15,6 +15,7 @@ pub mod rewards;
 pub mod signins;
 pub mod stats;
 pub mod tiers;
+pub mod wechat;
 
 use std::time::Duration;
 

@@ -193,3 +193,27 @@ async fn public_fields_still_answer_with_an_expired_token() {
 
     assert_eq!(res.expect_ok()["serverTime"]["timeZone"], "Asia/Shanghai");
 }
+
+#[tokio::test]
+async fn login_keeps_the_unionid_up_to_date_and_finds_the_member_by_it() {
+    let app = spawn_app().await;
+    let alice = app.login_member("alice").await;
+    let unionid_of_alice = format!(
+        "SELECT COUNT(*) AS n FROM members WHERE id = {} AND unionid = 'unionid-alice'",
+        alice.id
+    );
+    app.execute(&format!(
+        "UPDATE members SET unionid = NULL WHERE id = {}",
+        alice.id
+    ))
+    .await;
+
+    // The next login writes the unionid WeChat gives back.
+    app.login_member("alice").await;
+    assert_eq!(app.scalar(&unionid_of_alice).await, 1);
+
+    // The same WeChat user in another of the brand's apps (another openid) is the same member.
+    let elsewhere = app.login_member("alice@mall").await;
+    assert_eq!(elsewhere.id, alice.id);
+    assert_eq!(app.count("members").await, 1);
+}

@@ -11,6 +11,7 @@ mod leaderboards;
 mod member_day;
 mod operations;
 mod outages;
+mod phone;
 mod points;
 mod profile;
 mod purchases;
