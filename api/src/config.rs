@@ -111,6 +111,8 @@ pub struct WechatSettings {
     pub appid: Option<String>,
     pub secret: Option<Secret>,
     pub base_url: String,
+    /// The longest a WeChat call may take before it fails.
+    pub timeout: std::time::Duration,
 }
 
 impl WechatSettings {
@@ -190,6 +192,7 @@ impl Settings {
             secret: var("MEMBERCARD_WECHAT_SECRET").map(Secret),
             base_url: var("MEMBERCARD_WECHAT_BASE_URL")
                 .unwrap_or_else(|| "https://api.weixin.qq.com".to_owned()),
+            timeout: millis("MEMBERCARD_WECHAT_TIMEOUT_MS", 5_000)?,
         };
         let dev_login = flag(
             "MEMBERCARD_DEV_LOGIN",

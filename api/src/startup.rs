@@ -206,7 +206,14 @@ pub fn services(
     let wechat = settings
         .wechat
         .credentials()
-        .map(|(appid, secret)| WechatClient::new(&settings.wechat.base_url, appid, secret.clone()))
+        .map(|(appid, secret)| {
+            WechatClient::new(
+                &settings.wechat.base_url,
+                appid,
+                secret.clone(),
+                settings.wechat.timeout,
+            )
+        })
         .transpose()?;
     let limiter = Arc::new(RateLimiter::new(
         Arc::clone(&clock),

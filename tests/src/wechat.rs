@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -52,6 +53,8 @@ struct State {
     used_codes: HashSet<String>,
     /// Errcodes the next `getuserphonenumber` calls answer, in order.
     phone_errcodes: VecDeque<i64>,
+    /// How long the next `getuserphonenumber` answers are held back, in order.
+    phone_stalls: VecDeque<Duration>,
 }
 
 /// The access-token and phone-number half of the fake. `phone-code-<country code>-<number>`
@@ -91,6 +94,11 @@ impl FakeWechat {
     /// How many `getuserphonenumber` requests arrived.
     pub fn phone_requests(&self) -> usize {
         self.state().phone_requests.len()
+    }
+
+    /// The next `getuserphonenumber` call answers only after `delay` (WeChat hanging).
+    pub fn stall_next_phone_request(&self, delay: Duration) {
+        self.state().phone_stalls.push_back(delay);
     }
 
     /// The next `getuserphonenumber` call answers `errcode` (40001 also stops accepting the
@@ -151,6 +159,9 @@ impl Respond for PhoneNumber {
         let code = body["code"].as_str().unwrap_or_default().to_owned();
         let mut state = self.0.state();
         state.phone_requests.push((token.clone(), code.clone()));
+        if let Some(delay) = state.phone_stalls.pop_front() {
+            return wechat_json(&json!({ "errcode": -1, "errmsg": "too late" })).set_delay(delay);
+        }
         if let Some(errcode) = state.phone_errcodes.pop_front() {
             return wechat_json(&json!({ "errcode": errcode, "errmsg": "told to fail" }));
         }

@@ -113,10 +113,13 @@ pub struct WechatClient {
 impl WechatClient {
     /// # Errors
     /// When the HTTP client cannot be built.
-    pub fn new(base_url: &str, appid: &str, secret: Secret) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
+    pub fn new(
+        base_url: &str,
+        appid: &str,
+        secret: Secret,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),

@@ -2,7 +2,7 @@
 //! (`stable_token`) and `getuserphonenumber` of the WeChat fake.
 
 use serde_json::json;
-use tests::{Session, TestApp, spawn_app};
+use tests::{Session, TestApp, spawn_app, spawn_app_with};
 
 const BIND: &str = "mutation($code: String!) {
     bindPhoneByWeChat(code: $code) { member { phone phoneVerified } }
@@ -176,4 +176,25 @@ async fn instances_share_one_token_and_fetch_it_once_under_concurrent_calls() {
         );
     }
     assert_eq!(app.fake_wechat.token_requests(), [false]);
+}
+
+#[tokio::test]
+async fn a_silent_wechat_fails_fast_and_the_code_is_not_sent_again() {
+    let app = spawn_app_with(&[("MEMBERCARD_WECHAT_TIMEOUT_MS", "300")]).await;
+    let alice = app.login_member("alice").await;
+    app.fake_wechat
+        .stall_next_phone_request(std::time::Duration::from_secs(10));
+
+    let started = std::time::Instant::now();
+    let stalled = bind(&app, &alice, "phone-code-86-13800138000").await;
+    stalled.expect_error("WECHAT_API_FAILED");
+    assert!(stalled.body["errors"][0]["extensions"]["errcode"].is_null());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the answer took {:?}",
+        started.elapsed()
+    );
+    // WeChat may have accepted the code: it is not sent again.
+    assert_eq!(app.fake_wechat.phone_requests(), 1);
+    assert_eq!(phone_of(&app, &alice).await["phoneVerified"], false);
 }
