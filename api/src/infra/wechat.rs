@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::config::Secret;
 use crate::error::AppError;
+use crate::infra::redis::Redis;
 
 /// What WeChat tells us about the member behind a login code.
 #[derive(Debug, Clone)]
@@ -265,6 +266,65 @@ impl WechatClient {
                     "WeChat rejected the login code (errcode {errcode})"
                 )))
             }
+        }
+    }
+}
+
+/// The access token in Redis, so an instance that does not hold it in memory gets it without a
+/// query. A cache only: the database row stays the shared truth, and a Redis failure is a miss.
+#[derive(Clone)]
+pub struct TokenCache {
+    redis: Redis,
+}
+
+impl TokenCache {
+    pub fn new(redis: Redis) -> Self {
+        Self { redis }
+    }
+
+    fn key(&self, appid: &str) -> String {
+        self.redis.key(&["wechat", "token", appid])
+    }
+
+    /// The cached token and how long Redis keeps it still, if Redis holds one and answers.
+    pub async fn get(&self, appid: &str) -> Option<(String, Duration)> {
+        let mut connection = self.redis.connection().await.ok()?;
+        let key = self.key(appid);
+        let cached: Result<(Option<String>, i64), _> = self.redis.observe(
+            redis::pipe()
+                .cmd("GET")
+                .arg(&key)
+                .cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await,
+        );
+        let (token, millis) = cached.ok()?;
+        Some((token?, Duration::from_millis(u64::try_from(millis).ok()?)))
+    }
+
+    /// Caches `token` for `ttl`; a failure is logged and otherwise ignored.
+    pub async fn put(&self, appid: &str, token: &str, ttl: Duration) {
+        let Ok(millis) = u64::try_from(ttl.as_millis()) else {
+            return;
+        };
+        if millis == 0 {
+            return;
+        }
+        let Ok(mut connection) = self.redis.connection().await else {
+            return;
+        };
+        let stored: Result<(), _> = self.redis.observe(
+            redis::cmd("SET")
+                .arg(self.key(appid))
+                .arg(token)
+                .arg("PX")
+                .arg(millis)
+                .query_async(&mut connection)
+                .await,
+        );
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "could not cache the WeChat access token in Redis");
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::infra::leaderboard::BoardCache;
 use crate::infra::rate_limit::RateLimiter;
 use crate::infra::redis::Redis;
 use crate::infra::token::TokenService;
-use crate::infra::wechat::WechatClient;
+use crate::infra::wechat::{TokenCache, WechatClient};
 
 /// Everything a request handler may call, shared by all requests.
 pub struct Services {
@@ -110,6 +110,7 @@ impl Services {
                     db.clone(),
                     Arc::clone(&clock),
                     wechat_client,
+                    redis.clone().map(TokenCache::new),
                 )),
             ),
             clock: clock::ClockService::new(Arc::clone(&clock)),

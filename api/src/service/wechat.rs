@@ -1,8 +1,8 @@
 //! Calls to WeChat's server APIs with the shared access token (SPEC §17).
 //!
 //! The token lives in the database, one row per appid, so every instance uses the same one;
-//! each instance also keeps it in memory until shortly before it expires, so a call costs no
-//! token request and, usually, no query. A refresh takes the row's lock on PostgreSQL: one
+//! Redis caches it for instances that do not hold it yet, and each instance keeps it in memory
+//! until shortly before it expires, so a call costs no token request and, usually, no query. A refresh takes the row's lock on PostgreSQL: one
 //! refresh is in flight across instances, and the others then read its token. When WeChat
 //! refuses a token (40001, 42001) the call refreshes once with `force_refresh` — unless
 //! another caller already replaced that token — and is retried once.
@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::infra::wechat::{WechatCallError, WechatClient};
+use crate::infra::wechat::{TokenCache, WechatCallError, WechatClient};
 use crate::store;
 use crate::store::wechat::StoredToken;
 
@@ -29,17 +29,25 @@ pub struct WechatApi {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     client: Option<WechatClient>,
+    /// Redis, when configured: the token for instances that do not hold it in memory.
+    shared_cache: Option<TokenCache>,
     cached: RwLock<Option<StoredToken>>,
     /// One refresh in flight in this instance (the row lock covers the others).
     refreshing: tokio::sync::Mutex<()>,
 }
 
 impl WechatApi {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, client: Option<WechatClient>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<Clock>,
+        client: Option<WechatClient>,
+        shared_cache: Option<TokenCache>,
+    ) -> Self {
         Self {
             db,
             clock,
             client,
+            shared_cache,
             cached: RwLock::new(None),
             refreshing: tokio::sync::Mutex::new(()),
         }
@@ -74,14 +82,26 @@ impl WechatApi {
         }
     }
 
-    /// The token to use now: the instance's copy, else the shared one, else a new one.
+    /// The token to use now: the instance's copy, else Redis's, else the database's, else a
+    /// new one.
     async fn token(&self, client: &WechatClient) -> Result<String, AppError> {
         if let Some(token) = self.usable(self.cached_token()) {
             return Ok(token);
         }
+        if let Some(cache) = &self.shared_cache
+            && let Some((token, left)) = cache.get(client.appid()).await
+            && let Ok(left) = TimeDelta::from_std(left)
+        {
+            // Redis keeps it until the margin before the token expires.
+            self.remember(Some(StoredToken {
+                token: token.clone(),
+                expires_at: self.clock.now() + left + REFRESH_MARGIN,
+            }));
+            return Ok(token);
+        }
         let stored = store::wechat::token(&self.db, client.appid(), false).await?;
         if let Some(token) = self.usable(stored.clone()) {
-            self.remember(stored);
+            self.share(client, stored).await;
             return Ok(token);
         }
         self.refresh(client, None).await
@@ -105,8 +125,19 @@ impl WechatApi {
             self.refresh_on(&self.db, client, refused, false).await?
         };
         let token = fresh.token.clone();
-        self.remember(Some(fresh));
+        self.share(client, Some(fresh)).await;
         Ok(token)
+    }
+
+    /// Keeps the token in this instance and in Redis, until the margin before it expires.
+    async fn share(&self, client: &WechatClient, token: Option<StoredToken>) {
+        if let (Some(cache), Some(token)) = (&self.shared_cache, &token) {
+            let usable_for = token.expires_at - REFRESH_MARGIN - self.clock.now();
+            if let Ok(ttl) = usable_for.to_std() {
+                cache.put(client.appid(), &token.token, ttl).await;
+            }
+        }
+        self.remember(token);
     }
 
     async fn refresh_on(

@@ -198,3 +198,39 @@ async fn a_silent_wechat_fails_fast_and_the_code_is_not_sent_again() {
     assert_eq!(app.fake_wechat.phone_requests(), 1);
     assert_eq!(phone_of(&app, &alice).await["phoneVerified"], false);
 }
+
+#[tokio::test]
+async fn an_instance_without_the_token_in_memory_takes_it_from_redis() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DatabaseBackend::Postgres
+        || app.redis_prefix.is_none()
+    {
+        return; // several instances and Redis
+    }
+    let alice = app.login_member("alice").await;
+    let bob = app.login_member("bob").await;
+    bind(&app, &alice, "phone-code-86-13800138000")
+        .await
+        .expect_ok();
+    // With the database's copy gone, a new instance can only have it from Redis.
+    app.execute("DELETE FROM wechat_access_tokens").await;
+    let sibling = app.spawn_sibling().await;
+
+    let answer: serde_json::Value = app
+        .client
+        .post(&sibling)
+        .bearer_auth(&bob.token)
+        .json(&json!({ "query": BIND, "variables": { "code": "phone-code-86-13900139000" } }))
+        .send()
+        .await
+        .expect("the sibling answers")
+        .json()
+        .await
+        .expect("a JSON answer");
+
+    assert_eq!(
+        answer["data"]["bindPhoneByWeChat"]["member"]["phoneVerified"], true,
+        "{answer}"
+    );
+    assert_eq!(app.fake_wechat.token_requests(), [false]);
+}
