@@ -9,6 +9,7 @@ pub mod koc_tasks;
 pub mod member_day_events;
 pub mod member_months;
 pub mod members;
+pub mod message_consents;
 pub mod notifications;
 pub mod order_deductions;
 pub mod point_entries;

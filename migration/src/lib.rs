@@ -25,6 +25,7 @@ mod m20261201_000001_add_edges;
 mod m20261203_000001_add_rules_version;
 mod m20261203_000002_add_board_indexes;
 mod m20261204_000001_add_wechat_reach;
+mod m20261204_000002_add_message_consents;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_add_rules_version::Migration),
             Box::new(m20261203_000002_add_board_indexes::Migration),
             Box::new(m20261204_000001_add_wechat_reach::Migration),
+            Box::new(m20261204_000002_add_message_consents::Migration),
         ]
     }
 }

@@ -17,4 +17,5 @@ pub mod referral;
 pub mod reward;
 pub mod signin;
 pub mod stats;
+pub mod subscribe_message;
 pub mod tier;

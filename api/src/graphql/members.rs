@@ -75,6 +75,21 @@ impl Member {
         self.profile.phone_verified
     }
 
+    /// The subscribe-message templates (订阅消息) the member allows messages of, with how many
+    /// are left (`recordMessageSubscriptions`). Read only when asked for.
+    async fn message_consents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::messages::MessageConsent>> {
+        let consents = ctx
+            .services()
+            .messages
+            .consents(self.profile.id)
+            .await
+            .extend()?;
+        Ok(consents.into_iter().map(Into::into).collect())
+    }
+
     /// Birthday (生日) as `MM-DD`; set once.
     async fn birthday(&self) -> Option<&str> {
         self.profile.birthday.as_deref()

@@ -11,6 +11,7 @@ pub mod koc;
 pub mod leaderboards;
 pub mod member_day;
 pub mod members;
+pub mod messages;
 pub mod points;
 pub mod purchases;
 pub mod referrals;

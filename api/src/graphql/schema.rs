@@ -24,6 +24,7 @@ use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::MemberListItem;
 use crate::graphql::members::{MemberMutation, MemberQuery};
+use crate::graphql::messages::MessageMutation;
 use crate::graphql::points::PointsEntry;
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
@@ -64,6 +65,7 @@ pub struct Query(
 pub struct Mutation(
     AuthMutation,
     MemberMutation,
+    MessageMutation,
     SigninMutation,
     PointsMutation,
     PurchaseMutation,

@@ -12,6 +12,7 @@ pub mod leaderboards;
 pub mod ledger;
 pub mod member_day;
 pub mod members;
+pub mod messages;
 pub mod points;
 pub mod purchases;
 pub mod referrals;
@@ -38,6 +39,7 @@ use crate::infra::wechat::{TokenCache, WechatClient};
 pub struct Services {
     pub auth: auth::AuthService,
     pub members: members::MemberService,
+    pub messages: messages::MessageService,
     pub clock: clock::ClockService,
     pub health: health::HealthService,
     pub signin: signin::SigninService,
@@ -113,6 +115,7 @@ impl Services {
                     redis.clone().map(TokenCache::new),
                 )),
             ),
+            messages: messages::MessageService::new(db.clone(), Arc::clone(&clock)),
             clock: clock::ClockService::new(Arc::clone(&clock)),
             signin: signin::SigninService::new(
                 db.clone(),

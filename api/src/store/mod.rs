@@ -7,6 +7,7 @@ pub mod leaderboards;
 pub mod ledger;
 pub mod member_days;
 pub mod members;
+pub mod message_consents;
 pub mod notifications;
 pub mod programme;
 pub mod purchases;
