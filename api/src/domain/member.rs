@@ -48,20 +48,6 @@ impl Nickname {
         Ok(Self(trimmed.to_owned()))
     }
 
-    /// The form a number WeChat verified is stored in: a mainland number (country code 86) as
-    /// its 11 digits, like a typed one; any other as `+<country code><number>`. None for
-    /// something that is not a phone number.
-    pub fn verified(country_code: &str, number: &str) -> Option<Self> {
-        let digits = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
-            lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-        };
-        if country_code == "86" {
-            return Self::parse(number).ok();
-        }
-        (digits(country_code, 1..=3) && digits(number, 4..=14))
-            .then(|| Self(format!("+{country_code}{number}")))
-    }
-
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -123,20 +109,6 @@ impl AvatarUrl {
                 "must be an absolute http(s) URL",
             )),
         }
-    }
-
-    /// The form a number WeChat verified is stored in: a mainland number (country code 86) as
-    /// its 11 digits, like a typed one; any other as `+<country code><number>`. None for
-    /// something that is not a phone number.
-    pub fn verified(country_code: &str, number: &str) -> Option<Self> {
-        let digits = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
-            lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-        };
-        if country_code == "86" {
-            return Self::parse(number).ok();
-        }
-        (digits(country_code, 1..=3) && digits(number, 4..=14))
-            .then(|| Self(format!("+{country_code}{number}")))
     }
 
     pub fn into_inner(self) -> String {
