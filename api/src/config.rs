@@ -49,6 +49,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub wechat: WechatSettings,
     pub business: BusinessSettings,
+    pub outbox: OutboxSettings,
     pub rate_limits: crate::domain::rate_limit::RateLimits,
 }
 
@@ -119,6 +120,24 @@ impl WechatSettings {
     pub fn credentials(&self) -> Option<(&str, &Secret)> {
         Some((self.appid.as_deref()?, self.secret.as_ref()?))
     }
+}
+
+/// The outbox's dispatcher (SPEC §17).
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    /// How often the dispatcher looks for due deliveries; `None` runs no dispatcher on this
+    /// instance.
+    pub poll: Option<std::time::Duration>,
+    /// The wait before the first retry; each next one waits twice as long.
+    pub retry_base: std::time::Duration,
+    /// Attempts before a delivery is `DEAD`.
+    pub max_attempts: u32,
+    /// The longest a webhook call may take.
+    pub webhook_timeout: std::time::Duration,
+    /// Webhooks may call loopback and private addresses (never in production).
+    pub allow_private_webhooks: bool,
+    /// `formal`, `trial` or `developer`: which version of the mini-program a message opens.
+    pub miniprogram_state: String,
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +303,28 @@ impl Settings {
                     8 * 3600,
                 )?,
                 dev_login,
+            },
+            outbox: OutboxSettings {
+                poll: match size("MEMBERCARD_OUTBOX_POLL_MS", 1_000)? {
+                    0 => None,
+                    ms => Some(std::time::Duration::from_millis(
+                        u64::try_from(ms).context("MEMBERCARD_OUTBOX_POLL_MS is too large")?,
+                    )),
+                },
+                retry_base: millis("MEMBERCARD_OUTBOX_RETRY_BASE_MS", 1_000)?,
+                max_attempts: match size("MEMBERCARD_OUTBOX_MAX_ATTEMPTS", 8)? {
+                    n @ 1..=50 => u32::try_from(n).unwrap_or(8),
+                    _ => bail!("MEMBERCARD_OUTBOX_MAX_ATTEMPTS must be 1 to 50"),
+                },
+                webhook_timeout: millis("MEMBERCARD_WEBHOOK_TIMEOUT_MS", 5_000)?,
+                allow_private_webhooks: !production,
+                miniprogram_state: match var("MEMBERCARD_WECHAT_MINIPROGRAM_STATE").as_deref() {
+                    None => "formal".to_owned(),
+                    Some(state @ ("formal" | "trial" | "developer")) => state.to_owned(),
+                    Some(other) => bail!(
+                        "MEMBERCARD_WECHAT_MINIPROGRAM_STATE must be formal, trial or developer, not {other}"
+                    ),
+                },
             },
             wechat,
             business: BusinessSettings {

@@ -1,5 +1,8 @@
 //! membercard: the backend of a member-card mini-program.
 
+// The merged Query and Mutation roots nest deeply enough for the compiler's trait solver.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -12,6 +12,7 @@ use poem::{EndpointExt, Server};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
+use crate::domain::delivery::RetryPolicy;
 use crate::graphql::build_schema;
 use crate::http::client_ip::TrustedProxies;
 use crate::http::lifecycle::Lifecycle;
@@ -23,6 +24,7 @@ use crate::infra::rate_limit::RateLimiter;
 use crate::infra::redis::Redis;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::WechatClient;
+use crate::service::dispatcher::DispatchPolicy;
 use crate::service::ledger::LedgerPolicy;
 use crate::service::{Deps, Services, jobs};
 use crate::store;
@@ -36,6 +38,11 @@ pub struct Application {
     services: Arc<Services>,
     lifecycle: Arc<Lifecycle>,
     drain: Duration,
+    /// The outbox dispatcher's stop signal and task, when this instance runs one.
+    dispatcher: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl Application {
@@ -64,6 +71,11 @@ impl Application {
             ));
         }
         tokio::spawn(Arc::clone(&services.inbox_feed).run(settings.server.subscription_poll));
+        let dispatcher = settings.outbox.poll.map(|poll| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let running = tokio::spawn(Arc::clone(&services.dispatcher).run(poll, stopped));
+            (stop, running)
+        });
         if settings.redis.url.is_some() {
             tokio::spawn(heal_boards(
                 Arc::clone(&services),
@@ -103,6 +115,7 @@ impl Application {
             services,
             lifecycle,
             drain: settings.server.shutdown_drain,
+            dispatcher,
         })
     }
 
@@ -128,6 +141,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let lifecycle = Arc::clone(&self.lifecycle);
         let drain = self.drain;
+        let dispatcher = self.dispatcher;
         let stopped = async move {
             shutdown_signal().await;
             lifecycle.start_draining();
@@ -144,9 +158,22 @@ impl Application {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.endpoint, stopped, Some(Duration::from_secs(10)))
-            .await
+            .await;
+        if let Some((stop, running)) = dispatcher {
+            // The batch in flight is sent and recorded; nothing is claimed after this.
+            let _ = stop.send(true);
+            if tokio::time::timeout(Duration::from_secs(30), running)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "the outbox dispatcher did not stop in time; its leased rows are sent again later"
+                );
+            }
+        }
+        served
     }
 }
 
@@ -220,7 +247,7 @@ pub fn services(
         settings.rate_limits.clone(),
         redis.clone(),
     ));
-    Ok(Services::new(Deps {
+    Services::new(Deps {
         limiter,
         db,
         redis,
@@ -236,7 +263,16 @@ pub fn services(
             pending_days: settings.business.purchase_pending_days,
             member_day_of_month: settings.business.member_day,
         },
-    }))
+        dispatch: DispatchPolicy {
+            retry: RetryPolicy {
+                base: settings.outbox.retry_base,
+                max_attempts: settings.outbox.max_attempts,
+            },
+            webhook_timeout: settings.outbox.webhook_timeout,
+            miniprogram_state: settings.outbox.miniprogram_state.clone(),
+        },
+        allow_private_webhooks: settings.outbox.allow_private_webhooks,
+    })
 }
 
 /// Scheduled work, every `interval`: points expiry and pending purchases, and the monthly tier

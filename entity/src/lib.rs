@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod coupons;
+pub mod deliveries;
 pub mod growth_entries;
 pub mod koc_applications;
 pub mod koc_submissions;
@@ -10,6 +11,7 @@ pub mod member_day_events;
 pub mod member_months;
 pub mod members;
 pub mod message_consents;
+pub mod message_templates;
 pub mod notifications;
 pub mod order_deductions;
 pub mod point_entries;
@@ -23,4 +25,5 @@ pub mod sign_in_cycle_days;
 pub mod sign_in_milestones;
 pub mod sign_ins;
 pub mod tiers;
+pub mod webhooks;
 pub mod wechat_access_tokens;

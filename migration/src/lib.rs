@@ -26,6 +26,7 @@ mod m20261203_000001_add_rules_version;
 mod m20261203_000002_add_board_indexes;
 mod m20261204_000001_add_wechat_reach;
 mod m20261204_000002_add_message_consents;
+mod m20261205_000001_add_outbox;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_add_board_indexes::Migration),
             Box::new(m20261204_000001_add_wechat_reach::Migration),
             Box::new(m20261204_000002_add_message_consents::Migration),
+            Box::new(m20261205_000001_add_outbox::Migration),
         ]
     }
 }

@@ -53,6 +53,8 @@ pub struct TestApp {
     pub fake_wechat: FakeWechat,
     /// The settings the app was built with (a sibling instance reuses them).
     settings: Settings,
+    /// The environment those settings came from (a child process reuses it).
+    pub env: HashMap<String, String>,
     /// A relay the app reaches its database through that the test does not hold itself (the
     /// statement log's); dropping a relay closes its connections.
     _database_relay: Option<TcpRelay>,
@@ -94,6 +96,7 @@ pub async fn spawn_app_logging_statements(
     std::env::var_os("TEST_DATABASE_URL")?;
     let mut vars = vars.to_vec();
     vars.push(("MEMBERCARD_LEADERBOARD_HEAL_MS", "86400000"));
+    vars.push(("MEMBERCARD_OUTBOX_POLL_MS", "0"));
     let (mut app, relay, log) = spawn(&vars, DatabaseRoute::LoggingRelay).await;
     app._database_relay = relay;
     Some((app, log?))
@@ -155,6 +158,8 @@ async fn spawn(
         // Scenarios run scheduled work themselves (runPointsExpiry, evaluateTiers), so a
         // background pass never changes state halfway through a test.
         ("MEMBERCARD_JOBS_INTERVAL_SECONDS".into(), "0".into()),
+        // Deliveries leave within a moment, so tests wait briefly for them.
+        ("MEMBERCARD_OUTBOX_POLL_MS".into(), "50".into()),
         // Scenarios walk the test clock through months; tokens should outlive them.
         (
             "MEMBERCARD_MEMBER_TOKEN_TTL_SECONDS".into(),
@@ -202,6 +207,7 @@ async fn spawn(
         wechat,
         fake_wechat,
         settings,
+        env,
         _database_relay: None,
         _cleanup: Cleanup {
             database: cleanup_db,

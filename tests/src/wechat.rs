@@ -1,6 +1,7 @@
 //! A local fake of WeChat's servers that speaks their protocol: `code2Session` for member
 //! login, `stable_token` for the access token, `getuserphonenumber` for verified phone
-//! numbers. It records what it received and can be told to answer an errcode.
+//! numbers, `subscribe/send` for subscribe messages. It records what it received and can be
+//! told to answer an errcode, to stall, or to be down.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -55,6 +56,14 @@ struct State {
     phone_errcodes: VecDeque<i64>,
     /// How long the next `getuserphonenumber` answers are held back, in order.
     phone_stalls: VecDeque<Duration>,
+    /// Every `subscribe/send` request WeChat accepted: its access token and body.
+    messages: Vec<(String, Value)>,
+    /// Every `subscribe/send` request, accepted or not.
+    message_attempts: usize,
+    /// Errcodes the next `subscribe/send` calls answer, in order.
+    message_errcodes: VecDeque<i64>,
+    /// While true, `subscribe/send` answers HTTP 503 (WeChat unreachable).
+    messages_down: bool,
 }
 
 /// The access-token and phone-number half of the fake. `phone-code-<country code>-<number>`
@@ -76,6 +85,11 @@ impl FakeWechat {
             .mount(server)
             .await;
         Mock::given(method("POST"))
+            .and(path("/cgi-bin/message/subscribe/send"))
+            .respond_with(SubscribeSend(self.clone()))
+            .mount(server)
+            .await;
+        Mock::given(method("POST"))
             .and(path("/wxa/business/getuserphonenumber"))
             .respond_with(PhoneNumber(self.clone()))
             .mount(server)
@@ -94,6 +108,31 @@ impl FakeWechat {
     /// How many `getuserphonenumber` requests arrived.
     pub fn phone_requests(&self) -> usize {
         self.state().phone_requests.len()
+    }
+
+    /// The subscribe messages WeChat accepted so far: the access token used and the body.
+    pub fn messages(&self) -> Vec<(String, Value)> {
+        self.state().messages.clone()
+    }
+
+    /// Every `subscribe/send` request so far, accepted or not.
+    pub fn message_attempts(&self) -> usize {
+        self.state().message_attempts
+    }
+
+    /// The next `subscribe/send` calls answer these errcodes, in order (40001 also stops
+    /// accepting the current token).
+    pub fn fail_next_messages(&self, errcodes: &[i64]) {
+        let mut state = self.state();
+        if errcodes.contains(&40001) {
+            state.current_token = Some("revoked-elsewhere".into());
+        }
+        state.message_errcodes.extend(errcodes);
+    }
+
+    /// While `down`, `subscribe/send` answers HTTP 503.
+    pub fn set_messages_down(&self, down: bool) {
+        self.state().messages_down = down;
     }
 
     /// The next `getuserphonenumber` call answers only after `delay` (WeChat hanging).
@@ -192,5 +231,42 @@ impl Respond for PhoneNumber {
         });
         state.used_codes.insert(code);
         wechat_json(&answer)
+    }
+}
+
+struct SubscribeSend(FakeWechat);
+
+impl Respond for SubscribeSend {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let token: String = request
+            .url
+            .query_pairs()
+            .find(|(key, _)| key == "access_token")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let mut state = self.0.state();
+        state.message_attempts += 1;
+        if state.messages_down {
+            return ResponseTemplate::new(503);
+        }
+        if let Some(errcode) = state.message_errcodes.pop_front() {
+            return wechat_json(&json!({ "errcode": errcode, "errmsg": "told to fail" }));
+        }
+        if state.current_token.as_deref() != Some(token.as_str()) {
+            return wechat_json(&json!({ "errcode": 40001, "errmsg": "invalid credential" }));
+        }
+        let well_formed = body["touser"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("openid-"))
+            && body["template_id"].as_str().is_some_and(|s| !s.is_empty())
+            && body["data"].as_object().is_some_and(|data| {
+                !data.is_empty() && data.values().all(|field| field["value"].is_string())
+            });
+        if !well_formed {
+            return wechat_json(&json!({ "errcode": 47003, "errmsg": "argument invalid!" }));
+        }
+        state.messages.push((token, body));
+        wechat_json(&json!({ "errcode": 0, "errmsg": "ok" }))
     }
 }

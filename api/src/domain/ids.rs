@@ -93,6 +93,16 @@ id_type!(
     ReferralId,
     "id"
 );
+id_type!(
+    /// A receiver of webhook events.
+    WebhookId,
+    "id"
+);
+id_type!(
+    /// An outbox row: one subscribe message or one webhook call.
+    DeliveryId,
+    "id"
+);
 
 #[cfg(test)]
 mod tests {

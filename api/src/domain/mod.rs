@@ -1,6 +1,7 @@
 //! Pure rules and value types: no I/O, no database, no GraphQL. Time is always a parameter.
 
 pub mod auth;
+pub mod delivery;
 pub mod feed;
 pub mod ids;
 pub mod instant;
@@ -19,3 +20,4 @@ pub mod signin;
 pub mod stats;
 pub mod subscribe_message;
 pub mod tier;
+pub mod webhook;

@@ -18,6 +18,8 @@ pub enum NoticeKind {
     KocSubmissionReviewed,
     ReferralRewarded,
     BirthdayGreeting,
+    CouponArrived,
+    CouponExpiring,
 }
 
 impl NoticeKind {
@@ -38,6 +40,11 @@ impl NoticeKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub kind: NoticeKind,
+    /// The points the notice is about (how many moved, unsigned), for a subscribe message's
+    /// `{points}`.
+    pub points: Option<i64>,
+    /// The balance after the movement, for `{balance}`.
+    pub balance: Option<i64>,
     pub title: String,
     pub body: String,
 }
@@ -68,6 +75,8 @@ pub fn for_movement(kind: EntryKind, amount: i64, balance_after: i64) -> Option<
         0 => None,
         _ if kind == EntryKind::Expiry => Some(Notice {
             kind: NoticeKind::PointsExpired,
+            points: Some(amount.saturating_abs()),
+            balance: Some(balance_after),
             title: "积分已过期".to_owned(),
             body: format!(
                 "{} 积分已过期，当前余额 {balance_after} 积分",
@@ -76,21 +85,29 @@ pub fn for_movement(kind: EntryKind, amount: i64, balance_after: i64) -> Option<
         }),
         credit if credit > 0 && kind == EntryKind::Referral => Some(Notice {
             kind: NoticeKind::ReferralRewarded,
+            points: Some(amount.saturating_abs()),
+            balance: Some(balance_after),
             title: "邀请奖励到账".to_owned(),
             body: format!("{label} +{credit} 积分，当前余额 {balance_after} 积分"),
         }),
         credit if credit > 0 && kind == EntryKind::Birthday => Some(Notice {
             kind: NoticeKind::BirthdayGreeting,
+            points: Some(amount.saturating_abs()),
+            balance: Some(balance_after),
             title: "生日快乐".to_owned(),
             body: format!("祝您生日快乐！{label} +{credit} 积分，当前余额 {balance_after} 积分"),
         }),
         credit if credit > 0 => Some(Notice {
             kind: NoticeKind::PointsEarned,
+            points: Some(amount.saturating_abs()),
+            balance: Some(balance_after),
             title: "积分到账".to_owned(),
             body: format!("{label} +{credit} 积分，当前余额 {balance_after} 积分"),
         }),
         debit => Some(Notice {
             kind: NoticeKind::PointsRedeemed,
+            points: Some(amount.saturating_abs()),
+            balance: Some(balance_after),
             title: "积分已使用".to_owned(),
             body: format!("{label} {debit} 积分，当前余额 {balance_after} 积分"),
         }),
@@ -101,6 +118,8 @@ pub fn for_movement(kind: EntryKind, amount: i64, balance_after: i64) -> Option<
 pub fn tier_changed(from: &str, to: &str, upgraded: bool) -> Notice {
     Notice {
         kind: NoticeKind::TierChanged,
+        points: None,
+        balance: None,
         title: if upgraded {
             "会员升级"
         } else {
@@ -120,6 +139,8 @@ pub fn koc_application_reviewed(approved: bool, note: Option<&str>) -> Notice {
     };
     Notice {
         kind: NoticeKind::KocApplicationReviewed,
+        points: None,
+        balance: None,
         title: if approved {
             "KOC申请已通过"
         } else {
@@ -142,6 +163,8 @@ pub fn koc_submission_reviewed(task: &str, approved: bool, note: Option<&str>) -
     };
     Notice {
         kind: NoticeKind::KocSubmissionReviewed,
+        points: None,
+        balance: None,
         title: if approved {
             "任务审核通过"
         } else {
@@ -171,8 +194,41 @@ pub fn member_day_body(title: &str, multiplier_pct: i32, discount_pct: i32) -> S
 pub fn expiring(points: i64, day: &str) -> Notice {
     Notice {
         kind: NoticeKind::PointsExpiring,
+        points: Some(points),
+        balance: None,
         title: "积分即将过期".to_owned(),
         body: format!("{points} 积分将于 {day} 过期，记得使用哦"),
+    }
+}
+
+/// The last business day (YYYY-MM-DD) before `lapses_at`: points and coupons lapse at the
+/// start of a business day, so the day before is the last one to use them.
+pub fn last_day(lapses_at: chrono::DateTime<chrono::Utc>, timezone: chrono_tz::Tz) -> String {
+    (lapses_at - chrono::TimeDelta::seconds(1))
+        .with_timezone(&timezone)
+        .date_naive()
+        .to_string()
+}
+
+/// The notice that `count` coupons of a reward arrived, usable until `last_day`.
+pub fn coupon_arrived(reward: &str, count: i32, last_day: &str) -> Notice {
+    Notice {
+        kind: NoticeKind::CouponArrived,
+        points: None,
+        balance: None,
+        title: "优惠券已到账".to_owned(),
+        body: format!("{count} 张「{reward}」已放入您的券包，{last_day} 前有效"),
+    }
+}
+
+/// The notice that a coupon lapses after `last_day`.
+pub fn coupon_expiring(reward: &str, last_day: &str) -> Notice {
+    Notice {
+        kind: NoticeKind::CouponExpiring,
+        points: None,
+        balance: None,
+        title: "优惠券即将过期".to_owned(),
+        body: format!("您的「{reward}」将于 {last_day} 过期，记得使用哦"),
     }
 }
 

@@ -35,6 +35,11 @@ pub enum NotificationKind {
     ReferralRewarded,
     /// 生日祝福: the birthday greeting, with the birthday points (生日礼).
     BirthdayGreeting,
+    /// Coupons arrived in the member's coupon wallet (券到账), from a redemption or a sign-in
+    /// reward.
+    CouponArrived,
+    /// A coupon lapses in 3 days (券到期提醒); sent once per coupon.
+    CouponExpiring,
 }
 
 impl From<NoticeKind> for NotificationKind {
@@ -50,6 +55,27 @@ impl From<NoticeKind> for NotificationKind {
             NoticeKind::KocSubmissionReviewed => Self::KocSubmissionReviewed,
             NoticeKind::ReferralRewarded => Self::ReferralRewarded,
             NoticeKind::BirthdayGreeting => Self::BirthdayGreeting,
+            NoticeKind::CouponArrived => Self::CouponArrived,
+            NoticeKind::CouponExpiring => Self::CouponExpiring,
+        }
+    }
+}
+
+impl From<NotificationKind> for NoticeKind {
+    fn from(kind: NotificationKind) -> Self {
+        match kind {
+            NotificationKind::PointsEarned => Self::PointsEarned,
+            NotificationKind::PointsRedeemed => Self::PointsRedeemed,
+            NotificationKind::PointsExpiring => Self::PointsExpiring,
+            NotificationKind::PointsExpired => Self::PointsExpired,
+            NotificationKind::TierChanged => Self::TierChanged,
+            NotificationKind::MemberDayTomorrow => Self::MemberDayTomorrow,
+            NotificationKind::KocApplicationReviewed => Self::KocApplicationReviewed,
+            NotificationKind::KocSubmissionReviewed => Self::KocSubmissionReviewed,
+            NotificationKind::ReferralRewarded => Self::ReferralRewarded,
+            NotificationKind::BirthdayGreeting => Self::BirthdayGreeting,
+            NotificationKind::CouponArrived => Self::CouponArrived,
+            NotificationKind::CouponExpiring => Self::CouponExpiring,
         }
     }
 }

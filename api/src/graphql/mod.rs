@@ -12,6 +12,7 @@ pub mod leaderboards;
 pub mod member_day;
 pub mod members;
 pub mod messages;
+pub mod outbox;
 pub mod points;
 pub mod purchases;
 pub mod referrals;

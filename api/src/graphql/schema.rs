@@ -24,7 +24,8 @@ use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::MemberListItem;
 use crate::graphql::members::{MemberMutation, MemberQuery};
-use crate::graphql::messages::MessageMutation;
+use crate::graphql::messages::{MessageMutation, MessageQuery};
+use crate::graphql::outbox::{Delivery, OutboxMutation, OutboxQuery};
 use crate::graphql::points::PointsEntry;
 use crate::graphql::points::{PointsMutation, PointsQuery};
 use crate::graphql::purchases::{PurchaseMutation, PurchaseQuery};
@@ -55,6 +56,8 @@ pub struct Query(
     ReferralQuery,
     LeaderboardQuery,
     StatsQuery,
+    MessageQuery,
+    OutboxQuery,
     ClockQuery,
 );
 
@@ -76,6 +79,7 @@ pub struct Mutation(
     KocMutation,
     ReferralMutation,
     LeaderboardMutation,
+    OutboxMutation,
     ClockMutation,
 );
 
@@ -138,6 +142,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     .override_input_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME_DESCRIPTION);
     describe_pages!(
         builder,
+        Delivery => "outbox deliveries (投递记录)",
         KocApplication => "KOC applications (达人申请)",
         KocSubmission => "KOC task submissions (任务提交)",
         MemberListItem => "members (会员)",

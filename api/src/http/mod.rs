@@ -102,9 +102,20 @@ pub fn routes(state: HttpState) -> impl Endpoint<Output = Response> {
 
 /// `GET /metrics`: every metric in the Prometheus text format.
 #[handler]
-fn prometheus_text(state: Data<&Arc<HttpState>>) -> Response {
+async fn prometheus_text(state: Data<&Arc<HttpState>>) -> Response {
     let pool = state.services.health.pool_stats();
+    // The outbox depth is read from the database, briefly: a slow database leaves it out
+    // rather than stalling the scrape.
+    let outbox = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        state.services.outbox.counts(),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
     let now = Snapshot {
+        outbox,
+        delivery_attempts: state.services.delivery_counters.snapshot(),
         db_open: pool.open,
         db_idle: pool.idle,
         db_max: pool.max,

@@ -16,11 +16,18 @@ pub struct Metrics {
     redis_circuit_open: IntGauge,
     redis_round_trips: IntCounter,
     websockets: IntGauge,
+    outbox_deliveries: IntGaugeVec,
+    delivery_attempts: IntCounterVec,
 }
 
 /// What the process holds right now, read when `/metrics` is scraped.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// Outbox rows by status (the depth is `PENDING`); `None` when the database did not answer
+    /// in time.
+    pub outbox: Option<Vec<(String, i64)>>,
+    /// This instance's delivery attempts since start: (channel, outcome, count).
+    pub delivery_attempts: Vec<(&'static str, &'static str, u64)>,
     pub db_open: u32,
     pub db_idle: usize,
     pub db_max: u32,
@@ -85,6 +92,20 @@ impl Metrics {
             "Round trips to Redis: commands, pipelines and script calls",
         )?;
         let websockets = IntGauge::new("websocket_connections", "Open /graphql/ws connections")?;
+        let outbox_deliveries = IntGaugeVec::new(
+            Opts::new(
+                "outbox_deliveries",
+                "Outbox rows by status; PENDING is the depth still to send",
+            ),
+            &["status"],
+        )?;
+        let delivery_attempts = IntCounterVec::new(
+            Opts::new(
+                "outbox_delivery_attempts_total",
+                "Delivery attempts by this instance, by channel (WECHAT, WEBHOOK) and outcome (sent, retried, dead)",
+            ),
+            &["channel", "outcome"],
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new("build_info", "Always 1; the labels say which build runs"),
             &["version"],
@@ -98,6 +119,8 @@ impl Metrics {
             registry.register(Box::new(redis_round_trips.clone()))?;
         }
         registry.register(Box::new(websockets.clone()))?;
+        registry.register(Box::new(outbox_deliveries.clone()))?;
+        registry.register(Box::new(delivery_attempts.clone()))?;
         registry.register(Box::new(build_info))?;
         // Resident memory, CPU seconds, open and maximum file descriptors, start time.
         #[cfg(target_os = "linux")]
@@ -118,6 +141,8 @@ impl Metrics {
             redis_circuit_open,
             redis_round_trips,
             websockets,
+            outbox_deliveries,
+            delivery_attempts,
         })
     }
 
@@ -188,6 +213,24 @@ impl Metrics {
             .with_label_values(&["max"])
             .set(i64::from(now.db_max));
         self.websockets.set(now.websockets);
+        if let Some(outbox) = &now.outbox {
+            for &status in crate::domain::delivery::DeliveryStatus::ALL {
+                let count = outbox
+                    .iter()
+                    .find(|(name, _)| name == status.as_str())
+                    .map_or(0, |(_, count)| *count);
+                self.outbox_deliveries
+                    .with_label_values(&[status.as_str()])
+                    .set(count);
+            }
+        }
+        for (channel, outcome, total) in &now.delivery_attempts {
+            // The dispatcher counts; the counter catches up with it at each scrape.
+            let counter = self
+                .delivery_attempts
+                .with_label_values(&[*channel, *outcome]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         if let Some(open) = now.redis_circuit_open {
             self.redis_circuit_open.set(i64::from(open));
         }

@@ -62,6 +62,15 @@ struct PhoneResponse {
     phone_info: Option<PhoneInfo>,
 }
 
+/// An answer that is only an errcode (0 = done).
+#[derive(Debug, serde::Deserialize)]
+struct ErrcodeResponse {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
 /// Why a WeChat API call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WechatCallError {
@@ -194,6 +203,30 @@ impl WechatClient {
                 // errcode 0 without phone_info is a malformed answer, not a success.
                 errcode: if errcode == 0 { -1 } else { errcode },
                 errmsg,
+            }),
+        }
+    }
+
+    /// `subscribeMessage.send`: one subscribe message (`touser`, `template_id`, `page`, `data`,
+    /// `miniprogram_state`, `lang` in `message`).
+    ///
+    /// # Errors
+    /// WeChat's errcode, or unreachable.
+    pub async fn send_subscribe_message(
+        &self,
+        access_token: &str,
+        message: &serde_json::Value,
+    ) -> Result<(), WechatCallError> {
+        let url = format!(
+            "{}/cgi-bin/message/subscribe/send?access_token={access_token}",
+            self.base_url
+        );
+        let answer: ErrcodeResponse = self.post(&url, message).await?;
+        match answer.errcode {
+            0 => Ok(()),
+            errcode => Err(WechatCallError::Rejected {
+                errcode,
+                errmsg: answer.errmsg,
             }),
         }
     }

@@ -9,12 +9,14 @@ use sea_orm::DatabaseConnection;
 use crate::domain::auth::{Role, Viewer};
 use crate::domain::ids::AdminId;
 use crate::domain::member::MemberProfile;
+use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::rate_limit::RateLimiter;
 use crate::infra::token::TokenService;
 use crate::infra::wechat::{WechatClient, WechatSession};
 use crate::infra::{password, random};
+use crate::service::outbox::Reach;
 use crate::service::work::PointsEngine;
 use crate::store;
 
@@ -166,8 +168,16 @@ impl AuthService {
                 tier_code: &tier_code,
                 now: self.clock.now(),
             };
-            match store::members::insert_if_absent(&self.db, new).await {
-                Ok(inserted) => break inserted,
+            // The member and its MEMBER_REGISTERED event commit together.
+            let txn = store::begin(&self.db).await?;
+            match store::members::insert_if_absent(&txn, new).await {
+                Ok(inserted) => {
+                    if inserted {
+                        self.publish_registered(&txn, openid).await?;
+                    }
+                    txn.commit().await?;
+                    break inserted;
+                }
                 // 31^8 codes make a collision rare; draw again a few times before giving up.
                 Err(e) if store::members::UQ_INVITE_CODE.is_violated_by(&e) && attempts < 5 => {
                     attempts += 1;
@@ -179,6 +189,31 @@ impl AuthService {
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("member vanished after insert")))?;
         Ok((member, is_new))
+    }
+
+    async fn publish_registered(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        openid: &str,
+    ) -> Result<(), AppError> {
+        let member = store::members::find_by_openid(txn, openid)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("member vanished after insert")))?;
+        let rules = self.engine.rules_cache().latest(txn).await?;
+        Reach {
+            db: txn,
+            rules: &rules,
+            timezone: self.clock.timezone(),
+            now: self.clock.now(),
+        }
+        .publish(
+            WebhookEvent::MemberRegistered,
+            serde_json::json!({
+                "memberId": member.id.get().to_string(),
+                "tier": member.tier_code,
+            }),
+        )
+        .await
     }
 
     /// Checks a username and password and returns an admin token.

@@ -1,5 +1,6 @@
 //! Scheduled work, run by every instance each interval and by admins on demand: points expiry
-//! and pending purchases, the monthly tier evaluation, and the member-day notice the day before.
+//! and pending purchases, the monthly tier evaluation, the member-day notice the day before, and
+//! coupon reminders 3 days before a coupon lapses.
 //! Each step is safe to run on several instances at once.
 
 use crate::error::AppError;
@@ -14,6 +15,7 @@ pub struct JobsRun {
     /// Set when this pass ran the month's tier evaluation.
     pub tiers: Option<Evaluation>,
     pub member_day_notices: u64,
+    pub coupon_notices: u64,
 }
 
 /// Runs every scheduled step once.
@@ -24,9 +26,11 @@ pub async fn run_all(services: &Services) -> Result<JobsRun, AppError> {
     let expiry = services.points.run_expiry().await?;
     let tiers = services.tiers.evaluate_monthly().await?;
     let member_day_notices = services.member_day.announce_tomorrow().await?;
+    let coupon_notices = services.rewards.announce_expiring_coupons().await?;
     Ok(JobsRun {
         expiry,
         tiers,
         member_day_notices,
+        coupon_notices,
     })
 }

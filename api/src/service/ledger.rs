@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 use crate::domain::notification;
 use crate::domain::points::{self, EntryKind, LedgerEntry, MonthKey};
 use crate::domain::tier::GrowthSource;
+use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
+use crate::service::outbox::Reach;
 use crate::service::rules::Rules;
 use crate::store;
 use crate::store::ledger::{self, LockedMember, MonthTotals, NewEntry, NewLot};
@@ -282,6 +284,8 @@ impl Ledger<'_> {
         ledger::set_balance(self.db, member, balance_after).await?;
         self.notify_movement(member, credit.kind, outcome.granted, credit.reference)
             .await?;
+        self.publish_entry(member, entry_id, credit.kind, outcome.granted)
+            .await?;
         Ok(Posting {
             entry_id,
             kind: credit.kind,
@@ -362,6 +366,8 @@ impl Ledger<'_> {
         ledger::set_balance(self.db, member, balance_after).await?;
         self.notify_movement(member, debit.kind, amount, debit.reference)
             .await?;
+        self.publish_entry(member, entry_id, debit.kind, amount)
+            .await?;
         Ok(Posting {
             entry_id,
             kind: debit.kind,
@@ -430,7 +436,7 @@ impl Ledger<'_> {
             let balance_after = member.balance.saturating_sub(lot.remaining).max(0);
             let key = format!("expiry:lot:{}", lot.id);
             let amount = lot.remaining.saturating_neg();
-            ledger::insert_entry(
+            let entry_id = ledger::insert_entry(
                 self.db,
                 NewEntry {
                     member: member.id,
@@ -447,6 +453,8 @@ impl Ledger<'_> {
             )
             .await?;
             ledger::set_balance(self.db, member, balance_after).await?;
+            self.publish_entry(member, entry_id, EntryKind::Expiry, amount)
+                .await?;
             expired = expired.saturating_add(lot.remaining);
         }
         if expired > 0 {
@@ -455,6 +463,17 @@ impl Ledger<'_> {
                 .await?;
         }
         Ok(expired)
+    }
+
+    /// What this transaction sends out: notices (and their subscribe messages) and webhook
+    /// events.
+    pub fn reach(&self) -> Reach<'_, DatabaseTransaction> {
+        Reach {
+            db: self.db,
+            rules: self.rules,
+            timezone: self.policy.timezone,
+            now: self.now,
+        }
     }
 
     /// Puts the notice for a ledger movement in the member's inbox, in the same transaction.
@@ -466,9 +485,32 @@ impl Ledger<'_> {
         reference: Option<&str>,
     ) -> Result<(), AppError> {
         if let Some(notice) = notification::for_movement(kind, amount, member.balance) {
-            store::notifications::insert(self.db, member.id, notice, reference, None, self.now)
+            self.reach()
+                .notify(member.id, notice, reference, None)
                 .await?;
         }
         Ok(())
+    }
+
+    /// `POINTS_CHANGED` for the brand's systems: one per ledger entry.
+    async fn publish_entry(
+        &self,
+        member: &LockedMember,
+        entry_id: i64,
+        kind: EntryKind,
+        amount: i64,
+    ) -> Result<(), AppError> {
+        self.reach()
+            .publish(
+                WebhookEvent::PointsChanged,
+                serde_json::json!({
+                    "memberId": member.id.get().to_string(),
+                    "entryId": entry_id.to_string(),
+                    "kind": kind.as_str(),
+                    "amount": amount,
+                    "balanceAfter": member.balance,
+                }),
+            )
+            .await
     }
 }

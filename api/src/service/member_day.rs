@@ -13,6 +13,7 @@ use crate::domain::notification::{self, Notice, NoticeKind};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::LedgerPolicy;
+use crate::service::outbox::Reach;
 use crate::service::rules::Rules;
 use crate::service::work::PointsEngine;
 use crate::store::{self, programme};
@@ -282,6 +283,14 @@ impl MemberDayService {
                 return Ok(written);
             };
             after = last.get();
+            // A batch's notices and their subscribe messages commit together.
+            let txn = store::begin(&self.db).await?;
+            let reach = Reach {
+                db: &txn,
+                rules: &rules,
+                timezone: self.policy.timezone,
+                now,
+            };
             for (member, tier_code) in members {
                 let rank = ranks.get(tier_code.as_str()).copied();
                 let Some(window) = starting
@@ -293,6 +302,8 @@ impl MemberDayService {
                 };
                 let notice = Notice {
                     kind: NoticeKind::MemberDayTomorrow,
+                    points: None,
+                    balance: None,
                     title: "明天是会员日".to_owned(),
                     body: notification::member_day_body(
                         &window.title,
@@ -300,10 +311,10 @@ impl MemberDayService {
                         window.discount_pct,
                     ),
                 };
-                store::notifications::insert(&self.db, member, notice, None, Some(&dedupe), now)
-                    .await?;
+                reach.notify(member, notice, None, Some(&dedupe)).await?;
                 written = written.saturating_add(1);
             }
+            txn.commit().await?;
         }
     }
 }

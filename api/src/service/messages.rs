@@ -1,12 +1,13 @@
-//! Subscribe messages (订阅消息): what each member allows (SPEC §17). Sending them goes through
-//! the outbox, which is not built yet; this records and shows the consents.
+//! Subscribe messages (订阅消息, SPEC §17): what each member allows, and which template each
+//! notice kind is sent with. Sending goes through the outbox (`service::outbox`).
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
-use crate::domain::subscribe_message::{self, MAX_REPORTED};
+use crate::domain::notification::NoticeKind;
+use crate::domain::subscribe_message::{self, MAX_REPORTED, MessageTemplate, TemplateField};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::store;
@@ -74,5 +75,39 @@ impl MessageService {
                 remaining,
             })
             .collect())
+    }
+
+    /// Replaces the whole template mapping: each listed kind is sent with its template, kinds
+    /// not listed are not sent. Applies from the next notice on, on every instance.
+    ///
+    /// # Errors
+    /// `VALIDATION` on a field of a mapping (see `MessageTemplate::new`), or `kind` mapped
+    /// twice.
+    pub async fn replace_templates(
+        &self,
+        input: Vec<(NoticeKind, String, String, Vec<TemplateField>)>,
+    ) -> Result<Vec<MessageTemplate>, AppError> {
+        let mut templates: Vec<MessageTemplate> = Vec::with_capacity(input.len());
+        for (kind, template_id, page, fields) in input {
+            if templates.iter().any(|t| t.kind == kind) {
+                return Err(AppError::validation(
+                    "kind",
+                    format!("{} is mapped twice", kind.as_str()),
+                ));
+            }
+            templates.push(MessageTemplate::new(kind, &template_id, &page, fields)?);
+        }
+        let txn = store::begin(&self.db).await?;
+        store::reach::replace_templates(&txn, &templates, self.clock.now()).await?;
+        txn.commit().await?;
+        Ok(templates)
+    }
+
+    /// The template mapping, by kind.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn templates(&self) -> Result<Vec<MessageTemplate>, AppError> {
+        store::reach::templates(&self.db).await
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod dispatcher;
 pub mod health;
 pub mod inbox;
 pub mod inbox_feed;
@@ -13,6 +14,7 @@ pub mod ledger;
 pub mod member_day;
 pub mod members;
 pub mod messages;
+pub mod outbox;
 pub mod points;
 pub mod purchases;
 pub mod referrals;
@@ -21,6 +23,7 @@ pub mod rules;
 pub mod signin;
 pub mod stats;
 pub mod tiers;
+pub mod webhooks;
 pub mod wechat;
 pub mod work;
 
@@ -55,6 +58,10 @@ pub struct Services {
     pub leaderboards: Arc<leaderboards::LeaderboardService>,
     pub stats: stats::StatsService,
     pub limiter: Arc<RateLimiter>,
+    pub outbox: outbox::OutboxService,
+    pub webhooks: webhooks::WebhookService,
+    pub dispatcher: Arc<dispatcher::Dispatcher>,
+    pub delivery_counters: Arc<dispatcher::DeliveryCounters>,
 }
 
 /// The shared parts services are built from.
@@ -71,10 +78,15 @@ pub struct Deps {
     pub koc_min_tier: String,
     /// How long a readiness check may wait for a dependency.
     pub health_timeout: std::time::Duration,
+    pub dispatch: dispatcher::DispatchPolicy,
+    /// Webhooks may call loopback and private addresses (never in production).
+    pub allow_private_webhooks: bool,
 }
 
 impl Services {
-    pub fn new(deps: Deps) -> Self {
+    /// # Errors
+    /// When the dispatcher's HTTP client cannot be built.
+    pub fn new(deps: Deps) -> anyhow::Result<Self> {
         let Deps {
             db,
             redis,
@@ -86,15 +98,40 @@ impl Services {
             limiter,
             koc_min_tier,
             health_timeout,
+            dispatch,
+            allow_private_webhooks,
         } = deps;
         let engine = work::PointsEngine::new(db.clone(), Arc::clone(&clock), ledger);
-        let wechat_client = wechat.clone();
+        let wechat_api = Arc::new(wechat::WechatApi::new(
+            db.clone(),
+            Arc::clone(&clock),
+            wechat.clone(),
+            redis.clone().map(TokenCache::new),
+        ));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let delivery_counters = Arc::new(dispatcher::DeliveryCounters::default());
+        let dispatcher = Arc::new(dispatcher::Dispatcher::new(
+            db.clone(),
+            Arc::clone(&clock),
+            wechat_api.clone(),
+            dispatch,
+            Arc::clone(&delivery_counters),
+            Arc::clone(&wake),
+        )?);
         let boards = Arc::new(leaderboards::LeaderboardService::new(
             db.clone(),
             Arc::clone(&clock),
             redis.clone().map(BoardCache::new),
         ));
-        Self {
+        Ok(Self {
+            outbox: outbox::OutboxService::new(db.clone(), Arc::clone(&clock), wake),
+            webhooks: webhooks::WebhookService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                allow_private_webhooks,
+            ),
+            dispatcher,
+            delivery_counters,
             auth: auth::AuthService::new(
                 db.clone(),
                 Arc::clone(&clock),
@@ -108,12 +145,7 @@ impl Services {
                 db.clone(),
                 Arc::clone(&clock),
                 Arc::clone(&boards),
-                Arc::new(wechat::WechatApi::new(
-                    db.clone(),
-                    Arc::clone(&clock),
-                    wechat_client,
-                    redis.clone().map(TokenCache::new),
-                )),
+                Arc::clone(&wechat_api),
             ),
             messages: messages::MessageService::new(db.clone(), Arc::clone(&clock)),
             clock: clock::ClockService::new(Arc::clone(&clock)),
@@ -156,6 +188,6 @@ impl Services {
             stats: stats::StatsService::new(db.clone(), Arc::clone(&clock)),
             limiter,
             health: health::HealthService::new(db, redis, health_timeout),
-        }
+        })
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::points::{EntryKind, LedgerEntry, MonthKey};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{Credit, Debit, LedgerPolicy, Posting};
+use crate::service::outbox::Reach;
 use crate::service::work::PointsEngine;
 use crate::store;
 
@@ -222,17 +223,23 @@ impl PointsService {
     /// Tells members, once per expiry date, that points lapse within 30 days.
     async fn notify_expiring(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
         let until = now + TimeDelta::days(EXPIRING_NOTICE_DAYS);
+        let rules = self.engine.rules().await?;
         for (member, expires_at, points) in
             store::notifications::expiring_lots(&self.db, now, until).await?
         {
-            // Lots lapse at the start of a business day; the last day to use them is the one before.
-            let last_day = (expires_at - TimeDelta::seconds(1))
-                .with_timezone(&self.policy.timezone)
-                .date_naive()
-                .to_string();
+            let last_day = notification::last_day(expires_at, self.policy.timezone);
             let notice = notification::expiring(points, &last_day);
             let key = format!("expiring:{last_day}");
-            store::notifications::insert(&self.db, member, notice, None, Some(&key), now).await?;
+            // The notice and its subscribe message commit together.
+            let txn = store::begin(&self.db).await?;
+            let reach = Reach {
+                db: &txn,
+                rules: &rules,
+                timezone: self.policy.timezone,
+                now,
+            };
+            reach.notify(member, notice, None, Some(&key)).await?;
+            txn.commit().await?;
         }
         Ok(())
     }

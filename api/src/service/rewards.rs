@@ -6,21 +6,27 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::domain::ids::{MemberId, RedemptionId, RewardId};
+use crate::domain::notification;
 use crate::domain::paging::PageSize;
 use crate::domain::points::{EntryKind, MonthKey};
 use crate::domain::reward::{
     self, COUPON_VALID_DAYS, Coupon, RedeemContext, Redemption, RedemptionStatus, Reward,
     RewardKind,
 };
+use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::infra::random;
 use crate::service::ledger::{Credit, Debit, Ledger, LedgerPolicy};
 use crate::service::member_day;
+use crate::service::outbox::Reach;
 use crate::service::rules::Rules;
 use crate::service::work::PointsEngine;
 use crate::store::ledger::LockedMember;
 use crate::store::{self, programme};
+
+/// How many days before a coupon lapses the member is reminded (SPEC §11).
+const COUPON_EXPIRING_NOTICE_DAYS: i64 = 3;
 
 /// A reward as one member sees it today.
 #[derive(Debug, Clone)]
@@ -358,12 +364,93 @@ impl RewardService {
     pub async fn use_coupon(&self, code: &str) -> Result<Coupon, AppError> {
         let code = code.trim().to_ascii_uppercase();
         let now = self.clock.now();
-        if !store::rewards::use_coupon(&self.db, &code, now).await? {
+        let txn = store::begin(&self.db).await?;
+        if !store::rewards::use_coupon(&txn, &code, now).await? {
             return Err(AppError::CouponInvalid);
         }
-        store::rewards::coupon_by_code(&self.db, &code)
+        let coupon = store::rewards::coupon_by_code(&txn, &code)
             .await?
-            .ok_or(AppError::CouponInvalid)
+            .ok_or(AppError::CouponInvalid)?;
+        self.publish(
+            &txn,
+            WebhookEvent::CouponWrittenOff,
+            serde_json::json!({
+                "memberId": coupon.member_id.get().to_string(),
+                "code": coupon.code,
+                "rewardId": coupon.reward_id.to_string(),
+                "redemptionId": coupon.redemption_id.to_string(),
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(coupon)
+    }
+
+    /// Tells members, once per coupon, that an unused coupon lapses within 3 days
+    /// (`COUPON_EXPIRING`). Returns how many notices this pass wrote (or tried to: a coupon
+    /// already announced is not announced again).
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn announce_expiring_coupons(&self) -> Result<u64, AppError> {
+        let now = self.clock.now();
+        let until = now + TimeDelta::days(COUPON_EXPIRING_NOTICE_DAYS);
+        let mut titles: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+        let mut announced = 0_u64;
+        let mut after = 0_i64;
+        loop {
+            let batch = store::rewards::coupons_expiring(&self.db, now, until, after, 200).await?;
+            let Some((last, _)) = batch.last() else {
+                return Ok(announced);
+            };
+            after = *last;
+            let txn = store::begin(&self.db).await?;
+            let rules = self.engine.rules_cache().latest(&txn).await?;
+            let reach = Reach {
+                db: &txn,
+                rules: &rules,
+                timezone: self.policy.timezone,
+                now,
+            };
+            for (_, coupon) in batch {
+                if !titles.contains_key(&coupon.reward_id) {
+                    let title = store::rewards::find_reward(&txn, coupon.reward_id)
+                        .await?
+                        .map_or_else(|| "优惠券".to_owned(), |reward| reward.title);
+                    titles.insert(coupon.reward_id, title);
+                }
+                let title = titles
+                    .get(&coupon.reward_id)
+                    .map_or("优惠券", String::as_str);
+                let last_day = notification::last_day(coupon.expires_at, self.policy.timezone);
+                let notice = notification::coupon_expiring(title, &last_day);
+                let key = format!("coupon-expiring:{}", coupon.code);
+                reach
+                    .notify(coupon.member_id, notice, Some(&coupon.code), Some(&key))
+                    .await?;
+                announced = announced.saturating_add(1);
+            }
+            txn.commit().await?;
+        }
+    }
+
+    /// Queues a webhook event in `txn`, for changes made outside a unit of work.
+    async fn publish(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        event: WebhookEvent,
+        data: serde_json::Value,
+    ) -> Result<(), AppError> {
+        // On the transaction: SQLite's one connection is held by it.
+        let rules = self.engine.rules_cache().latest(txn).await?;
+        Reach {
+            db: txn,
+            rules: &rules,
+            timezone: self.policy.timezone,
+            now: self.clock.now(),
+        }
+        .publish(event, data)
+        .await
     }
 
     /// Marks a pending (physical) redemption shipped.
@@ -386,8 +473,9 @@ impl RewardService {
         store::rewards::redemption(&self.db, id)
             .await?
             .ok_or(AppError::NotFound("redemption"))?;
+        let txn = store::begin(&self.db).await?;
         let moved = store::rewards::transition(
-            &self.db,
+            &txn,
             id,
             RedemptionStatus::Pending,
             RedemptionStatus::Fulfilled,
@@ -400,9 +488,13 @@ impl RewardService {
                 "only a pending redemption can be fulfilled".into(),
             ));
         }
-        store::rewards::redemption(&self.db, id)
+        let redemption = store::rewards::redemption(&txn, id)
             .await?
-            .ok_or(AppError::NotFound("redemption"))
+            .ok_or(AppError::NotFound("redemption"))?;
+        self.publish(&txn, WebhookEvent::RedemptionUpdated, updated(&redemption))
+            .await?;
+        txn.commit().await?;
+        Ok(redemption)
     }
 
     /// Cancels a pending (physical) redemption: the points come back as `REDEMPTION_REFUND`
@@ -444,10 +536,15 @@ impl RewardService {
         }
         store::rewards::return_stock(work.txn(), found.reward_id, i64::from(found.quantity))
             .await?;
-        work.commit().await?;
-        store::rewards::redemption(&self.db, id)
+        let redemption = store::rewards::redemption(work.txn(), id)
             .await?
-            .ok_or(AppError::NotFound("redemption"))
+            .ok_or(AppError::NotFound("redemption"))?;
+        work.ledger()
+            .reach()
+            .publish(WebhookEvent::RedemptionUpdated, updated(&redemption))
+            .await?;
+        work.commit().await?;
+        Ok(redemption)
     }
 
     /// Redemptions newest first: one member's, or everyone's with an optional status.
@@ -482,6 +579,17 @@ pub struct Delivery<'a> {
     pub quantity: i32,
     pub unit_price: i64,
     pub key: &'a str,
+}
+
+/// `REDEMPTION_UPDATED`'s data: the redemption as it stands now.
+fn updated(redemption: &Redemption) -> serde_json::Value {
+    serde_json::json!({
+        "memberId": redemption.member_id.get().to_string(),
+        "redemptionId": redemption.id.to_string(),
+        "rewardId": redemption.reward_id.to_string(),
+        "status": redemption.status.as_str(),
+        "trackingNumber": redemption.tracking_number,
+    })
 }
 
 /// Records a redemption and delivers it: coupons with fresh codes, streak freezes into stock,
@@ -547,6 +655,27 @@ pub async fn deliver(
         }
         RewardKind::Physical | RewardKind::Virtual => {}
     }
+    let reach = ledger.reach();
+    if let Some(first) = coupons.first() {
+        let last_day = notification::last_day(first.expires_at, ledger.policy.timezone);
+        let notice = notification::coupon_arrived(&reward.title, quantity, &last_day);
+        reach
+            .notify(member.id, notice, Some(&format!("redemption:{id}")), None)
+            .await?;
+    }
+    reach
+        .publish(
+            WebhookEvent::RedemptionCreated,
+            serde_json::json!({
+                "memberId": member.id.get().to_string(),
+                "redemptionId": id.to_string(),
+                "rewardId": reward.id.to_string(),
+                "quantity": quantity,
+                "pointsTotal": unit_price.saturating_mul(i64::from(quantity)),
+                "status": status.as_str(),
+            }),
+        )
+        .await?;
     let redemption = Redemption {
         id,
         member_id: member.id,

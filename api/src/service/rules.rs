@@ -14,8 +14,11 @@ use sea_orm::ConnectionTrait;
 
 use crate::domain::ids::RewardId;
 use crate::domain::member_day::ScheduledEvent;
+use crate::domain::notification::NoticeKind;
 use crate::domain::signin::{Cycle, Milestone};
+use crate::domain::subscribe_message::MessageTemplate;
 use crate::domain::tier::Tier;
+use crate::domain::webhook::{Webhook, WebhookEvent};
 use crate::error::AppError;
 use crate::store::{self, programme};
 
@@ -31,6 +34,9 @@ pub struct Rules {
     pub milestones: Vec<Milestone>,
     /// Every operator event, soonest first.
     pub events: Vec<ScheduledEvent>,
+    /// The subscribe-message template of each mapped notice kind.
+    pub templates: Vec<MessageTemplate>,
+    pub webhooks: Vec<Webhook>,
     settings: HashMap<String, i64>,
 }
 
@@ -52,6 +58,16 @@ impl Rules {
         self.tiers.iter().find(|tier| tier.rank > rank)
     }
 
+    /// The template notices of `kind` are sent with, if the operator mapped one.
+    pub fn template(&self, kind: NoticeKind) -> Option<&MessageTemplate> {
+        self.templates.iter().find(|template| template.kind == kind)
+    }
+
+    /// The webhooks that want `event`.
+    pub fn webhooks_for(&self, event: WebhookEvent) -> impl Iterator<Item = &Webhook> {
+        self.webhooks.iter().filter(move |hook| hook.wants(event))
+    }
+
     /// A scalar setting, or `default` when unset.
     pub fn setting(&self, key: &str, default: i64) -> i64 {
         self.settings.get(key).copied().unwrap_or(default)
@@ -65,6 +81,8 @@ impl Rules {
             cycle_rewards: programme::cycle_rewards(db).await?,
             milestones: programme::milestones(db).await?,
             events: store::member_days::all(db).await?,
+            templates: store::reach::templates(db).await?,
+            webhooks: store::reach::webhooks(db).await?,
             settings: programme::all_settings(db).await?.into_iter().collect(),
         })
     }

@@ -11,6 +11,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::notification;
 use crate::domain::points::{EntryKind, MonthKey};
 use crate::domain::tier::{self, GrowthSource, Tier};
+use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{Credit, Ledger, LedgerPolicy};
@@ -119,15 +120,21 @@ impl Ledger<'_> {
             member.tier_demoted_month = Some(this_month);
         }
         let notice = notification::tier_changed(&current.name, &target.name, upgraded);
-        store::notifications::insert(
-            self.db,
-            member.id,
-            notice,
-            Some(&target.code),
-            None,
-            self.now,
-        )
-        .await?;
+        let reach = self.reach();
+        reach
+            .notify(member.id, notice, Some(&target.code), None)
+            .await?;
+        reach
+            .publish(
+                WebhookEvent::TierChanged,
+                serde_json::json!({
+                    "memberId": member.id.get().to_string(),
+                    "from": current.code,
+                    "to": target.code,
+                    "upgraded": upgraded,
+                }),
+            )
+            .await?;
         let from = current.rank;
         member.tier_code.clone_from(&target.code);
         if upgraded {

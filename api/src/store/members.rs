@@ -105,6 +105,16 @@ pub async fn refresh_unionid(
         .map(|_| ())
 }
 
+/// The member's openid in this mini-program (a subscribe message's `touser`).
+pub async fn openid(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<String>, DbErr> {
+    members::Entity::find_by_id(id.get())
+        .select_only()
+        .column(members::Column::Openid)
+        .into_tuple()
+        .one(db)
+        .await
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<MemberProfile>, DbErr> {
     Ok(members::Entity::find_by_id(id.get())
         .one(db)

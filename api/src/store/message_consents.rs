@@ -64,3 +64,47 @@ pub async fn remaining(
         .map(|row| (row.template_id, row.remaining))
         .collect())
 }
+
+/// Uses one allowed message of `template_id`; false when the member allows none.
+///
+/// # Errors
+/// Database errors.
+pub async fn use_one(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    template_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let used = message_consents::Entity::update_many()
+        .col_expr(
+            message_consents::Column::Remaining,
+            Expr::col(message_consents::Column::Remaining).sub(1),
+        )
+        .col_expr(message_consents::Column::UpdatedAt, Expr::value(now))
+        .filter(message_consents::Column::MemberId.eq(member.get()))
+        .filter(message_consents::Column::TemplateId.eq(template_id))
+        .filter(message_consents::Column::Remaining.gt(0))
+        .exec(db)
+        .await?;
+    Ok(used.rows_affected == 1)
+}
+
+/// Forgets every allowed message of `template_id` (the member withdrew it in WeChat).
+///
+/// # Errors
+/// Database errors.
+pub async fn zero(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    template_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    message_consents::Entity::update_many()
+        .col_expr(message_consents::Column::Remaining, Expr::value(0))
+        .col_expr(message_consents::Column::UpdatedAt, Expr::value(now))
+        .filter(message_consents::Column::MemberId.eq(member.get()))
+        .filter(message_consents::Column::TemplateId.eq(template_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

@@ -2,6 +2,7 @@
 //! `ConnectionTrait`, so they run on the pool or inside a service's transaction.
 
 pub mod admins;
+pub mod deliveries;
 pub mod koc;
 pub mod leaderboards;
 pub mod ledger;
@@ -11,6 +12,7 @@ pub mod message_consents;
 pub mod notifications;
 pub mod programme;
 pub mod purchases;
+pub mod reach;
 pub mod referrals;
 pub mod rewards;
 pub mod signins;

@@ -12,7 +12,8 @@ use crate::domain::ids::MemberId;
 use crate::domain::notification::{InboxNotice, Notice, NoticeKind};
 use crate::error::AppError;
 
-/// Adds a notice; with a `dedupe_key`, only the first notice under that key is kept.
+/// Adds a notice; with a `dedupe_key`, only the first notice under that key is kept. True when
+/// the notice was added.
 pub async fn insert(
     db: &impl ConnectionTrait,
     member: MemberId,
@@ -20,7 +21,7 @@ pub async fn insert(
     reference: Option<&str>,
     dedupe_key: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let row = notifications::ActiveModel {
         member_id: Set(member.get()),
         kind: Set(notice.kind.as_str().to_owned()),
@@ -39,7 +40,7 @@ pub async fn insert(
         ])
         .exec_without_returning(db)
         .await
-        .map(|_| ())
+        .map(|added| matches!(added, sea_orm::TryInsertResult::Inserted(1)))
 }
 
 /// One page of the inbox, newest first, older than `before` when given.

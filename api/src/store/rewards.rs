@@ -409,6 +409,28 @@ pub async fn coupons_of_redemption(
         .collect())
 }
 
+/// Unused coupons lapsing in (`now`, `until`], with ids above `after`, by id.
+pub async fn coupons_expiring(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(i64, Coupon)>, DbErr> {
+    Ok(coupons::Entity::find()
+        .filter(coupons::Column::Id.gt(after))
+        .filter(coupons::Column::UsedAt.is_null())
+        .filter(coupons::Column::ExpiresAt.gt(now))
+        .filter(coupons::Column::ExpiresAt.lte(until))
+        .order_by_asc(coupons::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, coupon(row)))
+        .collect())
+}
+
 /// Writes a coupon off: only an unused, unexpired coupon, once. True when this call did it.
 pub async fn use_coupon(
     db: &impl ConnectionTrait,

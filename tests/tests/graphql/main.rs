@@ -12,6 +12,7 @@ mod member_day;
 mod messages;
 mod operations;
 mod outages;
+mod outbox;
 mod phone;
 mod points;
 mod profile;

@@ -151,15 +151,10 @@ pub async fn complete_auto_tasks(
             let key = format!("koc-auto:{}:{period_key}:{n}", task.id);
             award(ledger, koc_member, &task, &key).await?;
             let notice = notification::koc_submission_reviewed(&task.title, true, None);
-            store::notifications::insert(
-                db,
-                koc_member.id,
-                notice,
-                Some(&task.id.to_string()),
-                None,
-                now,
-            )
-            .await?;
+            ledger
+                .reach()
+                .notify(koc_member.id, notice, Some(&task.id.to_string()), None)
+                .await?;
             paid = paid.saturating_add(1);
         }
     }

@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::LedgerPolicy;
+use crate::service::outbox::Reach;
 use crate::service::work::PointsEngine;
 pub use crate::store::koc::{Application, Submission};
 use crate::store::{self, programme};
@@ -161,8 +162,16 @@ impl KocService {
             store::koc::set_member_koc(&txn, member.id, level, member.koc_score_total).await?;
         }
         let notice = notification::koc_application_reviewed(approve, note.as_deref());
-        store::notifications::insert(&txn, member.id, notice, Some(&id.to_string()), None, now)
-            .await?;
+        // On the transaction: SQLite's one connection is held by it.
+        let rules = self.engine.rules_cache().latest(&txn).await?;
+        Reach {
+            db: &txn,
+            rules: &rules,
+            timezone: self.policy.timezone,
+            now,
+        }
+        .notify(member.id, notice, Some(&id.to_string()), None)
+        .await?;
         txn.commit().await?;
         store::koc::find_application(&self.db, id)
             .await?

@@ -269,15 +269,10 @@ impl KocService {
         };
         let notice = notification::koc_submission_reviewed(&task.title, approve, note.as_deref());
         let member_id = work.member.id;
-        store::notifications::insert(
-            work.txn(),
-            member_id,
-            notice,
-            Some(&id.to_string()),
-            None,
-            now,
-        )
-        .await?;
+        work.ledger()
+            .reach()
+            .notify(member_id, notice, Some(&id.to_string()), None)
+            .await?;
         work.commit_to_boards(&self.boards).await?;
         let submission = store::koc::find_submission(&self.db, id)
             .await?

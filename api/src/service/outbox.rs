@@ -1,0 +1,172 @@
+//! Reaching members and the brand's systems after a change (SPEC §17): what a change queues in
+//! its own transaction, and what operators see of the queue.
+//!
+//! A change never calls WeChat or a webhook itself. It writes outbox rows in its transaction —
+//! a subscribe message beside the inbox notice, a webhook call beside the ledger entry — so a
+//! message leaves exactly when the change commits, and survives the process dying before it is
+//! sent. The dispatcher (`service::dispatcher`) sends them. Which notice kinds have a template
+//! and which webhooks want which events come from the rules snapshot, so a change that nobody
+//! listens to costs no statement.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::domain::delivery::{Channel, Delivery, DeliveryStatus};
+use crate::domain::ids::{DeliveryId, MemberId};
+use crate::domain::notification::Notice;
+use crate::domain::paging::PageSize;
+use crate::domain::webhook::WebhookEvent;
+use crate::error::AppError;
+use crate::infra::clock::Clock;
+use crate::infra::random;
+use crate::service::rules::Rules;
+use crate::store;
+use crate::store::deliveries::NewDelivery;
+
+/// Queues what a change sends out, in the change's transaction `db`.
+pub struct Reach<'a, C> {
+    pub db: &'a C,
+    pub rules: &'a Rules,
+    /// The business zone, for a message's `{date}` and `{time}`.
+    pub timezone: Tz,
+    pub now: DateTime<Utc>,
+}
+
+impl<C: ConnectionTrait> Reach<'_, C> {
+    /// Puts `notice` in the member's inbox and, when its kind is mapped to a template the
+    /// member still allows a message of, uses one consent and queues the subscribe message.
+    /// With a `dedupe_key`, a notice already given under that key is neither stored nor sent
+    /// again.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn notify(
+        &self,
+        member: MemberId,
+        notice: Notice,
+        reference: Option<&str>,
+        dedupe_key: Option<&str>,
+    ) -> Result<(), AppError> {
+        let kind = notice.kind;
+        let message = self.rules.template(kind).map(|template| {
+            let payload = serde_json::json!({
+                "template_id": template.template_id,
+                "page": template.page,
+                "data": template.render(&notice, self.now.with_timezone(&self.timezone)),
+            });
+            (template.template_id.clone(), payload)
+        });
+        let added =
+            store::notifications::insert(self.db, member, notice, reference, dedupe_key, self.now)
+                .await?;
+        let Some((template_id, payload)) = message.filter(|_| added) else {
+            return Ok(());
+        };
+        if store::message_consents::use_one(self.db, member, &template_id, self.now).await? {
+            let row = NewDelivery {
+                channel: Channel::Wechat,
+                member_id: Some(member.get()),
+                webhook_id: None,
+                event: kind.as_str().to_owned(),
+                payload: payload.to_string(),
+            };
+            store::deliveries::insert(self.db, vec![row], self.now).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues `event` with `data` for every webhook that wants it: one body, signed per
+    /// webhook when sent, under one event id so a receiver can tell a redelivery.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn publish(
+        &self,
+        event: WebhookEvent,
+        data: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let hooks: Vec<i64> = self.rules.webhooks_for(event).map(|hook| hook.id).collect();
+        if hooks.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::json!({
+            "id": random::hex(16),
+            "event": event.as_str(),
+            "occurredAt": self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "data": data,
+        })
+        .to_string();
+        let rows = hooks
+            .into_iter()
+            .map(|hook| NewDelivery {
+                channel: Channel::Webhook,
+                member_id: None,
+                webhook_id: Some(hook),
+                event: event.as_str().to_owned(),
+                payload: body.clone(),
+            })
+            .collect();
+        store::deliveries::insert(self.db, rows, self.now).await?;
+        Ok(())
+    }
+}
+
+/// The operators' view of the outbox.
+pub struct OutboxService {
+    db: DatabaseConnection,
+    clock: Arc<Clock>,
+    /// Wakes this instance's dispatcher when an operator revives a row.
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl OutboxService {
+    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, wake: Arc<tokio::sync::Notify>) -> Self {
+        Self { db, clock, wake }
+    }
+
+    /// Deliveries newest first, of one status or all.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn page(
+        &self,
+        status: Option<DeliveryStatus>,
+        first: PageSize,
+        after: Option<i64>,
+    ) -> Result<(Vec<Delivery>, bool), AppError> {
+        let rows = store::deliveries::page(&self.db, status, after, first.fetch_limit()).await?;
+        Ok(first.finish(rows))
+    }
+
+    /// Sends a dead delivery again, with a fresh set of attempts.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown id; `CONFLICT` when the delivery is not dead.
+    pub async fn retry(&self, id: DeliveryId) -> Result<Delivery, AppError> {
+        let id = id.get();
+        if !store::deliveries::revive(&self.db, id, self.clock.now()).await? {
+            return match store::deliveries::find(&self.db, id).await? {
+                None => Err(AppError::NotFound("delivery")),
+                Some(delivery) => Err(AppError::Conflict(format!(
+                    "delivery {id} is {}, only a DEAD delivery can be retried",
+                    delivery.status.as_str()
+                ))),
+            };
+        }
+        self.wake.notify_one();
+        store::deliveries::find(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound("delivery"))
+    }
+
+    /// How many deliveries stand in each status (the outbox depth is the `PENDING` count).
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn counts(&self) -> Result<Vec<(String, i64)>, AppError> {
+        Ok(store::deliveries::counts(&self.db).await?)
+    }
+}

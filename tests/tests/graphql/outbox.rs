@@ -1,0 +1,378 @@
+//! Reaching members outside the app (SPEC §17): subscribe messages through the outbox, the
+//! errcode rules, retries and `DEAD`, and the dispatcher across a kill and several instances.
+
+use std::time::Duration;
+
+use api::domain::auth::Role;
+use serde_json::{Value, json};
+use tests::{Session, TestApp, spawn_app, spawn_app_with};
+
+const TEMPLATES: &str = "mutation($input: [MessageTemplateInput!]!) {
+    updateMessageTemplates(input: $input) { kind templateId page fields { key value } }
+}";
+const RECORD: &str = "mutation($input: [MessageSubscriptionInput!]!) {
+    recordMessageSubscriptions(input: $input) { templateId remaining }
+}";
+const CONSENTS: &str = "{ me { messageConsents { templateId remaining } } }";
+const DELIVERIES: &str = "query($status: DeliveryStatus) {
+    deliveries(status: $status, first: 50) { edges { node {
+        id channel status event memberId attempts lastErrcode lastError nextAttemptAt sentAt payload
+    } } }
+}";
+const RETRY: &str = "mutation($id: ID!) { retryDelivery(id: $id) { id status attempts } }";
+
+/// Polls `check` every 20 ms until it holds, for at most 10 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Maps POINTS_EARNED to a points template and returns an admin session.
+async fn map_points_template(app: &TestApp) -> Session {
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let mapping = json!([{
+        "kind": "POINTS_EARNED",
+        "templateId": "tpl-points",
+        "page": "pages/points/index",
+        "fields": [
+            { "key": "thing1", "value": "{title}" },
+            { "key": "number2", "value": "{points}" },
+            { "key": "number3", "value": "{balance}" },
+            { "key": "time4", "value": "{time}" },
+        ],
+    }]);
+    app.gql(Some(&admin), TEMPLATES, json!({ "input": mapping }))
+        .await
+        .expect_ok();
+    admin
+}
+
+async fn consent(app: &TestApp, member: &Session, times: usize) {
+    for _ in 0..times {
+        let answers = json!([{ "templateId": "tpl-points", "accepted": true }]);
+        app.gql(Some(member), RECORD, json!({ "input": answers }))
+            .await
+            .expect_ok();
+    }
+}
+
+async fn deliveries(app: &TestApp, admin: &Session, status: Option<&str>) -> Vec<Value> {
+    let res = app
+        .gql(Some(admin), DELIVERIES, json!({ "status": status }))
+        .await;
+    res.expect_ok()["deliveries"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_consented_sign_in_sends_one_subscribe_message_and_the_next_sends_none() {
+    let app = spawn_app().await;
+    let admin = map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+
+    let signed = app.sign_in(&ada).await;
+    let fake = app.fake_wechat.clone();
+    eventually("WeChat received the message", || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == 1 }
+    })
+    .await;
+    let (token, message) = fake.messages()[0].clone();
+    assert!(token.starts_with("token-"), "a stable_token token: {token}");
+    assert_eq!(message["touser"], "openid-ada");
+    assert_eq!(message["template_id"], "tpl-points");
+    assert_eq!(message["page"], "pages/points/index");
+    assert_eq!(message["miniprogram_state"], "formal");
+    assert_eq!(message["data"]["thing1"]["value"], "积分到账");
+    assert_eq!(
+        message["data"]["number2"]["value"],
+        signed["pointsGranted"].as_i64().unwrap().to_string()
+    );
+    assert_eq!(
+        message["data"]["number3"]["value"],
+        signed["balance"].as_i64().unwrap().to_string()
+    );
+    assert!(
+        message["data"]["time4"]["value"]
+            .as_str()
+            .unwrap()
+            .contains('年')
+    );
+    // The consent is used up.
+    let consents = app.gql(Some(&ada), CONSENTS, json!({})).await;
+    assert_eq!(consents.expect_ok()["me"]["messageConsents"], json!([]));
+
+    app.advance_days(1);
+    app.sign_in(&ada).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.messages().len(), 1, "no consent, no message");
+    let sent = deliveries(&app, &admin, None).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["channel"], "WECHAT");
+    assert_eq!(sent[0]["status"], "SENT");
+    assert_eq!(sent[0]["event"], "POINTS_EARNED");
+    assert_eq!(sent[0]["memberId"], ada.id.as_str());
+    assert_eq!(sent[0]["attempts"], 1);
+    // One token for everything: never one token request per message.
+    assert_eq!(fake.token_requests(), vec![false]);
+}
+
+#[tokio::test]
+async fn a_refused_token_is_refreshed_once_and_the_message_resent() {
+    let app = spawn_app().await;
+    map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+    // WeChat refuses the first token it issues (another party refreshed it, say).
+    app.fake_wechat.fail_next_messages(&[40001]);
+
+    app.sign_in(&ada).await;
+    let fake = app.fake_wechat.clone();
+    eventually("the message was resent", || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == 1 }
+    })
+    .await;
+    assert_eq!(fake.message_attempts(), 2, "one refusal, one resend");
+    assert_eq!(fake.token_requests(), vec![false, true]);
+    assert_eq!(fake.messages()[0].0, "token-2");
+}
+
+#[tokio::test]
+async fn a_withdrawn_consent_zeroes_the_template_and_is_not_retried() {
+    let app = spawn_app().await;
+    let admin = map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 3).await;
+    app.fake_wechat.fail_next_messages(&[43101]);
+
+    app.sign_in(&ada).await;
+    eventually("the delivery is dead", || async {
+        deliveries(&app, &admin, Some("DEAD")).await.len() == 1
+    })
+    .await;
+    let dead = deliveries(&app, &admin, Some("DEAD")).await;
+    assert_eq!(dead[0]["lastErrcode"], 43101);
+    assert_eq!(dead[0]["attempts"], 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.fake_wechat.message_attempts(), 1, "not retried");
+    let consents = app.gql(Some(&ada), CONSENTS, json!({})).await;
+    assert_eq!(
+        consents.expect_ok()["me"]["messageConsents"],
+        json!([]),
+        "the two consents left are gone"
+    );
+}
+
+#[tokio::test]
+async fn bad_message_errcodes_go_dead_at_once() {
+    let app = spawn_app().await;
+    let admin = map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+    app.fake_wechat.fail_next_messages(&[47003]);
+    app.sign_in(&ada).await;
+    eventually("the delivery is dead", || async {
+        deliveries(&app, &admin, Some("DEAD")).await.len() == 1
+    })
+    .await;
+    assert_eq!(app.fake_wechat.message_attempts(), 1);
+}
+
+#[tokio::test]
+async fn the_daily_quota_waits_for_the_next_business_day() {
+    let app = spawn_app().await;
+    let admin = map_points_template(&app).await;
+    app.set_clock("2026-12-03T02:00:00Z"); // 10:00 in Shanghai
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+    app.fake_wechat.fail_next_messages(&[45009]);
+    app.sign_in(&ada).await;
+    eventually("the quota answer is recorded", || async {
+        deliveries(&app, &admin, None).await[0]["lastErrcode"] == 45009
+    })
+    .await;
+    let waiting = &deliveries(&app, &admin, None).await[0];
+    assert_eq!(waiting["status"], "PENDING");
+    assert_eq!(
+        waiting["nextAttemptAt"], "2026-12-03T16:00:00+00:00",
+        "Shanghai midnight"
+    );
+
+    app.set_clock("2026-12-03T16:00:01Z");
+    let fake = app.fake_wechat.clone();
+    eventually("sent the next day", || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == 1 }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_wechat_is_retried_with_backoff_until_it_is_back() {
+    let app = spawn_app_with(&[("MEMBERCARD_OUTBOX_RETRY_BASE_MS", "40")]).await;
+    let admin = map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+    app.fake_wechat.set_messages_down(true);
+
+    app.sign_in(&ada).await;
+    let fake = app.fake_wechat.clone();
+    eventually("three attempts failed", || {
+        let fake = fake.clone();
+        async move { fake.message_attempts() >= 3 }
+    })
+    .await;
+    let pending = &deliveries(&app, &admin, None).await[0];
+    assert_eq!(pending["status"], "PENDING");
+    assert!(pending["lastError"].as_str().is_some());
+
+    fake.set_messages_down(false);
+    eventually("delivered once WeChat is back", || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == 1 }
+    })
+    .await;
+    eventually("recorded as sent", || async {
+        deliveries(&app, &admin, Some("SENT")).await.len() == 1
+    })
+    .await;
+    let sent = &deliveries(&app, &admin, Some("SENT")).await[0];
+    assert!(sent["attempts"].as_i64().unwrap() >= 4);
+    assert!(sent["sentAt"].is_string());
+}
+
+#[tokio::test]
+async fn a_delivery_dead_after_its_attempts_is_sent_by_retry_delivery() {
+    let app = spawn_app_with(&[
+        ("MEMBERCARD_OUTBOX_RETRY_BASE_MS", "20"),
+        ("MEMBERCARD_OUTBOX_MAX_ATTEMPTS", "3"),
+    ])
+    .await;
+    let admin = map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+    app.fake_wechat.set_messages_down(true);
+    app.sign_in(&ada).await;
+    eventually("the delivery is dead", || async {
+        deliveries(&app, &admin, Some("DEAD")).await.len() == 1
+    })
+    .await;
+    let dead = deliveries(&app, &admin, Some("DEAD")).await[0].clone();
+    assert_eq!(dead["attempts"], 3);
+    assert_eq!(app.fake_wechat.message_attempts(), 3);
+
+    // Only a dead delivery can be retried, and only by an admin.
+    let member_try = app
+        .gql(Some(&ada), RETRY, json!({ "id": dead["id"] }))
+        .await;
+    member_try.expect_error("FORBIDDEN");
+    let unknown = app
+        .gql(Some(&admin), RETRY, json!({ "id": "999999" }))
+        .await;
+    unknown.expect_error("NOT_FOUND");
+
+    app.fake_wechat.set_messages_down(false);
+    let retried = app
+        .gql(Some(&admin), RETRY, json!({ "id": dead["id"] }))
+        .await;
+    let retried = retried.expect_ok()["retryDelivery"].clone();
+    assert_eq!(retried["status"], "PENDING");
+    assert_eq!(retried["attempts"], 0);
+    let fake = app.fake_wechat.clone();
+    eventually("delivered after the retry", || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == 1 }
+    })
+    .await;
+    eventually("recorded as sent", || async {
+        deliveries(&app, &admin, Some("SENT")).await.len() == 1
+    })
+    .await;
+    let again = app
+        .gql(Some(&admin), RETRY, json!({ "id": dead["id"] }))
+        .await;
+    again.expect_error("CONFLICT");
+}
+
+#[tokio::test]
+async fn template_mappings_are_checked_field_by_field_and_admin_only() {
+    let app = spawn_app().await;
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let ada = app.login_member("ada").await;
+    let good = json!({ "kind": "POINTS_EARNED", "templateId": "tpl", "fields": [{ "key": "thing1", "value": "{title}" }] });
+    app.gql(Some(&ada), TEMPLATES, json!({ "input": [good] }))
+        .await
+        .expect_error("FORBIDDEN");
+    let cases = [
+        (
+            json!({ "kind": "POINTS_EARNED", "templateId": "bad id", "fields": [{ "key": "thing1", "value": "x" }] }),
+            "templateId",
+        ),
+        (
+            json!({ "kind": "POINTS_EARNED", "templateId": "tpl", "fields": [{ "key": "colour1", "value": "x" }] }),
+            "fields.key",
+        ),
+        (
+            json!({ "kind": "POINTS_EARNED", "templateId": "tpl", "fields": [{ "key": "thing1", "value": "{nope}" }] }),
+            "fields.value",
+        ),
+        (
+            json!({ "kind": "POINTS_EARNED", "templateId": "tpl", "page": "/abs", "fields": [{ "key": "thing1", "value": "x" }] }),
+            "page",
+        ),
+        (
+            json!({ "kind": "POINTS_EARNED", "templateId": "tpl", "fields": [] }),
+            "fields",
+        ),
+    ];
+    for (entry, field) in cases {
+        let res = app
+            .gql(Some(&admin), TEMPLATES, json!({ "input": [entry] }))
+            .await;
+        res.expect_error("VALIDATION");
+        assert_eq!(res.error_field(), Some(field));
+    }
+    let twice = app
+        .gql(Some(&admin), TEMPLATES, json!({ "input": [good, good] }))
+        .await;
+    twice.expect_error("VALIDATION");
+    assert_eq!(twice.error_field(), Some("kind"));
+
+    app.gql(Some(&admin), TEMPLATES, json!({ "input": [good] }))
+        .await
+        .expect_ok();
+    let listed = app
+        .gql(
+            Some(&admin),
+            "{ messageTemplates { kind templateId page fields { key value } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listed.expect_ok()["messageTemplates"],
+        json!([{ "kind": "POINTS_EARNED", "templateId": "tpl", "page": "", "fields": [{ "key": "thing1", "value": "{title}" }] }])
+    );
+    // The list is the whole mapping: [] unmaps everything.
+    app.gql(Some(&admin), TEMPLATES, json!({ "input": [] }))
+        .await
+        .expect_ok();
+    let none = app
+        .gql(Some(&admin), "{ messageTemplates { kind } }", json!({}))
+        .await;
+    assert_eq!(none.expect_ok()["messageTemplates"], json!([]));
+}
