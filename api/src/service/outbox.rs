@@ -65,16 +65,15 @@ impl<C: ConnectionTrait> Reach<'_, C> {
         let Some((template_id, payload)) = message.filter(|_| added) else {
             return Ok(());
         };
-        if store::message_consents::use_one(self.db, member, &template_id, self.now).await? {
-            let row = NewDelivery {
-                channel: Channel::Wechat,
-                member_id: Some(member.get()),
-                webhook_id: None,
-                event: kind.as_str().to_owned(),
-                payload: payload.to_string(),
-            };
-            store::deliveries::insert(self.db, vec![row], self.now).await?;
-        }
+        store::deliveries::queue_subscribe_message(
+            self.db,
+            member,
+            &template_id,
+            kind.as_str(),
+            payload.to_string(),
+            self.now,
+        )
+        .await?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 
 use crate::domain::delivery::{Channel, Delivery, DeliveryStatus};
+use crate::domain::ids::MemberId;
 use crate::error::AppError;
 
 /// A row to add.
@@ -52,6 +53,54 @@ pub async fn insert(
         .exec_without_returning(db)
         .await
         .map(|_| ())
+}
+
+/// Uses one of the member's consents for `template_id` and queues the subscribe message, or
+/// does nothing when the member allows none. One statement on PostgreSQL (the consent's update
+/// feeds the insert); two on SQLite, which has no writes inside `WITH`.
+///
+/// # Errors
+/// Database errors.
+pub async fn queue_subscribe_message(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    template_id: &str,
+    event: &str,
+    payload: String,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        let sql = "WITH used AS (UPDATE message_consents SET remaining = remaining - 1, \
+                   updated_at = $1 WHERE member_id = $2 AND template_id = $3 AND remaining > 0 \
+                   RETURNING member_id) \
+                   INSERT INTO deliveries (channel, member_id, event, payload, status, attempts, \
+                   next_attempt_at, created_at) \
+                   SELECT $4, member_id, $5, $6, $7, 0, $1, $1 FROM used";
+        let values: [sea_orm::Value; 7] = [
+            now.into(),
+            member.get().into(),
+            template_id.into(),
+            Channel::Wechat.as_str().into(),
+            event.into(),
+            payload.into(),
+            DeliveryStatus::Pending.as_str().into(),
+        ];
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        return Ok(());
+    }
+    if crate::store::message_consents::use_one(db, member, template_id, now).await? {
+        let row = NewDelivery {
+            channel: Channel::Wechat,
+            member_id: Some(member.get()),
+            webhook_id: None,
+            event: event.to_owned(),
+            payload,
+        };
+        insert(db, vec![row], now).await?;
+    }
+    Ok(())
 }
 
 fn delivery(row: deliveries::Model) -> Result<Delivery, AppError> {

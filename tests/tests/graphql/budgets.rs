@@ -87,6 +87,59 @@ async fn a_sign_in_on_the_common_path_is_ten_statements_and_two_redis_round_trip
 }
 
 #[tokio::test]
+async fn a_sign_in_that_reaches_out_adds_a_statement_per_channel() {
+    let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
+        return;
+    };
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let template = json!([{
+        "kind": "POINTS_EARNED",
+        "templateId": "tpl-points",
+        "fields": [{ "key": "thing1", "value": "{body}" }],
+    }]);
+    app.gql(
+        Some(&admin),
+        "mutation($t: [MessageTemplateInput!]!) { updateMessageTemplates(input: $t) { kind } }",
+        json!({ "t": template }),
+    )
+    .await
+    .expect_ok();
+    let webhook = json!({
+        "url": "https://crm.example.com/hooks",
+        "secret": "whsec-0123456789abcdef",
+        "events": ["POINTS_CHANGED"],
+    });
+    app.gql(
+        Some(&admin),
+        "mutation($w: CreateWebhookInput!) { createWebhook(input: $w) { id } }",
+        json!({ "w": webhook }),
+    )
+    .await
+    .expect_ok();
+    let alice = warm_member(&app).await;
+    for _ in 0..2 {
+        app.gql(
+            Some(&alice),
+            "mutation { recordMessageSubscriptions(input: [{ templateId: \"tpl-points\", accepted: true }]) { remaining } }",
+            json!({}),
+        )
+        .await
+        .expect_ok();
+    }
+    let cost = cost_of(
+        &app,
+        &log,
+        &alice,
+        "mutation { signIn { streak } }",
+        json!({}),
+    )
+    .await;
+    // The common path, plus one statement that uses the consent and queues the subscribe
+    // message, plus one that queues the webhook call.
+    cost.within("signIn with a subscribe message and a webhook", 12, 2);
+}
+
+#[tokio::test]
 async fn the_member_card_is_one_read_without_a_transaction_or_a_lock() {
     let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
         return;

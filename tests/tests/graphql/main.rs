@@ -24,3 +24,4 @@ mod signin;
 mod subscriptions;
 mod tiers;
 mod validation;
+mod webhooks;

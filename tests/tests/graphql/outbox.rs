@@ -376,3 +376,162 @@ async fn template_mappings_are_checked_field_by_field_and_admin_only() {
         .await;
     assert_eq!(none.expect_ok()["messageTemplates"], json!([]));
 }
+
+/// The server binary running as a child process on the app's database, WeChat fake and Redis.
+struct ChildServer {
+    process: tokio::process::Child,
+    graphql_url: String,
+}
+
+impl ChildServer {
+    async fn spawn(app: &TestApp, vars: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_membercard-under-test"))
+            .env_clear()
+            .envs(&app.env)
+            .env("MEMBERCARD_LISTEN", &address)
+            .env("MEMBERCARD_SHUTDOWN_DRAIN_MS", "100")
+            .envs(vars.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the server binary");
+        let child = Self {
+            process,
+            graphql_url: format!("http://{address}/graphql"),
+        };
+        let healthz = format!("http://{address}/healthz");
+        for _ in 0..300 {
+            if let Ok(answer) = app.client.get(&healthz).send().await
+                && answer.status().is_success()
+            {
+                return child;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the child server did not come up");
+    }
+
+    async fn gql(&self, app: &TestApp, auth: &Session, query: &str) -> Value {
+        app.client
+            .post(&self.graphql_url)
+            .bearer_auth(&auth.token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("the child answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+}
+
+#[tokio::test]
+async fn a_message_committed_before_a_kill_is_sent_after_the_restart() {
+    // The in-process app only sets up; it sends nothing itself.
+    let app = spawn_app_with(&[("MEMBERCARD_OUTBOX_POLL_MS", "0")]).await;
+    let admin = map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+
+    // An instance commits the sign-in and its outbox row, and dies before it sends.
+    let mut doomed = ChildServer::spawn(&app, &[("MEMBERCARD_OUTBOX_POLL_MS", "0")]).await;
+    let signed = doomed.gql(&app, &ada, "mutation { signIn { pointsGranted } }").await;
+    assert!(signed["data"]["signIn"]["pointsGranted"].is_number(), "{signed}");
+    doomed.process.start_kill().expect("SIGKILL");
+    doomed.process.wait().await.expect("the child ends");
+    assert!(app.fake_wechat.messages().is_empty());
+    let pending = deliveries(&app, &admin, Some("PENDING")).await;
+    assert_eq!(pending.len(), 1, "the row survived the kill");
+
+    // The restarted server's dispatcher sends it, once.
+    let mut restarted = ChildServer::spawn(&app, &[("MEMBERCARD_OUTBOX_POLL_MS", "20")]).await;
+    let fake = app.fake_wechat.clone();
+    eventually("sent after the restart", || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == 1 }
+    })
+    .await;
+    assert_eq!(fake.messages()[0].1["touser"], "openid-ada");
+    eventually("recorded as sent", || async {
+        deliveries(&app, &admin, Some("SENT")).await.len() == 1
+    })
+    .await;
+
+    // SIGTERM: the dispatcher stops with the server, which exits cleanly.
+    let pid = restarted.process.id().expect("a running child");
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(signalled.success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), restarted.process.wait())
+        .await
+        .expect("the server stops within the drain and grace periods")
+        .expect("an exit status");
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(fake.messages().len(), 1, "nothing sent twice");
+}
+
+#[tokio::test]
+async fn two_instances_never_send_one_row_twice() {
+    let app = spawn_app_with(&[("MEMBERCARD_OUTBOX_POLL_MS", "5")]).await;
+    if app.db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return; // several instances need the shared database
+    }
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_delay(Duration::from_millis(5)))
+        .mount(&server)
+        .await;
+    let input = json!({
+        "url": format!("{}/hooks", server.uri()),
+        "secret": "whsec-0123456789abcdef",
+        "events": ["MEMBER_REGISTERED"],
+    });
+    app.gql(
+        Some(&admin),
+        "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { id } }",
+        json!({ "input": input }),
+    )
+    .await
+    .expect_ok();
+    // Two more instances, each with its own dispatcher, and the test claiming too.
+    app.spawn_sibling().await;
+    app.spawn_sibling().await;
+
+    const MEMBERS: usize = 60;
+    let logins = (0..MEMBERS).map(|n| {
+        let app = &app;
+        async move { app.login_member(&format!("m{n}")).await }
+    });
+    let claiming = async {
+        for _ in 0..50 {
+            app.services.dispatcher.dispatch_due().await.expect("a claim");
+        }
+    };
+    let (_, ()) = tokio::join!(futures::future::join_all(logins), claiming);
+
+    eventually("every event arrived", || async {
+        server.received_requests().await.unwrap_or_default().len() >= MEMBERS
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let requests = server.received_requests().await.unwrap_or_default();
+    let ids: std::collections::HashSet<String> = requests
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(requests.len(), MEMBERS, "each row sent once");
+    assert_eq!(ids.len(), MEMBERS);
+}
