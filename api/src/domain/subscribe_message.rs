@@ -141,7 +141,11 @@ impl MessageTemplate {
                     ),
                 ));
             }
-            if fields[..i].iter().any(|earlier| earlier.key == field.key) {
+            if fields
+                .iter()
+                .take(i)
+                .any(|earlier| earlier.key == field.key)
+            {
                 return Err(AppError::validation(
                     "fields.key",
                     format!("{} is mapped twice", field.key),

@@ -62,7 +62,7 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<String, AppError> {
     if raw.len() > 2048 {
         return Err(invalid("at most 2048 characters"));
     }
-    let url = url::Url::parse(raw).map_err(|_| invalid("not a URL"))?;
+    let url = url::Url::parse(raw).map_err(|_unparsable| invalid("not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("must be http or https"));
     }

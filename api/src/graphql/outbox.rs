@@ -62,11 +62,13 @@ impl From<webhook::WebhookEvent> for WebhookEvent {
 /// never shown again after `createWebhook`.
 #[derive(SimpleObject)]
 pub struct Webhook {
+    /// The webhook's id (for `deleteWebhook`).
     id: ID,
     /// Where events are POSTed.
     url: String,
     /// The events it receives.
     events: Vec<WebhookEvent>,
+    /// When it was registered.
     created_at: DateTime<Utc>,
 }
 
@@ -129,8 +131,11 @@ impl From<DeliveryStatus> for delivery::DeliveryStatus {
 /// that caused it, and how its delivery went.
 #[derive(SimpleObject)]
 pub struct Delivery {
+    /// The delivery's id (for `retryDelivery`).
     id: ID,
+    /// Where it goes: a subscribe message or a webhook call.
     channel: DeliveryChannel,
+    /// How it stands.
     status: DeliveryStatus,
     /// The notice kind (WeChat) or the webhook event, e.g. `POINTS_EARNED`, `POINTS_CHANGED`.
     event: String,
@@ -149,7 +154,9 @@ pub struct Delivery {
     last_error: Option<String>,
     /// WeChat's errcode, or the receiver's HTTP status, of the last failed attempt.
     last_errcode: Option<i64>,
+    /// When the change that caused it committed.
     created_at: DateTime<Utc>,
+    /// When it was delivered.
     sent_at: Option<DateTime<Utc>>,
 }
 

@@ -251,6 +251,8 @@ pub struct ScheduledJobsPayload {
     tiers_evaluated: Option<u64>,
     /// Member-day notices sent for tomorrow.
     member_day_notices: u64,
+    /// Reminders that an unused coupon lapses within 3 days (券到期提醒), once per coupon.
+    coupon_expiring_notices: u64,
 }
 
 #[derive(Default)]
@@ -344,6 +346,7 @@ impl PointsMutation {
             matured_points: run.expiry.matured,
             tiers_evaluated: run.tiers.map(|t| t.evaluated),
             member_day_notices: run.member_day_notices,
+            coupon_expiring_notices: run.coupon_notices,
         })
     }
 

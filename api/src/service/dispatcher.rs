@@ -36,39 +36,58 @@ pub struct DispatchPolicy {
 /// Attempts by channel and outcome since start, for `/metrics`.
 #[derive(Default)]
 pub struct DeliveryCounters {
-    counts: [[AtomicU64; 3]; 2],
+    wechat: OutcomeCounts,
+    webhook: OutcomeCounts,
+}
+
+#[derive(Default)]
+struct OutcomeCounts {
+    sent: AtomicU64,
+    retried: AtomicU64,
+    dead: AtomicU64,
 }
 
 impl DeliveryCounters {
-    /// The outcome labels, in counter order.
-    pub const OUTCOMES: [&'static str; 3] = ["sent", "retried", "dead"];
-    /// The channel labels, in counter order.
-    pub const CHANNELS: [Channel; 2] = [Channel::Wechat, Channel::Webhook];
-
     fn count(&self, channel: Channel, status: DeliveryStatus) {
-        let row = usize::from(channel == Channel::Webhook);
-        let column = match status {
-            DeliveryStatus::Sent => 0,
-            DeliveryStatus::Pending => 1,
-            DeliveryStatus::Dead => 2,
+        let counts = match channel {
+            Channel::Wechat => &self.wechat,
+            Channel::Webhook => &self.webhook,
         };
-        self.counts[row][column].fetch_add(1, Ordering::Relaxed);
+        let counter = match status {
+            DeliveryStatus::Sent => &counts.sent,
+            // Still pending after an attempt: it will be tried again.
+            DeliveryStatus::Pending => &counts.retried,
+            DeliveryStatus::Dead => &counts.dead,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// (channel, outcome, attempts) for every pair.
+    /// (channel, outcome, attempts) for every pair; outcomes are `sent`, `retried`, `dead`.
     pub fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
-        let mut all = Vec::new();
-        for (row, channel) in Self::CHANNELS.iter().enumerate() {
-            for (column, outcome) in Self::OUTCOMES.iter().enumerate() {
-                all.push((
-                    channel.as_str(),
-                    *outcome,
-                    self.counts[row][column].load(Ordering::Relaxed),
-                ));
-            }
-        }
-        all
+        [
+            (Channel::Wechat, &self.wechat),
+            (Channel::Webhook, &self.webhook),
+        ]
+        .into_iter()
+        .flat_map(|(channel, counts)| {
+            [
+                ("sent", &counts.sent),
+                ("retried", &counts.retried),
+                ("dead", &counts.dead),
+            ]
+            .map(|(outcome, counter)| (channel.as_str(), outcome, counter.load(Ordering::Relaxed)))
+        })
+        .collect()
     }
+}
+
+/// A queued subscribe message as the outbox holds it; `touser` and the mini-program state
+/// are added when it is sent.
+#[derive(serde::Deserialize)]
+struct QueuedMessage {
+    template_id: String,
+    page: String,
+    data: serde_json::Value,
 }
 
 pub struct Dispatcher {
@@ -195,8 +214,8 @@ impl Dispatcher {
     }
 
     async fn send_wechat(&self, row: &Delivery) -> Attempt {
-        let Ok(mut message) = serde_json::from_str::<serde_json::Value>(&row.payload) else {
-            return Attempt::failed(Outcome::Dead, "the stored message is not JSON", None);
+        let Ok(queued) = serde_json::from_str::<QueuedMessage>(&row.payload) else {
+            return Attempt::failed(Outcome::Dead, "the stored message does not parse", None);
         };
         let openid = match row.member_id {
             Some(member) => store::members::openid(&self.db, MemberId::new(member)).await,
@@ -207,10 +226,14 @@ impl Dispatcher {
             Ok(None) => return Attempt::failed(Outcome::Dead, "the member is gone", None),
             Err(e) => return Attempt::failed(Outcome::Retry, e.to_string(), None),
         };
-        message["touser"] = openid.into();
-        message["miniprogram_state"] = self.policy.miniprogram_state.clone().into();
-        message["lang"] = "zh_CN".into();
-        let message = &message;
+        let message = &serde_json::json!({
+            "touser": openid,
+            "template_id": queued.template_id,
+            "page": queued.page,
+            "data": queued.data,
+            "miniprogram_state": self.policy.miniprogram_state,
+            "lang": "zh_CN",
+        });
         let sent = self
             .wechat
             .call(
@@ -238,7 +261,7 @@ impl Dispatcher {
         };
         let event_id = serde_json::from_str::<serde_json::Value>(&row.payload)
             .ok()
-            .and_then(|body| body["id"].as_str().map(str::to_owned))
+            .and_then(|body| body.get("id")?.as_str().map(str::to_owned))
             .unwrap_or_default();
         // The receiver checks the timestamp against its own clock: the wall clock, not the
         // (possibly moved) business clock.
@@ -322,9 +345,9 @@ impl Dispatcher {
     /// 43101: the member refused or withdrew the template; their remaining consents for it
     /// are gone.
     async fn withdraw_consent(&self, row: &Delivery, now: DateTime<Utc>) -> Result<(), AppError> {
-        let template_id = serde_json::from_str::<serde_json::Value>(&row.payload)
+        let template_id = serde_json::from_str::<QueuedMessage>(&row.payload)
             .ok()
-            .and_then(|message| message["template_id"].as_str().map(str::to_owned));
+            .map(|queued| queued.template_id);
         if let (Some(member), Some(template_id)) = (row.member_id, template_id) {
             store::message_consents::zero(&self.db, MemberId::new(member), &template_id, now)
                 .await?;

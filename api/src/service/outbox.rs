@@ -39,7 +39,7 @@ impl<C: ConnectionTrait> Reach<'_, C> {
     /// Puts `notice` in the member's inbox and, when its kind is mapped to a template the
     /// member still allows a message of, uses one consent and queues the subscribe message.
     /// With a `dedupe_key`, a notice already given under that key is neither stored nor sent
-    /// again.
+    /// again. True when the notice was added.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
@@ -49,7 +49,7 @@ impl<C: ConnectionTrait> Reach<'_, C> {
         notice: Notice,
         reference: Option<&str>,
         dedupe_key: Option<&str>,
-    ) -> Result<(), AppError> {
+    ) -> Result<bool, AppError> {
         let kind = notice.kind;
         let message = self.rules.template(kind).map(|template| {
             let payload = serde_json::json!({
@@ -63,7 +63,7 @@ impl<C: ConnectionTrait> Reach<'_, C> {
             store::notifications::insert(self.db, member, notice, reference, dedupe_key, self.now)
                 .await?;
         let Some((template_id, payload)) = message.filter(|_| added) else {
-            return Ok(());
+            return Ok(added);
         };
         store::deliveries::queue_subscribe_message(
             self.db,
@@ -74,7 +74,7 @@ impl<C: ConnectionTrait> Reach<'_, C> {
             self.now,
         )
         .await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Queues `event` with `data` for every webhook that wants it: one body, signed per

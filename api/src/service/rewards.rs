@@ -387,8 +387,8 @@ impl RewardService {
     }
 
     /// Tells members, once per coupon, that an unused coupon lapses within 3 days
-    /// (`COUPON_EXPIRING`). Returns how many notices this pass wrote (or tried to: a coupon
-    /// already announced is not announced again).
+    /// (`COUPON_EXPIRING`). Returns how many notices this pass wrote: a coupon already
+    /// announced is not announced again.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
@@ -413,11 +413,13 @@ impl RewardService {
                 now,
             };
             for (_, coupon) in batch {
-                if !titles.contains_key(&coupon.reward_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    titles.entry(coupon.reward_id)
+                {
                     let title = store::rewards::find_reward(&txn, coupon.reward_id)
                         .await?
                         .map_or_else(|| "优惠券".to_owned(), |reward| reward.title);
-                    titles.insert(coupon.reward_id, title);
+                    slot.insert(title);
                 }
                 let title = titles
                     .get(&coupon.reward_id)
@@ -425,10 +427,12 @@ impl RewardService {
                 let last_day = notification::last_day(coupon.expires_at, self.policy.timezone);
                 let notice = notification::coupon_expiring(title, &last_day);
                 let key = format!("coupon-expiring:{}", coupon.code);
-                reach
+                if reach
                     .notify(coupon.member_id, notice, Some(&coupon.code), Some(&key))
-                    .await?;
-                announced = announced.saturating_add(1);
+                    .await?
+                {
+                    announced = announced.saturating_add(1);
+                }
             }
             txn.commit().await?;
         }

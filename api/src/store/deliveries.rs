@@ -111,11 +111,11 @@ fn delivery(row: deliveries::Model) -> Result<Delivery, AppError> {
         channel: row
             .channel
             .parse()
-            .map_err(|_| parse_error("an unknown channel"))?,
+            .map_err(|_unknown| parse_error("an unknown channel"))?,
         status: row
             .status
             .parse()
-            .map_err(|_| parse_error("an unknown status"))?,
+            .map_err(|_unknown| parse_error("an unknown status"))?,
         member_id: row.member_id,
         webhook_id: row.webhook_id,
         event: row.event,

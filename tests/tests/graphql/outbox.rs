@@ -1,6 +1,14 @@
 //! Reaching members outside the app (SPEC §17): subscribe messages through the outbox, the
 //! errcode rules, retries and `DEAD`, and the dispatcher across a kill and several instances.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failed setup or a missed deadline should fail the test loudly"
+)]
+
 use std::time::Duration;
 
 use api::domain::auth::Role;
@@ -129,6 +137,27 @@ async fn a_consented_sign_in_sends_one_subscribe_message_and_the_next_sends_none
     assert_eq!(sent[0]["attempts"], 1);
     // One token for everything: never one token request per message.
     assert_eq!(fake.token_requests(), vec![false]);
+
+    // The outbox in /metrics: its rows by status, and this instance's attempts.
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "membercard_outbox_deliveries{status=\"SENT\"} 1",
+        "membercard_outbox_deliveries{status=\"PENDING\"} 0",
+        "membercard_outbox_delivery_attempts_total{channel=\"WECHAT\",outcome=\"sent\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line} in:\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -442,8 +471,13 @@ async fn a_message_committed_before_a_kill_is_sent_after_the_restart() {
 
     // An instance commits the sign-in and its outbox row, and dies before it sends.
     let mut doomed = ChildServer::spawn(&app, &[("MEMBERCARD_OUTBOX_POLL_MS", "0")]).await;
-    let signed = doomed.gql(&app, &ada, "mutation { signIn { pointsGranted } }").await;
-    assert!(signed["data"]["signIn"]["pointsGranted"].is_number(), "{signed}");
+    let signed = doomed
+        .gql(&app, &ada, "mutation { signIn { pointsGranted } }")
+        .await;
+    assert!(
+        signed["data"]["signIn"]["pointsGranted"].is_number(),
+        "{signed}"
+    );
     doomed.process.start_kill().expect("SIGKILL");
     doomed.process.wait().await.expect("the child ends");
     assert!(app.fake_wechat.messages().is_empty());
@@ -514,7 +548,11 @@ async fn two_instances_never_send_one_row_twice() {
     });
     let claiming = async {
         for _ in 0..50 {
-            app.services.dispatcher.dispatch_due().await.expect("a claim");
+            app.services
+                .dispatcher
+                .dispatch_due()
+                .await
+                .expect("a claim");
         }
     };
     let (_, ()) = tokio::join!(futures::future::join_all(logins), claiming);
@@ -534,4 +572,88 @@ async fn two_instances_never_send_one_row_twice() {
         .collect();
     assert_eq!(requests.len(), MEMBERS, "each row sent once");
     assert_eq!(ids.len(), MEMBERS);
+}
+
+#[tokio::test]
+async fn coupons_announce_their_arrival_and_their_lapse_once_three_days_before() {
+    let app = spawn_app().await;
+    app.set_clock("2026-03-10T02:00:00Z");
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let ada = app.login_member("ada").await;
+    app.adjust_points(&admin, &ada, 100, "seed").await;
+    let reward = app
+        .gql(
+            Some(&admin),
+            "mutation($i: RewardInput!) { createReward(input: $i) { id } }",
+            json!({ "i": { "title": "咖啡券", "kind": "COUPON", "pointsCost": 20 } }),
+        )
+        .await;
+    let reward = reward.expect_ok()["createReward"]["id"].clone();
+    let redeemed = app
+        .gql(
+            Some(&ada),
+            "mutation($r: ID!) { redeemReward(rewardId: $r, quantity: 2, idempotencyKey: \"two\") { coupons { code expiresAt } } }",
+            json!({ "r": reward }),
+        )
+        .await;
+    let coupons = redeemed.expect_ok()["redeemReward"]["coupons"].clone();
+    let inbox = "{ inbox(first: 20) { edges { node { kind title body } } } }";
+    let kinds = |data: &Value| -> Vec<String> {
+        data["inbox"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let arrived = app.gql(Some(&ada), inbox, json!({})).await;
+    let arrived = arrived.expect_ok();
+    assert_eq!(
+        kinds(arrived)
+            .iter()
+            .filter(|k| *k == "COUPON_ARRIVED")
+            .count(),
+        1,
+        "one notice for the redemption's coupons"
+    );
+    let body = arrived["inbox"]["edges"][0]["node"]["body"]
+        .as_str()
+        .unwrap();
+    assert!(body.contains("2 张「咖啡券」"), "{body}");
+
+    // One of the two is used; only the other is reminded of.
+    app.gql(
+        Some(&admin),
+        "mutation($c: String!) { redeemCoupon(code: $c) { code } }",
+        json!({ "c": coupons[0]["code"] }),
+    )
+    .await
+    .expect_ok();
+    let jobs = "mutation { runScheduledJobs { couponExpiringNotices } }";
+    let early = app.gql(Some(&admin), jobs, json!({})).await;
+    assert_eq!(
+        early.expect_ok()["runScheduledJobs"]["couponExpiringNotices"],
+        0
+    );
+
+    // Coupons live 30 days: 27 days and an hour later, one lapses within 3 days.
+    app.set_clock("2026-04-06T03:00:00Z");
+    let due = app.gql(Some(&admin), jobs, json!({})).await;
+    assert_eq!(
+        due.expect_ok()["runScheduledJobs"]["couponExpiringNotices"],
+        1
+    );
+    let again = app.gql(Some(&admin), jobs, json!({})).await;
+    assert_eq!(
+        again.expect_ok()["runScheduledJobs"]["couponExpiringNotices"],
+        0,
+        "once per coupon"
+    );
+    let reminded = app.gql(Some(&ada), inbox, json!({})).await;
+    let reminded = reminded.expect_ok();
+    assert_eq!(kinds(reminded)[0], "COUPON_EXPIRING");
+    let body = reminded["inbox"]["edges"][0]["node"]["body"]
+        .as_str()
+        .unwrap();
+    assert!(body.contains("「咖啡券」将于 2026-04-09 过期"), "{body}");
 }

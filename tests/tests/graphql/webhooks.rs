@@ -1,6 +1,12 @@
 //! Webhooks for the brand's other systems (SPEC §17): each event once, signed with the
 //! documented recipe, through the outbox; receivers checked at registration.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failed setup or a missed deadline should fail the test loudly"
+)]
+
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -47,7 +53,9 @@ async fn receiver() -> MockServer {
 
 async fn create(app: &TestApp, admin: &Session, url: &str, events: Value) -> String {
     let input = json!({ "url": url, "secret": SECRET, "events": events });
-    let res = app.gql(Some(admin), CREATE, json!({ "input": input })).await;
+    let res = app
+        .gql(Some(admin), CREATE, json!({ "input": input }))
+        .await;
     res.expect_ok()["createWebhook"]["id"]
         .as_str()
         .unwrap()
@@ -65,8 +73,12 @@ async fn a_receiver_gets_each_event_once_signed_as_documented() {
     let server = receiver().await;
     let url = format!("{}/hooks", server.uri());
     let all = json!([
-        "MEMBER_REGISTERED", "POINTS_CHANGED", "REDEMPTION_CREATED",
-        "REDEMPTION_UPDATED", "COUPON_WRITTEN_OFF", "TIER_CHANGED",
+        "MEMBER_REGISTERED",
+        "POINTS_CHANGED",
+        "REDEMPTION_CREATED",
+        "REDEMPTION_UPDATED",
+        "COUPON_WRITTEN_OFF",
+        "TIER_CHANGED",
     ]);
     create(&app, &admin, &url, all).await;
 
@@ -98,7 +110,10 @@ async fn a_receiver_gets_each_event_once_signed_as_documented() {
     .await
     .expect_ok();
 
-    eventually("five events arrived", || async { received(&server).await.len() >= 5 }).await;
+    eventually("five events arrived", || async {
+        received(&server).await.len() >= 5
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let requests = received(&server).await;
     assert_eq!(requests.len(), 5, "each event once");
@@ -118,16 +133,30 @@ async fn a_receiver_gets_each_event_once_signed_as_documented() {
         let signature = header("x-membercard-signature");
         assert!(verifies(SECRET, &timestamp, &request.body, &signature));
         assert!(
-            !verifies("another-secret-0123456", &timestamp, &request.body, &signature),
+            !verifies(
+                "another-secret-0123456",
+                &timestamp,
+                &request.body,
+                &signature
+            ),
             "a wrong secret does not verify"
         );
         let age = chrono::Utc::now().timestamp() - timestamp.parse::<i64>().unwrap();
         assert!((0..60).contains(&age), "a fresh unix timestamp");
         let body: Value = serde_json::from_slice(&request.body).unwrap();
-        assert_eq!(header("x-membercard-event-id"), body["id"].as_str().unwrap());
+        assert_eq!(
+            header("x-membercard-event-id"),
+            body["id"].as_str().unwrap()
+        );
         assert!(body["occurredAt"].is_string());
-        assert!(ids.insert(body["id"].as_str().unwrap().to_owned()), "distinct event ids");
-        events.push((body["event"].as_str().unwrap().to_owned(), body["data"].clone()));
+        assert!(
+            ids.insert(body["id"].as_str().unwrap().to_owned()),
+            "distinct event ids"
+        );
+        events.push((
+            body["event"].as_str().unwrap().to_owned(),
+            body["data"].clone(),
+        ));
     }
     let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
@@ -135,8 +164,16 @@ async fn a_receiver_gets_each_event_once_signed_as_documented() {
         2,
         "{names:?}"
     );
-    for expected in ["MEMBER_REGISTERED", "REDEMPTION_CREATED", "COUPON_WRITTEN_OFF"] {
-        assert_eq!(names.iter().filter(|n| **n == expected).count(), 1, "{names:?}");
+    for expected in [
+        "MEMBER_REGISTERED",
+        "REDEMPTION_CREATED",
+        "COUPON_WRITTEN_OFF",
+    ] {
+        assert_eq!(
+            names.iter().filter(|n| **n == expected).count(),
+            1,
+            "{names:?}"
+        );
     }
     let mut changes: Vec<&Value> = events
         .iter()
@@ -161,7 +198,10 @@ async fn a_receiver_gets_each_event_once_signed_as_documented() {
         )
         .await;
     assert_eq!(
-        log.expect_ok()["deliveries"]["edges"].as_array().unwrap().len(),
+        log.expect_ok()["deliveries"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
         5
     );
 }
@@ -219,7 +259,11 @@ async fn a_failing_receiver_is_retried_and_a_deleted_one_gets_nothing_more() {
     .expect_ok();
     app.login_member("bob").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(received(&server).await.len(), 3, "nothing for a deleted webhook");
+    assert_eq!(
+        received(&server).await.len(),
+        3,
+        "nothing for a deleted webhook"
+    );
     let again = app
         .gql(
             Some(&admin),
@@ -240,17 +284,33 @@ async fn webhook_input_is_checked_by_field_and_admin_only() {
         .await
         .expect_error("FORBIDDEN");
     let cases = [
-        (json!({ "url": "ftp://crm.example.com/", "secret": SECRET, "events": ["POINTS_CHANGED"] }), "url"),
-        (json!({ "url": "not a url", "secret": SECRET, "events": ["POINTS_CHANGED"] }), "url"),
-        (json!({ "url": "https://crm.example.com/", "secret": "short", "events": ["POINTS_CHANGED"] }), "secret"),
-        (json!({ "url": "https://crm.example.com/", "secret": SECRET, "events": [] }), "events"),
+        (
+            json!({ "url": "ftp://crm.example.com/", "secret": SECRET, "events": ["POINTS_CHANGED"] }),
+            "url",
+        ),
+        (
+            json!({ "url": "not a url", "secret": SECRET, "events": ["POINTS_CHANGED"] }),
+            "url",
+        ),
+        (
+            json!({ "url": "https://crm.example.com/", "secret": "short", "events": ["POINTS_CHANGED"] }),
+            "secret",
+        ),
+        (
+            json!({ "url": "https://crm.example.com/", "secret": SECRET, "events": [] }),
+            "events",
+        ),
     ];
     for (input, field) in cases {
-        let res = app.gql(Some(&admin), CREATE, json!({ "input": input })).await;
+        let res = app
+            .gql(Some(&admin), CREATE, json!({ "input": input }))
+            .await;
         res.expect_error("VALIDATION");
         assert_eq!(res.error_field(), Some(field));
     }
-    let none = app.gql(Some(&admin), "{ webhooks { id } }", json!({})).await;
+    let none = app
+        .gql(Some(&admin), "{ webhooks { id } }", json!({}))
+        .await;
     assert_eq!(none.expect_ok()["webhooks"], json!([]));
 }
 
@@ -270,7 +330,9 @@ async fn production_refuses_loopback_and_private_receivers() {
         "http://[::1]/hooks",
     ] {
         let input = json!({ "url": url, "secret": SECRET, "events": ["POINTS_CHANGED"] });
-        let res = app.gql(Some(&admin), CREATE, json!({ "input": input })).await;
+        let res = app
+            .gql(Some(&admin), CREATE, json!({ "input": input }))
+            .await;
         res.expect_error("VALIDATION");
         assert_eq!(res.error_field(), Some("url"), "{url}");
     }
