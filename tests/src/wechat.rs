@@ -64,6 +64,8 @@ struct State {
     message_errcodes: VecDeque<i64>,
     /// While true, `subscribe/send` answers HTTP 503 (WeChat unreachable).
     messages_down: bool,
+    /// How long the next `subscribe/send` answers are held back, in order.
+    message_stalls: VecDeque<Duration>,
 }
 
 /// The access-token and phone-number half of the fake. `phone-code-<country code>-<number>`
@@ -128,6 +130,12 @@ impl FakeWechat {
             state.current_token = Some("revoked-elsewhere".into());
         }
         state.message_errcodes.extend(errcodes);
+    }
+
+    /// The next `subscribe/send` call answers only after `delay` (WeChat hanging), and then
+    /// with errcode -1 (nothing sent).
+    pub fn stall_next_message(&self, delay: Duration) {
+        self.state().message_stalls.push_back(delay);
     }
 
     /// While `down`, `subscribe/send` answers HTTP 503.
@@ -249,6 +257,10 @@ impl Respond for SubscribeSend {
         state.message_attempts += 1;
         if state.messages_down {
             return ResponseTemplate::new(503);
+        }
+        if let Some(delay) = state.message_stalls.pop_front() {
+            return wechat_json(&json!({ "errcode": -1, "errmsg": "system busy" }))
+                .set_delay(delay);
         }
         if let Some(errcode) = state.message_errcodes.pop_front() {
             return wechat_json(&json!({ "errcode": errcode, "errmsg": "told to fail" }));

@@ -286,6 +286,39 @@ async fn an_unreachable_wechat_is_retried_with_backoff_until_it_is_back() {
 }
 
 #[tokio::test]
+async fn a_stalled_wechat_fails_the_attempt_in_time_and_the_retry_delivers() {
+    let app = spawn_app_with(&[
+        ("MEMBERCARD_WECHAT_TIMEOUT_MS", "300"),
+        ("MEMBERCARD_OUTBOX_RETRY_BASE_MS", "20"),
+    ])
+    .await;
+    let admin = map_points_template(&app).await;
+    let ada = app.login_member("ada").await;
+    consent(&app, &ada, 1).await;
+    app.fake_wechat.stall_next_message(Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    app.sign_in(&ada).await;
+    let fake = app.fake_wechat.clone();
+    eventually("delivered by the retry", || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == 1 }
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the stall did not hold it"
+    );
+    eventually("recorded as sent", || async {
+        deliveries(&app, &admin, Some("SENT")).await.len() == 1
+    })
+    .await;
+    assert_eq!(
+        deliveries(&app, &admin, Some("SENT")).await[0]["attempts"],
+        2
+    );
+}
+
+#[tokio::test]
 async fn a_delivery_dead_after_its_attempts_is_sent_by_retry_delivery() {
     let app = spawn_app_with(&[
         ("MEMBERCARD_OUTBOX_RETRY_BASE_MS", "20"),
