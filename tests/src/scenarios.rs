@@ -137,6 +137,18 @@ impl TestApp {
         .expect_ok();
     }
 
+    /// Creates a COUPON reward costing `points` and returns its id.
+    pub async fn coupon_reward(&self, admin: &Session, title: &str, points: i64) -> Value {
+        let res = self
+            .gql(
+                Some(admin),
+                "mutation($i: RewardInput!) { createReward(input: $i) { id } }",
+                json!({ "i": { "title": title, "kind": "COUPON", "pointsCost": points } }),
+            )
+            .await;
+        res.expect_ok()["createReward"]["id"].clone()
+    }
+
     /// The member's invite code, read over GraphQL.
     pub async fn invite_code(&self, member: &Session) -> String {
         let res = self

@@ -192,16 +192,21 @@ impl Respond for StableToken {
     }
 }
 
+/// The `access_token` query parameter of a server-API call.
+fn access_token(request: &wiremock::Request) -> String {
+    request
+        .url
+        .query_pairs()
+        .find(|(key, _)| key == "access_token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
 struct PhoneNumber(FakeWechat);
 
 impl Respond for PhoneNumber {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let token: String = request
-            .url
-            .query_pairs()
-            .find(|(key, _)| key == "access_token")
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default();
+        let token = access_token(request);
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let code = body["code"].as_str().unwrap_or_default().to_owned();
         let mut state = self.0.state();
@@ -246,12 +251,7 @@ struct SubscribeSend(FakeWechat);
 
 impl Respond for SubscribeSend {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let token: String = request
-            .url
-            .query_pairs()
-            .find(|(key, _)| key == "access_token")
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default();
+        let token = access_token(request);
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let mut state = self.0.state();
         state.message_attempts += 1;

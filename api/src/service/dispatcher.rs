@@ -166,12 +166,13 @@ impl Dispatcher {
                     }
                 }
             }
-            tokio::select! {
-                () = tokio::time::sleep(poll) => {}
-                () = self.wake.notified() => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
+            let stopping = tokio::select! {
+                () = tokio::time::sleep(poll) => false,
+                () = self.wake.notified() => false,
+                // A dropped sender stops the dispatcher too, rather than waking it forever.
+                changed = stop.changed() => changed.is_err(),
+            };
+            if stopping || *stop.borrow() {
                 tracing::info!("outbox dispatcher stopped");
                 return;
             }

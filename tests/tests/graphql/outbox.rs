@@ -44,6 +44,24 @@ where
     panic!("timed out waiting until {what}");
 }
 
+/// Waits until WeChat accepted `count` messages.
+async fn until_messages(app: &TestApp, count: usize, what: &str) {
+    let fake = app.fake_wechat.clone();
+    eventually(what, || {
+        let fake = fake.clone();
+        async move { fake.messages().len() == count }
+    })
+    .await;
+}
+
+/// Waits until `count` deliveries stand in `status`.
+async fn until_deliveries(app: &TestApp, admin: &Session, status: &str, count: usize) {
+    eventually(&format!("{count} deliveries are {status}"), || async {
+        deliveries(app, admin, Some(status)).await.len() == count
+    })
+    .await;
+}
+
 /// Maps POINTS_EARNED to a points template and returns an admin session.
 async fn map_points_template(app: &TestApp) -> Session {
     let admin = app.login_admin("boss", Role::Admin).await;
@@ -94,11 +112,7 @@ async fn a_consented_sign_in_sends_one_subscribe_message_and_the_next_sends_none
 
     let signed = app.sign_in(&ada).await;
     let fake = app.fake_wechat.clone();
-    eventually("WeChat received the message", || {
-        let fake = fake.clone();
-        async move { fake.messages().len() == 1 }
-    })
-    .await;
+    until_messages(&app, 1, "WeChat received the message").await;
     let (token, message) = fake.messages()[0].clone();
     assert!(token.starts_with("token-"), "a stable_token token: {token}");
     assert_eq!(message["touser"], "openid-ada");
@@ -171,11 +185,7 @@ async fn a_refused_token_is_refreshed_once_and_the_message_resent() {
 
     app.sign_in(&ada).await;
     let fake = app.fake_wechat.clone();
-    eventually("the message was resent", || {
-        let fake = fake.clone();
-        async move { fake.messages().len() == 1 }
-    })
-    .await;
+    until_messages(&app, 1, "the message was resent").await;
     assert_eq!(fake.message_attempts(), 2, "one refusal, one resend");
     assert_eq!(fake.token_requests(), vec![false, true]);
     assert_eq!(fake.messages()[0].0, "token-2");
@@ -190,10 +200,7 @@ async fn a_withdrawn_consent_zeroes_the_template_and_is_not_retried() {
     app.fake_wechat.fail_next_messages(&[43101]);
 
     app.sign_in(&ada).await;
-    eventually("the delivery is dead", || async {
-        deliveries(&app, &admin, Some("DEAD")).await.len() == 1
-    })
-    .await;
+    until_deliveries(&app, &admin, "DEAD", 1).await;
     let dead = deliveries(&app, &admin, Some("DEAD")).await;
     assert_eq!(dead[0]["lastErrcode"], 43101);
     assert_eq!(dead[0]["attempts"], 1);
@@ -208,18 +215,22 @@ async fn a_withdrawn_consent_zeroes_the_template_and_is_not_retried() {
 }
 
 #[tokio::test]
-async fn bad_message_errcodes_go_dead_at_once() {
+async fn bad_openid_template_page_or_data_go_dead_at_once() {
     let app = spawn_app().await;
     let admin = map_points_template(&app).await;
-    let ada = app.login_member("ada").await;
-    consent(&app, &ada, 1).await;
-    app.fake_wechat.fail_next_messages(&[47003]);
-    app.sign_in(&ada).await;
-    eventually("the delivery is dead", || async {
-        deliveries(&app, &admin, Some("DEAD")).await.len() == 1
-    })
-    .await;
-    assert_eq!(app.fake_wechat.message_attempts(), 1);
+    for (n, errcode) in [40003, 40037, 41030, 47003].into_iter().enumerate() {
+        let member = app.login_member(&format!("m{errcode}")).await;
+        consent(&app, &member, 1).await;
+        app.fake_wechat.fail_next_messages(&[errcode]);
+        app.sign_in(&member).await;
+        until_deliveries(&app, &admin, "DEAD", n + 1).await;
+        assert_eq!(
+            deliveries(&app, &admin, Some("DEAD")).await[0]["lastErrcode"],
+            errcode
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.fake_wechat.message_attempts(), 4, "none retried");
 }
 
 #[tokio::test]
@@ -243,12 +254,7 @@ async fn the_daily_quota_waits_for_the_next_business_day() {
     );
 
     app.set_clock("2026-12-03T16:00:01Z");
-    let fake = app.fake_wechat.clone();
-    eventually("sent the next day", || {
-        let fake = fake.clone();
-        async move { fake.messages().len() == 1 }
-    })
-    .await;
+    until_messages(&app, 1, "sent the next day").await;
 }
 
 #[tokio::test]
@@ -271,15 +277,8 @@ async fn an_unreachable_wechat_is_retried_with_backoff_until_it_is_back() {
     assert!(pending["lastError"].as_str().is_some());
 
     fake.set_messages_down(false);
-    eventually("delivered once WeChat is back", || {
-        let fake = fake.clone();
-        async move { fake.messages().len() == 1 }
-    })
-    .await;
-    eventually("recorded as sent", || async {
-        deliveries(&app, &admin, Some("SENT")).await.len() == 1
-    })
-    .await;
+    until_messages(&app, 1, "delivered once WeChat is back").await;
+    until_deliveries(&app, &admin, "SENT", 1).await;
     let sent = &deliveries(&app, &admin, Some("SENT")).await[0];
     assert!(sent["attempts"].as_i64().unwrap() >= 4);
     assert!(sent["sentAt"].is_string());
@@ -298,20 +297,12 @@ async fn a_stalled_wechat_fails_the_attempt_in_time_and_the_retry_delivers() {
     app.fake_wechat.stall_next_message(Duration::from_secs(30));
     let started = std::time::Instant::now();
     app.sign_in(&ada).await;
-    let fake = app.fake_wechat.clone();
-    eventually("delivered by the retry", || {
-        let fake = fake.clone();
-        async move { fake.messages().len() == 1 }
-    })
-    .await;
+    until_messages(&app, 1, "delivered by the retry").await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "the stall did not hold it"
     );
-    eventually("recorded as sent", || async {
-        deliveries(&app, &admin, Some("SENT")).await.len() == 1
-    })
-    .await;
+    until_deliveries(&app, &admin, "SENT", 1).await;
     assert_eq!(
         deliveries(&app, &admin, Some("SENT")).await[0]["attempts"],
         2
@@ -330,10 +321,7 @@ async fn a_delivery_dead_after_its_attempts_is_sent_by_retry_delivery() {
     consent(&app, &ada, 1).await;
     app.fake_wechat.set_messages_down(true);
     app.sign_in(&ada).await;
-    eventually("the delivery is dead", || async {
-        deliveries(&app, &admin, Some("DEAD")).await.len() == 1
-    })
-    .await;
+    until_deliveries(&app, &admin, "DEAD", 1).await;
     let dead = deliveries(&app, &admin, Some("DEAD")).await[0].clone();
     assert_eq!(dead["attempts"], 3);
     assert_eq!(app.fake_wechat.message_attempts(), 3);
@@ -355,16 +343,8 @@ async fn a_delivery_dead_after_its_attempts_is_sent_by_retry_delivery() {
     let retried = retried.expect_ok()["retryDelivery"].clone();
     assert_eq!(retried["status"], "PENDING");
     assert_eq!(retried["attempts"], 0);
-    let fake = app.fake_wechat.clone();
-    eventually("delivered after the retry", || {
-        let fake = fake.clone();
-        async move { fake.messages().len() == 1 }
-    })
-    .await;
-    eventually("recorded as sent", || async {
-        deliveries(&app, &admin, Some("SENT")).await.len() == 1
-    })
-    .await;
+    until_messages(&app, 1, "delivered after the retry").await;
+    until_deliveries(&app, &admin, "SENT", 1).await;
     let again = app
         .gql(Some(&admin), RETRY, json!({ "id": dead["id"] }))
         .await;
@@ -520,16 +500,9 @@ async fn a_message_committed_before_a_kill_is_sent_after_the_restart() {
     // The restarted server's dispatcher sends it, once.
     let mut restarted = ChildServer::spawn(&app, &[("MEMBERCARD_OUTBOX_POLL_MS", "20")]).await;
     let fake = app.fake_wechat.clone();
-    eventually("sent after the restart", || {
-        let fake = fake.clone();
-        async move { fake.messages().len() == 1 }
-    })
-    .await;
+    until_messages(&app, 1, "sent after the restart").await;
     assert_eq!(fake.messages()[0].1["touser"], "openid-ada");
-    eventually("recorded as sent", || async {
-        deliveries(&app, &admin, Some("SENT")).await.len() == 1
-    })
-    .await;
+    until_deliveries(&app, &admin, "SENT", 1).await;
 
     // SIGTERM: the dispatcher stops with the server, which exits cleanly.
     let pid = restarted.process.id().expect("a running child");
@@ -614,14 +587,7 @@ async fn coupons_announce_their_arrival_and_their_lapse_once_three_days_before()
     let admin = app.login_admin("boss", Role::Admin).await;
     let ada = app.login_member("ada").await;
     app.adjust_points(&admin, &ada, 100, "seed").await;
-    let reward = app
-        .gql(
-            Some(&admin),
-            "mutation($i: RewardInput!) { createReward(input: $i) { id } }",
-            json!({ "i": { "title": "咖啡券", "kind": "COUPON", "pointsCost": 20 } }),
-        )
-        .await;
-    let reward = reward.expect_ok()["createReward"]["id"].clone();
+    let reward = app.coupon_reward(&admin, "咖啡券", 20).await;
     let redeemed = app
         .gql(
             Some(&ada),

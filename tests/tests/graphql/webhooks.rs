@@ -86,14 +86,7 @@ async fn a_receiver_gets_each_event_once_signed_as_documented() {
     // debit, REDEMPTION_CREATED, COUPON_WRITTEN_OFF.
     let ada = app.login_member("ada").await;
     app.adjust_points(&admin, &ada, 50, "seed").await;
-    let reward = app
-        .gql(
-            Some(&admin),
-            "mutation($i: RewardInput!) { createReward(input: $i) { id } }",
-            json!({ "i": { "title": "咖啡券", "kind": "COUPON", "pointsCost": 20 } }),
-        )
-        .await;
-    let reward = reward.expect_ok()["createReward"]["id"].clone();
+    let reward = app.coupon_reward(&admin, "咖啡券", 20).await;
     let redeemed = app
         .gql(
             Some(&ada),
