@@ -39,6 +39,14 @@ pub struct Model {
     pub streak_at: Option<DateTimeUtc>,
     /// YYYYMM of the last demotion: the evaluation moves a member down once a month at most.
     pub tier_demoted_month: Option<i32>,
+    /// When the latest purchase not refunded happened.
+    pub last_purchase_at: Option<DateTimeUtc>,
+    /// Purchases not refunded in the trailing 12 months (rolled by the scheduled pass).
+    #[sea_orm(column_name = "purchases_12m")]
+    pub purchases_12m: i32,
+    /// Their amount, in cents.
+    #[sea_orm(column_name = "spend_12m_cents")]
+    pub spend_12m_cents: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

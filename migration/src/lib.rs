@@ -27,6 +27,7 @@ mod m20261203_000002_add_board_indexes;
 mod m20261204_000001_add_wechat_reach;
 mod m20261204_000002_add_message_consents;
 mod m20261205_000001_add_outbox;
+mod m20261206_000001_add_member_facts;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_add_wechat_reach::Migration),
             Box::new(m20261204_000002_add_message_consents::Migration),
             Box::new(m20261205_000001_add_outbox::Migration),
+            Box::new(m20261206_000001_add_member_facts::Migration),
         ]
     }
 }

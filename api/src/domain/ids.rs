@@ -94,6 +94,16 @@ id_type!(
     "id"
 );
 id_type!(
+    /// An operator's tag (标签).
+    TagId,
+    "id"
+);
+id_type!(
+    /// A saved segment (人群).
+    SegmentId,
+    "id"
+);
+id_type!(
     /// A receiver of webhook events.
     WebhookId,
     "id"

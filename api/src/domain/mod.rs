@@ -16,6 +16,7 @@ pub mod purchase;
 pub mod rate_limit;
 pub mod referral;
 pub mod reward;
+pub mod segment;
 pub mod signin;
 pub mod stats;
 pub mod subscribe_message;

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{MemberId, SegmentId, TagId};
 use crate::domain::member::{
     AvatarUrl, Birthday, MemberFilter, MemberProfile, MemberSearch, MemberSummary, Nickname, Phone,
     ProfileUpdate,
@@ -16,6 +16,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::koc::MemberKoc;
 use crate::graphql::points::MemberPoints;
 use crate::graphql::scalars::Date;
+use crate::graphql::segments::{LifecycleStage, MemberRfm, Tag};
 use crate::graphql::tiers::MemberTier;
 use crate::service::members::MemberCard;
 use crate::service::points::PointsGlance;
@@ -146,10 +147,53 @@ impl Member {
     async fn created_at(&self) -> DateTime<Utc> {
         self.profile.created_at
     }
+
+    /// The operators' tags on the member (标签), by name. Admins and operators only.
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
+        ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
+        let tags = ctx
+            .services()
+            .tags
+            .of_members(&[self.profile.id])
+            .await
+            .extend()?;
+        Ok(tags.into_iter().map(|(_, tag)| tag.into()).collect())
+    }
+
+    /// The member's RFM standing (RFM 分析) today; null for a member who never bought. Admins
+    /// and operators only.
+    async fn rfm(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MemberRfm>> {
+        ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
+        let standing = ctx
+            .services()
+            .segments
+            .standing(self.profile.id)
+            .await
+            .extend()?;
+        Ok(standing.rfm.map(Into::into))
+    }
+
+    /// The member's lifecycle stage (生命周期) today. Admins and operators only.
+    async fn lifecycle_stage(&self, ctx: &Context<'_>) -> async_graphql::Result<LifecycleStage> {
+        ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
+        let standing = ctx
+            .services()
+            .segments
+            .standing(self.profile.id)
+            .await
+            .extend()?;
+        Ok(standing.stage.into())
+    }
 }
 
 /// A row of the operators' member list, for the GraphQL `MemberListItem` type.
 pub struct MemberListItem(MemberSummary);
+
+impl From<MemberSummary> for MemberListItem {
+    fn from(summary: MemberSummary) -> Self {
+        Self(summary)
+    }
+}
 
 /// A row of the operators' member list (会员列表): what a table of members shows, read from
 /// the member row alone (one query per page). Open `member(id)` for the tier, points history
@@ -296,6 +340,10 @@ impl MemberQuery {
     /// (ignoring case) or phone number, or a whole invite code; `tier` keeps one tier; `koc`
     /// keeps KOCs (true) or everyone else (false). Filters combine.
     #[graphql(complexity = "crate::graphql::connection::list_cost(first, child_complexity)")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each GraphQL argument is a parameter of the resolver"
+    )]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -308,6 +356,9 @@ impl MemberQuery {
         #[graphql(desc = "true: only KOCs; false: only non-KOCs; omitted: everyone.")] koc: Option<
             bool,
         >,
+        #[graphql(desc = "Only members of this saved segment (人群), as of now.")]
+        segment_id: Option<ID>,
+        #[graphql(desc = "Only members holding this tag (标签).")] tag_id: Option<ID>,
         #[graphql(default = 20, desc = "How many items to return, 1–100 (每页条数).")] first: i32,
         #[graphql(
             desc = "Start after this cursor: the `cursor` of the last edge of the previous page (分页游标); omit for the first page."
@@ -326,10 +377,19 @@ impl MemberQuery {
             tier_code: tier.map(|t| t.trim().to_ascii_uppercase()),
             koc,
         };
-        let (rows, has_next) = ctx
-            .services()
+        let segment = segment_id
+            .map(|id| SegmentId::parse_as(&id, "segmentId"))
+            .transpose()
+            .extend()?;
+        let tag = tag_id
+            .map(|id| TagId::parse_as(&id, "tagId"))
+            .transpose()
+            .extend()?;
+        let services = ctx.services();
+        let audience = services.segments.audience_of(segment, tag).await.extend()?;
+        let (rows, has_next) = services
             .members
-            .search(&filter, first, after)
+            .search(&filter, audience, first, after)
             .await
             .extend()?;
         Ok(page(

@@ -19,6 +19,7 @@ pub mod referrals;
 pub mod rewards;
 pub mod scalars;
 pub mod schema;
+pub mod segments;
 pub mod signin;
 pub mod stats;
 pub mod tiers;

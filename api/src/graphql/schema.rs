@@ -34,6 +34,7 @@ use crate::graphql::referrals::{ReferralMutation, ReferralQuery};
 use crate::graphql::rewards::{Redemption, Reward};
 use crate::graphql::rewards::{RewardMutation, RewardQuery};
 use crate::graphql::scalars::DATE_TIME_DESCRIPTION;
+use crate::graphql::segments::{SegmentMutation, SegmentQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::graphql::stats::StatsQuery;
 use crate::graphql::tiers::{TierMutation, TierQuery};
@@ -58,6 +59,7 @@ pub struct Query(
     StatsQuery,
     MessageQuery,
     OutboxQuery,
+    SegmentQuery,
     ClockQuery,
 );
 
@@ -80,6 +82,7 @@ pub struct Mutation(
     ReferralMutation,
     LeaderboardMutation,
     OutboxMutation,
+    SegmentMutation,
     ClockMutation,
 );
 

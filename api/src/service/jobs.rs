@@ -27,6 +27,7 @@ pub async fn run_all(services: &Services) -> Result<JobsRun, AppError> {
     let tiers = services.tiers.evaluate_monthly().await?;
     let member_day_notices = services.member_day.announce_tomorrow().await?;
     let coupon_notices = services.rewards.announce_expiring_coupons().await?;
+    services.segments.roll_facts().await?;
     Ok(JobsRun {
         expiry,
         tiers,

@@ -13,6 +13,7 @@ use crate::domain::signin::{self, StreakState};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
+use crate::service::segments::Audience;
 use crate::service::wechat::WechatApi;
 use crate::store;
 
@@ -80,6 +81,7 @@ impl MemberService {
     pub async fn search(
         &self,
         filter: &MemberFilter,
+        audience: Option<Audience>,
         first: PageSize,
         after: Option<i64>,
     ) -> Result<(Vec<MemberSummary>, bool), AppError> {
@@ -91,7 +93,14 @@ impl MemberService {
         {
             return Err(AppError::validation("tier", "is not a tier code"));
         }
-        let mut rows = store::members::search(&self.db, filter, after, first.fetch_limit()).await?;
+        let mut rows = store::members::search(
+            &self.db,
+            filter,
+            audience.map(Audience::into_condition),
+            after,
+            first.fetch_limit(),
+        )
+        .await?;
         // The stored streak is last sign-in's; show the one the member sees today.
         let today = self.clock.today();
         for row in &mut rows {

@@ -20,6 +20,7 @@ pub mod purchases;
 pub mod referrals;
 pub mod rewards;
 pub mod rules;
+pub mod segments;
 pub mod signin;
 pub mod stats;
 pub mod tiers;
@@ -59,6 +60,8 @@ pub struct Services {
     pub stats: stats::StatsService,
     pub limiter: Arc<RateLimiter>,
     pub outbox: outbox::OutboxService,
+    pub segments: segments::SegmentService,
+    pub tags: segments::TagService,
     pub webhooks: webhooks::WebhookService,
     pub dispatcher: Arc<dispatcher::Dispatcher>,
     pub delivery_counters: Arc<dispatcher::DeliveryCounters>,
@@ -125,6 +128,8 @@ impl Services {
         ));
         Ok(Self {
             outbox: outbox::OutboxService::new(db.clone(), Arc::clone(&clock), wake),
+            segments: segments::SegmentService::new(db.clone(), Arc::clone(&clock), engine.clone()),
+            tags: segments::TagService::new(db.clone(), Arc::clone(&clock)),
             webhooks: webhooks::WebhookService::new(
                 db.clone(),
                 Arc::clone(&clock),

@@ -11,6 +11,7 @@ use crate::domain::koc::TaskKind;
 use crate::domain::points::{self, EntryKind, MonthKey};
 use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
 use crate::domain::referral::ReferralStatus;
+use crate::domain::segment;
 use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -177,6 +178,13 @@ impl PurchaseService {
         .map_err(store::purchases::UQ_ORDER_ID.map(|| {
             AppError::Conflict("this order was already recorded with other details".into())
         }))?;
+        // The purchase facts segments read (last purchase, trailing 12 months).
+        store::purchases::refresh_facts(
+            work.txn(),
+            Some(member_id),
+            segment::trailing_year_start(self.clock.today(), self.policy.timezone),
+        )
+        .await?;
         // A purchase reported after its window has closed is available at once.
         if available_at <= now {
             work.settle().await?;
@@ -310,6 +318,14 @@ impl PurchaseService {
                     outcome.shortfall = shortfall;
                 }
             }
+        }
+        if !outcome.already_refunded {
+            store::purchases::refresh_facts(
+                work.txn(),
+                Some(member_id),
+                segment::trailing_year_start(self.clock.today(), self.policy.timezone),
+            )
+            .await?;
         }
         if let Some(deduction) = store::purchases::deduction_by_order(work.txn(), order_id).await? {
             if deduction.reversed {

@@ -115,6 +115,30 @@ pub async fn openid(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<St
         .await
 }
 
+/// What segments read of a member: registered at, last sign-in day, last purchase, and the
+/// trailing 12 months' purchases and spend.
+pub type FactsRow = (
+    DateTime<Utc>,
+    Option<chrono::NaiveDate>,
+    Option<DateTime<Utc>>,
+    i32,
+    i64,
+);
+
+/// The member's facts row, if the member exists.
+pub async fn facts(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<FactsRow>, DbErr> {
+    members::Entity::find_by_id(id.get())
+        .select_only()
+        .column(members::Column::CreatedAt)
+        .column(members::Column::LastSignInDay)
+        .column(members::Column::LastPurchaseAt)
+        .column(members::Column::Purchases12m)
+        .column(members::Column::Spend12mCents)
+        .into_tuple()
+        .one(db)
+        .await
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<MemberProfile>, DbErr> {
     Ok(members::Entity::find_by_id(id.get())
         .one(db)
@@ -127,10 +151,14 @@ pub async fn find(db: &impl ConnectionTrait, id: MemberId) -> Result<Option<Memb
 pub async fn search(
     db: &impl ConnectionTrait,
     filter: &MemberFilter,
+    segment: Option<Cond>,
     before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<MemberSummary>, DbErr> {
     let mut query = members::Entity::find();
+    if let Some(segment) = segment {
+        query = query.filter(segment);
+    }
     if let Some(search) = &filter.search {
         let pattern = search.contains_pattern();
         let like = |column: members::Column| {

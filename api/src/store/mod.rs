@@ -15,8 +15,10 @@ pub mod purchases;
 pub mod reach;
 pub mod referrals;
 pub mod rewards;
+pub mod segments;
 pub mod signins;
 pub mod stats;
+pub mod tags;
 pub mod tiers;
 pub mod wechat;
 

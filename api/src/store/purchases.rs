@@ -288,3 +288,49 @@ pub async fn mark_deduction_reversed(
         .await
         .map(|_| ())
 }
+
+/// Recomputes the purchase facts on member rows from their purchases not refunded: the last
+/// purchase, and the purchases and spend since `window_start` (the trailing 12 months). One
+/// statement: for one member after a purchase or a refund, or for every member who ever bought
+/// (the scheduled pass rolling the window).
+///
+/// # Errors
+/// Database errors.
+pub async fn refresh_facts(
+    db: &impl sea_orm::ConnectionTrait,
+    member: Option<MemberId>,
+    window_start: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let p = |n: u8| match backend {
+        sea_orm::DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let scope = match member {
+        Some(_) => format!("id = {}", p(3)),
+        None => "last_purchase_at IS NOT NULL \
+                 OR EXISTS (SELECT 1 FROM purchases p WHERE p.member_id = members.id)"
+            .to_owned(),
+    };
+    let sql = format!(
+        "UPDATE members SET \
+         last_purchase_at = (SELECT MAX(occurred_at) FROM purchases p \
+            WHERE p.member_id = members.id AND p.status <> 'REFUNDED'), \
+         purchases_12m = (SELECT COUNT(*) FROM purchases p \
+            WHERE p.member_id = members.id AND p.status <> 'REFUNDED' AND p.occurred_at >= {}), \
+         spend_12m_cents = COALESCE((SELECT SUM(amount_cents) FROM purchases p \
+            WHERE p.member_id = members.id AND p.status <> 'REFUNDED' AND p.occurred_at >= {}), 0) \
+         WHERE {scope}",
+        p(1),
+        p(2),
+    );
+    let mut values: Vec<sea_orm::Value> = vec![window_start.into(), window_start.into()];
+    if let Some(member) = member {
+        values.push(member.get().into());
+    }
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await
+    .map(|_| ())
+}

@@ -188,7 +188,7 @@ async fn redemptions_purchases_and_checkout_stay_within_their_budgets() {
 
     let purchase = "mutation($m: ID!) { recordPurchase(memberId: $m, orderId: \"O-1\", amountCents: 12300, occurredAt: \"2026-12-01T00:00:00Z\") { pointsGranted } }";
     let cost = cost_of(&app, &log, &admin, purchase, json!({ "m": alice.id })).await;
-    cost.within("recordPurchase", 10, 2);
+    cost.within("recordPurchase", 11, 2);
 
     let deduct = "mutation($m: ID!) { deductPointsForOrder(memberId: $m, orderId: \"O-2\", amountCents: 100000, points: 100) { balanceAfter } }";
     let cost = cost_of(&app, &log, &admin, deduct, json!({ "m": alice.id })).await;

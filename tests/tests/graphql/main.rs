@@ -20,6 +20,7 @@ mod purchases;
 mod rate_limits;
 mod referrals;
 mod rewards;
+mod segments;
 mod signin;
 mod subscriptions;
 mod tiers;

@@ -1,0 +1,319 @@
+//! Segments (人群) as SQL: a filter becomes one condition over the member row (and the tag
+//! index), so a count is one query. The rules are `domain::segment`'s, written as predicates
+//! on stored instants and business days.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use entity::{member_tags, members, segments};
+use sea_orm::sea_query::{Cond, Expr, Query, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::domain::segment::{
+    LifecycleStage, LifecycleThresholds, RfmGroup, RfmThresholds, SavedSegment, SegmentFilter,
+    day_start, days_before,
+};
+use crate::error::AppError;
+
+/// What a filter is read against: the business day, its zone, and the thresholds in force.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentContext {
+    pub today: NaiveDate,
+    pub timezone: Tz,
+    pub rfm: RfmThresholds,
+    pub lifecycle: LifecycleThresholds,
+}
+
+impl SegmentContext {
+    /// The first instant of the business day `days` before today.
+    fn start_of_days_ago(&self, days: i64) -> DateTime<Utc> {
+        day_start(days_before(self.today, days), self.timezone)
+    }
+
+    /// The first instant after the business day `days` before today.
+    fn end_of_days_ago(&self, days: i64) -> DateTime<Utc> {
+        self.start_of_days_ago(days.saturating_sub(1))
+    }
+
+    /// Inactive for at least `days`: the later of the last sign-in and the last purchase (or
+    /// the registration, when neither) lies `days` or more business days back.
+    fn inactive_for(&self, days: i64) -> Cond {
+        let last_day = days_before(self.today, days);
+        let after_it = self.end_of_days_ago(days);
+        Cond::all()
+            .add(
+                Cond::any()
+                    .add(members::Column::LastSignInDay.is_null())
+                    .add(members::Column::LastSignInDay.lte(last_day)),
+            )
+            .add(
+                Cond::any()
+                    .add(members::Column::LastPurchaseAt.is_null())
+                    .add(members::Column::LastPurchaseAt.lt(after_it)),
+            )
+            .add(
+                Cond::any()
+                    .add(members::Column::LastSignInDay.is_not_null())
+                    .add(members::Column::LastPurchaseAt.is_not_null())
+                    .add(members::Column::CreatedAt.lt(after_it)),
+            )
+    }
+
+    fn rfm_group(&self, group: RfmGroup) -> Cond {
+        let (recent, frequent, monetary) = group.levels();
+        let since = self.start_of_days_ago(self.rfm.recency_days);
+        let recency: SimpleExpr = if recent {
+            members::Column::LastPurchaseAt.gte(since)
+        } else {
+            members::Column::LastPurchaseAt.lt(since)
+        };
+        let frequency = if frequent {
+            members::Column::Purchases12m.gte(self.rfm.frequency)
+        } else {
+            members::Column::Purchases12m.lt(self.rfm.frequency)
+        };
+        let spend = if monetary {
+            members::Column::Spend12mCents.gte(self.rfm.monetary_cents)
+        } else {
+            members::Column::Spend12mCents.lt(self.rfm.monetary_cents)
+        };
+        Cond::all()
+            .add(members::Column::LastPurchaseAt.is_not_null())
+            .add(recency)
+            .add(frequency)
+            .add(spend)
+    }
+
+    fn stage(&self, stage: LifecycleStage) -> Cond {
+        let dormant = self.inactive_for(self.lifecycle.dormant_days);
+        let at_risk = self.inactive_for(self.lifecycle.at_risk_days);
+        let new_since = self.start_of_days_ago(self.lifecycle.new_days);
+        match stage {
+            LifecycleStage::Dormant => dormant,
+            LifecycleStage::AtRisk => at_risk.add(dormant.not()),
+            LifecycleStage::New => Cond::all()
+                .add(at_risk.not())
+                .add(members::Column::LastPurchaseAt.is_null())
+                .add(members::Column::CreatedAt.gte(new_since)),
+            LifecycleStage::Prospect => Cond::all()
+                .add(at_risk.not())
+                .add(members::Column::LastPurchaseAt.is_null())
+                .add(members::Column::CreatedAt.lt(new_since)),
+            LifecycleStage::Active => Cond::all()
+                .add(at_risk.not())
+                .add(members::Column::LastPurchaseAt.is_not_null()),
+        }
+    }
+
+    /// The filter as one condition on `members`.
+    pub fn condition(&self, filter: &SegmentFilter) -> Cond {
+        let mut all = Cond::all();
+        if let Some(tiers) = &filter.tiers {
+            all = all.add(members::Column::TierCode.is_in(tiers.iter().cloned()));
+        }
+        if let Some(tags) = &filter.tag_ids {
+            all = all.add(
+                members::Column::Id.in_subquery(
+                    Query::select()
+                        .column(member_tags::Column::MemberId)
+                        .from(member_tags::Entity)
+                        .and_where(member_tags::Column::TagId.is_in(tags.iter().copied()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(groups) = &filter.rfm_groups {
+            all = all.add(
+                groups
+                    .iter()
+                    .fold(Cond::any(), |any, group| any.add(self.rfm_group(*group))),
+            );
+        }
+        if let Some(stages) = &filter.lifecycle_stages {
+            all = all.add(
+                stages
+                    .iter()
+                    .fold(Cond::any(), |any, stage| any.add(self.stage(*stage))),
+            );
+        }
+        if filter.koc_only == Some(true) {
+            all = all.add(members::Column::KocLevel.is_not_null());
+        }
+        if let Some(days) = filter.registered_within_days {
+            all = all.add(members::Column::CreatedAt.gte(self.start_of_days_ago(days)));
+        }
+        if let Some(days) = filter.registered_before_days {
+            all = all.add(members::Column::CreatedAt.lt(self.end_of_days_ago(days)));
+        }
+        if let Some(days) = filter.signed_in_within_days {
+            all = all.add(members::Column::LastSignInDay.gte(days_before(self.today, days)));
+        }
+        if let Some(days) = filter.inactive_for_days {
+            all = all.add(self.inactive_for(days));
+        }
+        if let Some(min) = filter.min_balance {
+            all = all.add(members::Column::PointsBalance.gte(min));
+        }
+        if let Some(max) = filter.max_balance {
+            all = all.add(members::Column::PointsBalance.lte(max));
+        }
+        if let Some(min) = filter.min_purchases_12m {
+            all = all.add(members::Column::Purchases12m.gte(min));
+        }
+        if let Some(min) = filter.min_spend_12m_cents {
+            all = all.add(members::Column::Spend12mCents.gte(min));
+        }
+        if let Some(month) = filter.birthday_month {
+            all = all.add(members::Column::Birthday.like(format!("{month:02}-%")));
+        }
+        if let Some(verified) = filter.has_phone {
+            all = all.add(members::Column::PhoneVerified.eq(verified));
+        }
+        if let Some(any_of) = &filter.any_of {
+            all = all.add(
+                any_of
+                    .iter()
+                    .fold(Cond::any(), |any, filter| any.add(self.condition(filter))),
+            );
+        }
+        all
+    }
+}
+
+/// How many members match (one query).
+///
+/// # Errors
+/// Database errors.
+pub async fn count(db: &impl ConnectionTrait, condition: Cond) -> Result<u64, DbErr> {
+    members::Entity::find().filter(condition).count(db).await
+}
+
+fn stored(row: segments::Model) -> Result<SavedSegment, AppError> {
+    Ok(SavedSegment {
+        id: row.id,
+        filter: serde_json::from_str(&row.filter).map_err(AppError::internal)?,
+        name: row.name,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// # Errors
+/// Database errors.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    name: &str,
+    filter: &SegmentFilter,
+    now: DateTime<Utc>,
+) -> Result<SavedSegment, AppError> {
+    let row = segments::ActiveModel {
+        name: Set(name.to_owned()),
+        filter: Set(serde_json::to_string(filter).map_err(AppError::internal)?),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    stored(row)
+}
+
+/// Replaces a segment's name and filter; false for an unknown id.
+///
+/// # Errors
+/// Database errors.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i64,
+    name: &str,
+    filter: &SegmentFilter,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let changed = segments::Entity::update_many()
+        .col_expr(segments::Column::Name, Expr::value(name))
+        .col_expr(
+            segments::Column::Filter,
+            Expr::value(serde_json::to_string(filter).map_err(AppError::internal)?),
+        )
+        .col_expr(segments::Column::UpdatedAt, Expr::value(now))
+        .filter(segments::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(changed.rows_affected == 1)
+}
+
+/// # Errors
+/// Database errors.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<SavedSegment>, AppError> {
+    segments::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(stored)
+        .transpose()
+}
+
+/// Every segment, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<SavedSegment>, AppError> {
+    segments::Entity::find()
+        .order_by_asc(segments::Column::Id)
+        .limit(500)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(stored)
+        .collect()
+}
+
+/// Members with a purchase in the trailing window: (how many, the median recency instant, the
+/// median purchase count, the median spend). Medians by sorting, so both backends agree.
+///
+/// # Errors
+/// Database errors.
+pub async fn purchase_medians(
+    db: &impl ConnectionTrait,
+) -> Result<Option<(DateTime<Utc>, i64, i64)>, DbErr> {
+    let buyers = || members::Entity::find().filter(members::Column::Purchases12m.gt(0));
+    let count = buyers().count(db).await?;
+    if count == 0 {
+        return Ok(None);
+    }
+    let middle = count / 2;
+    let recency: Option<Option<DateTime<Utc>>> = buyers()
+        .select_only()
+        .column(members::Column::LastPurchaseAt)
+        .order_by_desc(members::Column::LastPurchaseAt)
+        .offset(middle)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let frequency: Option<i32> = buyers()
+        .select_only()
+        .column(members::Column::Purchases12m)
+        .order_by_asc(members::Column::Purchases12m)
+        .offset(middle)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let spend: Option<i64> = buyers()
+        .select_only()
+        .column(members::Column::Spend12mCents)
+        .order_by_asc(members::Column::Spend12mCents)
+        .offset(middle)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(match (recency.flatten(), frequency, spend) {
+        (Some(recency), Some(frequency), Some(spend)) => {
+            Some((recency, i64::from(frequency), spend))
+        }
+        _ => None,
+    })
+}
