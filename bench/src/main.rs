@@ -334,8 +334,9 @@ impl Programme {
                 .ask(&client, &self.admin_token, SEGMENT_QUERY)
                 .await?;
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-            matched = answer["data"]["previewSegment"]["count"]
-                .as_u64()
+            matched = answer
+                .pointer("/data/previewSegment/count")
+                .and_then(Value::as_u64)
                 .with_context(|| format!("previewSegment answered {answer}"))?;
             if run > 0 {
                 millis.push(elapsed);
