@@ -47,6 +47,11 @@ pub struct Model {
     /// Their amount, in cents.
     #[sea_orm(column_name = "spend_12m_cents")]
     pub spend_12m_cents: i64,
+    /// Set while an operator has frozen the member (风控): they earn and spend nothing.
+    pub frozen_at: Option<DateTimeUtc>,
+    pub frozen_reason: Option<String>,
+    /// The member refuses personalised marketing: no campaign reaches them.
+    pub marketing_opt_out: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,7 @@ mod m20261204_000001_add_wechat_reach;
 mod m20261204_000002_add_message_consents;
 mod m20261205_000001_add_outbox;
 mod m20261206_000001_add_member_facts;
+mod m20261206_000002_add_member_status;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_add_message_consents::Migration),
             Box::new(m20261205_000001_add_outbox::Migration),
             Box::new(m20261206_000001_add_member_facts::Migration),
+            Box::new(m20261206_000002_add_member_status::Migration),
         ]
     }
 }

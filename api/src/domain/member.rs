@@ -212,6 +212,7 @@ pub struct ProfileUpdate {
     pub phone: Option<Phone>,
     pub birthday: Option<Birthday>,
     pub hide_from_leaderboards: Option<bool>,
+    pub marketing_opt_out: Option<bool>,
 }
 
 /// A birthday can be set once; setting the same day again is harmless, changing it is not.
@@ -251,6 +252,10 @@ pub struct MemberProfile {
     pub invite_code: String,
     pub tier_code: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Set while frozen (风控), with the operator's reason.
+    pub frozen: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    /// The member refuses personalised marketing.
+    pub marketing_opt_out: bool,
 }
 
 /// What an operator typed to find a member: part of a nickname or phone number, or a whole

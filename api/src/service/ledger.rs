@@ -247,6 +247,13 @@ impl Ledger<'_> {
                 credit.requested,
             ),
         };
+        // A frozen member earns nothing (SPEC §15); operators' adjustments and refunds of
+        // what they spent still go through.
+        let outcome = if member.frozen && credit.kind.counts_toward_earn_cap() {
+            points::CapOutcome { granted: 0, cut: 0 }
+        } else {
+            outcome
+        };
         let balance_after = member
             .balance
             .checked_add(outcome.granted)
@@ -322,6 +329,13 @@ impl Ledger<'_> {
         member: &mut LockedMember,
         debit: Debit<'_>,
     ) -> Result<Posting, AppError> {
+        // A frozen member spends nothing; claw-backs, expiry and operators' adjustments still
+        // take points.
+        if member.frozen && matches!(debit.kind, EntryKind::Redemption | EntryKind::MakeUpSignIn) {
+            return Err(AppError::Forbidden(
+                "this member is frozen: points cannot be spent",
+            ));
+        }
         let balance_after = member
             .balance
             .checked_sub(debit.amount)

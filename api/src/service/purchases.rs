@@ -146,7 +146,13 @@ impl PurchaseService {
         let earned = store::ledger::month_totals(ledger.db, member, month.as_str())
             .await?
             .earned;
-        let cap = points::apply_earn_cap(requested, earned, tier.monthly_earn_cap);
+        let cap = if member.frozen {
+            // A frozen member earns nothing from the purchase (SPEC §15); it still counts as a
+            // purchase for their facts.
+            points::CapOutcome { granted: 0, cut: 0 }
+        } else {
+            points::apply_earn_cap(requested, earned, tier.monthly_earn_cap)
+        };
         store::ledger::add_to_month(
             ledger.db,
             member,

@@ -48,7 +48,10 @@ impl Ledger<'_> {
         source: GrowthSource,
         reference: Option<&str>,
     ) -> Result<(), AppError> {
-        let growth = if amount > 0 {
+        let growth = if member.frozen && amount > 0 {
+            // A frozen member earns no growth either.
+            0
+        } else if amount > 0 {
             tier::apply_growth_coefficient(amount, member.koc_level)
         } else {
             amount

@@ -51,7 +51,8 @@ fn source(board: Board, edition: &str, yesterday: NaiveDate) -> Source {
     let mut query = Query::select();
     query
         .from(members::Entity)
-        .and_where(member_col(members::Column::HideFromLeaderboards).eq(false));
+        .and_where(member_col(members::Column::HideFromLeaderboards).eq(false))
+        .and_where(member_col(members::Column::FrozenAt).is_null());
     let (value, arrival) = match board {
         Board::PointsMonth | Board::KocMonth => {
             let (value, arrival) = if board == Board::PointsMonth {
@@ -225,7 +226,15 @@ pub async fn appearances(
         return Ok(Vec::new());
     }
     // Only what a board row shows: a page of 100 reads six narrow columns, not whole members.
-    type Row = (i64, Option<String>, Option<String>, String, String, bool);
+    type Row = (
+        i64,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        bool,
+        Option<DateTime<Utc>>,
+    );
     let rows: Vec<Row> = members::Entity::find()
         .select_only()
         .columns([
@@ -235,6 +244,7 @@ pub async fn appearances(
             members::Column::TierCode,
             members::Column::InviteCode,
             members::Column::HideFromLeaderboards,
+            members::Column::FrozenAt,
         ])
         .filter(members::Column::Id.is_in(ids.iter().map(|id| id.get())))
         .into_tuple()
@@ -243,13 +253,13 @@ pub async fn appearances(
     Ok(rows
         .into_iter()
         .map(
-            |(id, nickname, avatar_url, tier_code, invite_code, hidden)| Appearance {
+            |(id, nickname, avatar_url, tier_code, invite_code, hidden, frozen_at)| Appearance {
                 member: MemberId::new(id),
                 nickname,
                 avatar_url,
                 tier_code,
                 invite_code,
-                hidden,
+                hidden: hidden || frozen_at.is_some(),
             },
         )
         .collect())
@@ -269,7 +279,7 @@ pub async fn member_standings(
         .one(db)
         .await?;
     let on_board = |value: i64, arrival: Option<DateTime<Utc>>| {
-        (value > 0 && !row.hide_from_leaderboards).then_some(Standing {
+        (value > 0 && !row.hide_from_leaderboards && row.frozen_at.is_none()).then_some(Standing {
             member,
             value,
             arrival,

@@ -208,6 +208,7 @@ pub struct ProfileColumns {
     pub avatar_url: Option<String>,
     pub phone: Option<String>,
     pub hide_from_leaderboards: Option<bool>,
+    pub marketing_opt_out: Option<bool>,
 }
 
 /// Writes the given profile columns.
@@ -243,6 +244,9 @@ pub async fn update_profile(
     }
     if let Some(hide) = columns.hide_from_leaderboards {
         update = update.col_expr(members::Column::HideFromLeaderboards, Expr::value(hide));
+    }
+    if let Some(opt_out) = columns.marketing_opt_out {
+        update = update.col_expr(members::Column::MarketingOptOut, Expr::value(opt_out));
     }
     update.exec(db).await.map(|_| ())
 }
@@ -332,5 +336,25 @@ pub(crate) fn profile(row: members::Model) -> MemberProfile {
         invite_code: row.invite_code,
         tier_code: row.tier_code,
         created_at: row.created_at,
+        frozen: row
+            .frozen_at
+            .map(|at| (at, row.frozen_reason.unwrap_or_default())),
+        marketing_opt_out: row.marketing_opt_out,
     }
+}
+
+/// Freezes a member with `reason`, or with `None` unfreezes them; false for an unknown member.
+pub async fn set_frozen(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+    frozen: Option<(&str, DateTime<Utc>)>,
+) -> Result<bool, DbErr> {
+    let (reason, at) = frozen.map_or((None, None), |(reason, at)| (Some(reason), Some(at)));
+    let changed = members::Entity::update_many()
+        .col_expr(members::Column::FrozenAt, Expr::value(at))
+        .col_expr(members::Column::FrozenReason, Expr::value(reason))
+        .filter(members::Column::Id.eq(id.get()))
+        .exec(db)
+        .await?;
+    Ok(changed.rows_affected == 1)
 }

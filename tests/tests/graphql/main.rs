@@ -9,6 +9,7 @@ mod inbox;
 mod koc;
 mod leaderboards;
 mod member_day;
+mod member_status;
 mod messages;
 mod operations;
 mod outages;

@@ -44,7 +44,10 @@ pub struct LockedMember {
     /// Whether purchases matured or lots lapsed since the last write (read with the row by
     /// `lock_member_for_work`; true when not read, so settling never gets skipped).
     pub settle_due: bool,
+    /// Left out of the boards: by the member's choice, or while frozen.
     pub hide_from_leaderboards: bool,
+    /// Frozen by an operator (风控): earns and spends nothing.
+    pub frozen: bool,
     /// When the streak and the invites last changed (the boards' tie-breaks).
     streak_at: Option<DateTime<Utc>>,
     invites_at: Option<DateTime<Utc>>,
@@ -255,7 +258,8 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         successful_invites: row.successful_invites,
         birthday: row.birthday,
         registered_at: row.created_at,
-        hide_from_leaderboards: row.hide_from_leaderboards,
+        hide_from_leaderboards: row.hide_from_leaderboards || row.frozen_at.is_some(),
+        frozen: row.frozen_at.is_some(),
         streak_at: row.streak_at,
         invites_at: row.invites_at,
         rules_version: 0,
