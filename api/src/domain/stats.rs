@@ -74,6 +74,12 @@ pub fn redemption_rate(issued: i64, redeemed: i64) -> Option<f64> {
     Some(f64::from(basis_points) / 10_000.0)
 }
 
+/// Members who bought at least twice per member who bought in the period (复购率), to 4
+/// decimals; `None` when nobody bought.
+pub fn repurchase_rate(purchasers: i64, repeat_purchasers: i64) -> Option<f64> {
+    redemption_rate(purchasers, repeat_purchasers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,11 @@ use async_graphql::{Context, Object, ResultExt, SimpleObject};
 
 use crate::domain::auth::AdminAction;
 use crate::domain::points::EntryKind;
-use crate::domain::stats::StatsPeriod;
+use crate::domain::stats::{self, StatsPeriod};
 use crate::graphql::context::ContextExt;
 use crate::graphql::points::PointsEntryKind;
 use crate::graphql::scalars::Date;
+use crate::graphql::segments::{LifecycleStage, RfmGroup};
 use crate::service::stats::{
     Activity, KindTotals, KocCounts, PointsStats, ProgrammeStats as Stats,
 };
@@ -31,6 +32,41 @@ pub struct ProgrammeStats {
     tiers: Vec<TierCount>,
     /// The KOC funnel (达人漏斗).
     koc: KocFunnel,
+    /// Who bought in the period, and who came back (复购).
+    purchases: PurchaseFigures,
+    /// Members per RFM group now (RFM 分布); members who never bought are in none.
+    rfm: Vec<RfmGroupCount>,
+    /// Members per lifecycle stage now (生命周期分布).
+    lifecycle: Vec<LifecycleStageCount>,
+}
+
+/// Buyers of a period (消费人数 / 复购率). Refunded purchases are left out.
+#[derive(SimpleObject)]
+pub struct PurchaseFigures {
+    /// Members who bought at least once in the period.
+    purchasers: i64,
+    /// Of those, members who bought at least twice.
+    repeat_purchasers: i64,
+    /// repeatPurchasers / purchasers (复购率), to 4 decimals; null when nobody bought.
+    repurchase_rate: Option<f64>,
+}
+
+/// How many members an RFM group has now.
+#[derive(SimpleObject)]
+pub struct RfmGroupCount {
+    /// The group.
+    group: RfmGroup,
+    /// Members in it now.
+    members: u64,
+}
+
+/// How many members a lifecycle stage has now.
+#[derive(SimpleObject)]
+pub struct LifecycleStageCount {
+    /// The stage.
+    stage: LifecycleStage,
+    /// Members in it now.
+    members: u64,
 }
 
 /// Points figures (积分数据) of a period.
@@ -129,6 +165,13 @@ impl From<Stats> for ProgrammeStats {
                 })
                 .collect(),
             koc: stats.koc.into(),
+            purchases: PurchaseFigures {
+                purchasers: stats.purchasers.0,
+                repeat_purchasers: stats.purchasers.1,
+                repurchase_rate: stats::repurchase_rate(stats.purchasers.0, stats.purchasers.1),
+            },
+            rfm: Vec::new(),
+            lifecycle: Vec::new(),
         }
     }
 }
@@ -205,7 +248,24 @@ impl StatsQuery {
     ) -> async_graphql::Result<ProgrammeStats> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
         let period = StatsPeriod::new(from.0, to.0).extend()?;
-        let stats = ctx.services().stats.programme(period).await.extend()?;
-        Ok(stats.into())
+        let services = ctx.services();
+        let stats = services.stats.programme(period).await.extend()?;
+        let (groups, stages) = services.segments.distributions().await.extend()?;
+        let mut figures: ProgrammeStats = stats.into();
+        figures.rfm = groups
+            .into_iter()
+            .map(|(group, members)| RfmGroupCount {
+                group: group.into(),
+                members,
+            })
+            .collect();
+        figures.lifecycle = stages
+            .into_iter()
+            .map(|(stage, members)| LifecycleStageCount {
+                stage: stage.into(),
+                members,
+            })
+            .collect();
+        Ok(figures)
     }
 }

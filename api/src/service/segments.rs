@@ -100,6 +100,32 @@ impl SegmentService {
         Ok(Audience(self.context().await?.condition(filter)))
     }
 
+    /// Members per RFM group and per lifecycle stage now: one count each.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn distributions(
+        &self,
+    ) -> Result<(Vec<(segment::RfmGroup, u64)>, Vec<(LifecycleStage, u64)>), AppError> {
+        let mut groups = Vec::new();
+        for &group in segment::RfmGroup::ALL {
+            let filter = SegmentFilter {
+                rfm_groups: Some(vec![group]),
+                ..SegmentFilter::default()
+            };
+            groups.push((group, self.count(&filter).await?));
+        }
+        let mut stages = Vec::new();
+        for &stage in LifecycleStage::ALL {
+            let filter = SegmentFilter {
+                lifecycle_stages: Some(vec![stage]),
+                ..SegmentFilter::default()
+            };
+            stages.push((stage, self.count(&filter).await?));
+        }
+        Ok((groups, stages))
+    }
+
     /// The members of a saved segment, of a tag, or of both; none for neither.
     ///
     /// # Errors

@@ -36,6 +36,8 @@ pub struct ProgrammeStats {
     /// (tier code, tier name, members now), entry tier first.
     pub tiers: Vec<(String, String, i64)>,
     pub koc: KocCounts,
+    /// Members who bought in the period, and of those who bought at least twice.
+    pub purchasers: (i64, i64),
 }
 
 impl PointsStats {
@@ -114,6 +116,7 @@ impl StatsService {
             new_members: store::stats::new_members(&self.db, start, end).await?,
             tiers,
             koc: store::stats::koc_counts(&self.db, start, end).await?,
+            purchasers: store::stats::purchasers(&self.db, start, end).await?,
         })
     }
 }

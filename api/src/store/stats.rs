@@ -170,6 +170,34 @@ pub async fn new_members(
     one_row(db, &query).await?.try_get_by_index(0)
 }
 
+/// Members who bought in `[start, end)`, and of those, members who bought at least twice
+/// (refunded purchases left out): the repurchase rate's parts.
+pub async fn purchasers(
+    db: &impl ConnectionTrait,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<(i64, i64), DbErr> {
+    let backend = db.get_database_backend();
+    let (p1, p2) = match backend {
+        sea_orm::DatabaseBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let sql = format!(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END), 0) FROM \
+         (SELECT member_id, COUNT(*) AS n FROM purchases WHERE status <> 'REFUNDED' \
+         AND occurred_at >= {p1} AND occurred_at < {p2} GROUP BY member_id) buyers"
+    );
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [start.into(), end.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("no aggregate row".into()))?;
+    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
+}
+
 /// Members per tier code now.
 pub async fn members_by_tier(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
     let mut query = Query::select();

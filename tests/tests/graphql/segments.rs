@@ -387,6 +387,47 @@ async fn segment_counts_match_a_recomputation_from_the_members_own_activity() {
         }
     }
     assert_eq!(listed, expected);
+
+    // The dashboard's distributions and repurchase rate agree with the same recomputation.
+    let stats = app
+        .gql(
+            Some(&admin),
+            "{ programmeStats(from: \"2025-06-15\", to: \"2026-06-15\") { purchases { purchasers repeatPurchasers repurchaseRate } rfm { group members } lifecycle { stage members } } }",
+            json!({}),
+        )
+        .await;
+    let stats = stats.expect_ok()["programmeStats"].clone();
+    for row in stats["rfm"].as_array().unwrap() {
+        let group = row["group"].as_str().unwrap();
+        let expected = members
+            .iter()
+            .filter(|m| m.rfm_group(today, window_start, &thresholds) == Some(group))
+            .count();
+        assert_eq!(row["members"], expected, "{group}");
+    }
+    for row in stats["lifecycle"].as_array().unwrap() {
+        let stage = row["stage"].as_str().unwrap();
+        let expected = members.iter().filter(|m| m.stage(today) == stage).count();
+        assert_eq!(row["members"], expected, "{stage}");
+    }
+    let period_start = NaiveDate::from_ymd_opt(2025, 6, 15).unwrap();
+    let bought: Vec<usize> = members
+        .iter()
+        .map(|m| {
+            m.purchases
+                .iter()
+                .filter(|(day, _, refunded, _)| !refunded && *day >= period_start && *day <= today)
+                .count()
+        })
+        .filter(|n| *n > 0)
+        .collect();
+    let repeat = bought.iter().filter(|n| **n >= 2).count();
+    assert_eq!(stats["purchases"]["purchasers"], bought.len());
+    assert_eq!(stats["purchases"]["repeatPurchasers"], repeat);
+    let rate = stats["purchases"]["repurchaseRate"].as_f64().unwrap();
+    let exact =
+        f64::from(u32::try_from(repeat).unwrap()) / f64::from(u32::try_from(bought.len()).unwrap());
+    assert!((rate - exact).abs() < 0.0001, "{rate} vs {exact}");
 }
 
 #[tokio::test]
