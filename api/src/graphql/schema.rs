@@ -36,7 +36,7 @@ use crate::graphql::rewards::{RewardMutation, RewardQuery};
 use crate::graphql::scalars::DATE_TIME_DESCRIPTION;
 use crate::graphql::segments::{SegmentMutation, SegmentQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
-use crate::graphql::stats::StatsQuery;
+use crate::graphql::stats::{StatsMutation, StatsQuery};
 use crate::graphql::tiers::{TierMutation, TierQuery};
 use crate::service::Services;
 
@@ -83,6 +83,7 @@ pub struct Mutation(
     LeaderboardMutation,
     OutboxMutation,
     SegmentMutation,
+    StatsMutation,
     ClockMutation,
 );
 

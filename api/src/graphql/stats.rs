@@ -10,7 +10,7 @@ use crate::graphql::points::PointsEntryKind;
 use crate::graphql::scalars::Date;
 use crate::graphql::segments::{LifecycleStage, RfmGroup};
 use crate::service::stats::{
-    Activity, KindTotals, KocCounts, PointsStats, ProgrammeStats as Stats,
+    Activity, KindTotals, KocCounts, PointsStats, ProgrammeBudget, ProgrammeStats as Stats,
 };
 
 /// Programme figures (运营数据) for a period of business days. Flows count what happened
@@ -38,6 +38,32 @@ pub struct ProgrammeStats {
     rfm: Vec<RfmGroupCount>,
     /// Members per lifecycle stage now (生命周期分布).
     lifecycle: Vec<LifecycleStageCount>,
+    /// The monthly points budget and this month's issue against it; null without a budget.
+    budget: Option<BudgetFigures>,
+}
+
+/// The programme's monthly points budget (最大可发放积分数) this business month.
+#[derive(SimpleObject)]
+pub struct BudgetFigures {
+    /// The budget.
+    monthly_points: i64,
+    /// Points issued this month, summed from the members' monthly counters.
+    issued_this_month: i64,
+    /// What is left: monthlyPoints − issuedThisMonth, at least 0. Campaign grants and lottery
+    /// prizes stop at it.
+    remaining: i64,
+}
+
+impl BudgetFigures {
+    fn of(budget: ProgrammeBudget) -> Option<Self> {
+        budget.monthly_points.map(|monthly_points| Self {
+            monthly_points,
+            issued_this_month: budget.issued_this_month,
+            remaining: monthly_points
+                .saturating_sub(budget.issued_this_month)
+                .max(0),
+        })
+    }
 }
 
 /// Buyers of a period (消费人数 / 复购率). Refunded purchases are left out.
@@ -172,6 +198,7 @@ impl From<Stats> for ProgrammeStats {
             },
             rfm: Vec::new(),
             lifecycle: Vec::new(),
+            budget: None,
         }
     }
 }
@@ -251,6 +278,7 @@ impl StatsQuery {
         let services = ctx.services();
         let stats = services.stats.programme(period).await.extend()?;
         let (groups, stages) = services.segments.distributions().await.extend()?;
+        let budget = services.stats.budget().await.extend()?;
         let mut figures: ProgrammeStats = stats.into();
         figures.rfm = groups
             .into_iter()
@@ -266,6 +294,32 @@ impl StatsQuery {
                 members,
             })
             .collect();
+        figures.budget = BudgetFigures::of(budget);
         Ok(figures)
+    }
+}
+
+#[derive(Default)]
+pub struct StatsMutation;
+
+#[Object]
+impl StatsMutation {
+    /// Sets the programme's monthly points budget (最大可发放积分数; ADMIN), or with null removes
+    /// it. Campaign grants and lottery prizes stop at it; other earning does not. VALIDATION
+    /// on `monthlyPoints` (at least 1).
+    async fn update_programme_budget(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Points the programme may issue per business month; null: no budget.")]
+        monthly_points: Option<i32>,
+    ) -> async_graphql::Result<Option<BudgetFigures>> {
+        ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
+        let budget = ctx
+            .services()
+            .stats
+            .set_budget(monthly_points.map(i64::from))
+            .await
+            .extend()?;
+        Ok(BudgetFigures::of(budget))
     }
 }

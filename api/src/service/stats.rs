@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::points::EntryKind;
+use crate::domain::points::{EntryKind, MonthKey};
 use crate::domain::stats::{self, StatsPeriod};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -69,6 +69,18 @@ impl PointsStats {
     }
 }
 
+/// The programme's monthly points budget (最大可发放积分数) and this month's issue against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgrammeBudget {
+    /// `None`: no budget.
+    pub monthly_points: Option<i64>,
+    /// Points issued this business month (the members' monthly earned counters).
+    pub issued_this_month: i64,
+}
+
+/// The budget's settings key (a rule: campaign grants and lottery prizes read it).
+const MONTHLY_POINTS_BUDGET: &str = "programme_monthly_points_budget";
+
 pub struct StatsService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
@@ -77,6 +89,36 @@ pub struct StatsService {
 impl StatsService {
     pub fn new(db: DatabaseConnection, clock: Arc<Clock>) -> Self {
         Self { db, clock }
+    }
+
+    /// The budget and this month's issue against it.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn budget(&self) -> Result<ProgrammeBudget, AppError> {
+        let budget = programme::setting(&self.db, MONTHLY_POINTS_BUDGET, 0).await?;
+        let month = MonthKey::of(self.clock.now(), self.clock.timezone());
+        Ok(ProgrammeBudget {
+            monthly_points: (budget > 0).then_some(budget),
+            issued_this_month: store::stats::issued_in_month(&self.db, month.as_str()).await?,
+        })
+    }
+
+    /// Sets the monthly points budget, or with `None` removes it.
+    ///
+    /// # Errors
+    /// `VALIDATION` on `monthlyPoints` (at least 1).
+    pub async fn set_budget(
+        &self,
+        monthly_points: Option<i64>,
+    ) -> Result<ProgrammeBudget, AppError> {
+        if monthly_points.is_some_and(|points| points < 1) {
+            return Err(AppError::validation("monthlyPoints", "must be at least 1"));
+        }
+        let txn = store::begin(&self.db).await?;
+        programme::set_setting(&txn, MONTHLY_POINTS_BUDGET, monthly_points.unwrap_or(0)).await?;
+        txn.commit().await?;
+        self.budget().await
     }
 
     /// The programme's figures for `period`. Flows (points, sign-ins, new members, KOC

@@ -2,7 +2,7 @@
 //! never one query per member.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{koc_applications, koc_submissions, members, point_entries, sign_ins};
+use entity::{koc_applications, koc_submissions, member_months, members, point_entries, sign_ins};
 use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
@@ -106,6 +106,20 @@ pub async fn points_by_kind(
             })
         })
         .collect()
+}
+
+/// Points issued in business month `month` (`YYYY-MM`), summed from the members' monthly
+/// counters: no shared hot counter.
+pub async fn issued_in_month(db: &impl ConnectionTrait, month: &str) -> Result<i64, DbErr> {
+    let mut query = Query::select();
+    query
+        .expr(total(Expr::col((
+            member_months::Entity,
+            member_months::Column::Earned,
+        ))))
+        .from(member_months::Entity)
+        .and_where(Expr::col((member_months::Entity, member_months::Column::Month)).eq(month));
+    one_row(db, &query).await?.try_get_by_index(0)
 }
 
 /// Points every member holds now.

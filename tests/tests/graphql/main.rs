@@ -1,6 +1,7 @@
 //! The GraphQL-over-HTTP suite: one binary, one module per capability.
 
 mod admin;
+mod budget;
 mod budgets;
 mod clock;
 mod http;
