@@ -187,7 +187,14 @@ impl SegmentContext {
 /// # Errors
 /// Database errors.
 pub async fn count(db: &impl ConnectionTrait, condition: Cond) -> Result<u64, DbErr> {
-    members::Entity::find().filter(condition).count(db).await
+    let counted: Option<i64> = members::Entity::find()
+        .select_only()
+        .column_as(members::Column::Id.count(), "n")
+        .filter(condition)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(counted.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
 }
 
 fn stored(row: segments::Model) -> Result<SavedSegment, AppError> {

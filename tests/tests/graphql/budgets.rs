@@ -194,3 +194,18 @@ async fn redemptions_purchases_and_checkout_stay_within_their_budgets() {
     let cost = cost_of(&app, &log, &admin, deduct, json!({ "m": alice.id })).await;
     cost.within("deductPointsForOrder", 13, 2);
 }
+
+#[tokio::test]
+async fn a_segment_count_is_one_query_after_the_admin_and_rules_checks() {
+    let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
+        return;
+    };
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let preview = "{ previewSegment(filter: { tiers: [\"NEW\"], rfmGroups: [IMPORTANT_VALUE], anyOf: [{ lifecycleStages: [AT_RISK] }, { tagIds: [\"1\"] }] }) { count } }";
+    // A first request warms the rules cache.
+    app.gql(Some(&admin), preview, json!({})).await.expect_ok();
+    let cost = cost_of(&app, &log, &admin, preview, json!({})).await;
+    // The admin check, the rules' version (the thresholds are rules), the count itself.
+    cost.within("previewSegment { count }", 3, 1);
+    assert!(!cost.opens_a_transaction(), "a count takes no lock");
+}
