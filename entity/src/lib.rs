@@ -7,6 +7,7 @@ pub mod growth_entries;
 pub mod koc_applications;
 pub mod koc_submissions;
 pub mod koc_tasks;
+pub mod lifecycle_transitions;
 pub mod member_day_events;
 pub mod member_months;
 pub mod member_tags;

@@ -52,6 +52,9 @@ pub struct Model {
     pub frozen_reason: Option<String>,
     /// The member refuses personalised marketing: no campaign reaches them.
     pub marketing_opt_out: bool,
+    /// The stage (AT_RISK, DORMANT) the scheduled pass last noticed the member entering; null
+    /// once they are active again.
+    pub noticed_stage: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,6 +29,7 @@ mod m20261204_000002_add_message_consents;
 mod m20261205_000001_add_outbox;
 mod m20261206_000001_add_member_facts;
 mod m20261206_000002_add_member_status;
+mod m20261206_000003_add_lifecycle_transitions;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_add_outbox::Migration),
             Box::new(m20261206_000001_add_member_facts::Migration),
             Box::new(m20261206_000002_add_member_status::Migration),
+            Box::new(m20261206_000003_add_lifecycle_transitions::Migration),
         ]
     }
 }

@@ -253,6 +253,10 @@ pub struct ScheduledJobsPayload {
     member_day_notices: u64,
     /// Reminders that an unused coupon lapses within 3 days (券到期提醒), once per coupon.
     coupon_expiring_notices: u64,
+    /// Members noticed entering AT_RISK (预警流失) since the last pass, once per entry.
+    became_at_risk: u64,
+    /// Members noticed entering DORMANT (沉睡) since the last pass, once per entry.
+    became_dormant: u64,
 }
 
 #[derive(Default)]
@@ -347,6 +351,8 @@ impl PointsMutation {
             tiers_evaluated: run.tiers.map(|t| t.evaluated),
             member_day_notices: run.member_day_notices,
             coupon_expiring_notices: run.coupon_notices,
+            became_at_risk: run.became_at_risk,
+            became_dormant: run.became_dormant,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Scheduled work, run by every instance each interval and by admins on demand: points expiry
-//! and pending purchases, the monthly tier evaluation, the member-day notice the day before, and
-//! coupon reminders 3 days before a coupon lapses.
+//! and pending purchases, the monthly tier evaluation, the member-day notice the day before,
+//! coupon reminders 3 days before a coupon lapses, the members' trailing purchase facts and RFM
+//! medians, and members entering AT_RISK or DORMANT.
 //! Each step is safe to run on several instances at once.
 
 use crate::error::AppError;
@@ -16,6 +17,9 @@ pub struct JobsRun {
     pub tiers: Option<Evaluation>,
     pub member_day_notices: u64,
     pub coupon_notices: u64,
+    /// Members this pass noticed entering AT_RISK and DORMANT.
+    pub became_at_risk: u64,
+    pub became_dormant: u64,
 }
 
 /// Runs every scheduled step once.
@@ -28,7 +32,10 @@ pub async fn run_all(services: &Services) -> Result<JobsRun, AppError> {
     let member_day_notices = services.member_day.announce_tomorrow().await?;
     let coupon_notices = services.rewards.announce_expiring_coupons().await?;
     services.segments.roll_facts().await?;
+    let (became_at_risk, became_dormant) = services.segments.notice_transitions().await?;
     Ok(JobsRun {
+        became_at_risk,
+        became_dormant,
         expiry,
         tiers,
         member_day_notices,

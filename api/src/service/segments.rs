@@ -348,6 +348,19 @@ impl SegmentService {
         Ok(())
     }
 
+    /// Notices the members who entered `AT_RISK` and `DORMANT` since the last pass (once per
+    /// entry); campaign triggers read what it records. Returns (at risk, dormant).
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn notice_transitions(&self) -> Result<(u64, u64), AppError> {
+        let context = self.context().await?;
+        let txn = store::begin(&self.db).await?;
+        let entered = store::segments::notice_transitions(&txn, &context, self.clock.now()).await?;
+        txn.commit().await?;
+        Ok(entered)
+    }
+
     /// Sets the thresholds to the medians over members with a purchase in the trailing 12
     /// months; leaves them when there is none. Writes only what changed (a write is a rules
     /// change every instance reloads).

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use entity::{member_tags, members, segments};
-use sea_orm::sea_query::{Cond, Expr, Query, SimpleExpr};
+use entity::{lifecycle_transitions, member_tags, members, segments};
+use sea_orm::sea_query::{Cond, Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -180,6 +180,77 @@ impl SegmentContext {
         }
         all
     }
+}
+
+/// Notices members who entered `AT_RISK` or `DORMANT` since the last pass: records the entry
+/// (once per member, stage and day) and marks the member noticed, so the next pass does not
+/// notice them again. Members active again are unmarked first, so a later entry counts anew.
+/// Returns how many entered each stage. Run it in a transaction.
+///
+/// # Errors
+/// Database errors.
+pub async fn notice_transitions(
+    db: &impl ConnectionTrait,
+    context: &SegmentContext,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), DbErr> {
+    members::Entity::update_many()
+        .col_expr(
+            members::Column::NoticedStage,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(members::Column::NoticedStage.is_not_null())
+        .filter(context.inactive_for(context.lifecycle.at_risk_days).not())
+        .exec(db)
+        .await?;
+    let mut entered = [0_u64; 2];
+    for (slot, stage) in entered
+        .iter_mut()
+        .zip([LifecycleStage::AtRisk, LifecycleStage::Dormant])
+    {
+        let newly = Cond::all().add(context.stage(stage)).add(
+            Cond::any()
+                .add(members::Column::NoticedStage.is_null())
+                .add(members::Column::NoticedStage.ne(stage.as_str())),
+        );
+        let select = Query::select()
+            .column(members::Column::Id)
+            .expr(Expr::value(stage.as_str()))
+            .expr(Expr::value(context.today))
+            .expr(Expr::value(now))
+            .from(members::Entity)
+            .cond_where(newly.clone())
+            .to_owned();
+        let insert = Query::insert()
+            .into_table(lifecycle_transitions::Entity)
+            .columns([
+                lifecycle_transitions::Column::MemberId,
+                lifecycle_transitions::Column::Stage,
+                lifecycle_transitions::Column::Day,
+                lifecycle_transitions::Column::CreatedAt,
+            ])
+            .select_from(select)
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .on_conflict(
+                OnConflict::columns([
+                    lifecycle_transitions::Column::MemberId,
+                    lifecycle_transitions::Column::Stage,
+                    lifecycle_transitions::Column::Day,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .to_owned();
+        db.execute(&insert).await?;
+        *slot = members::Entity::update_many()
+            .col_expr(members::Column::NoticedStage, Expr::value(stage.as_str()))
+            .filter(newly)
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    let [at_risk, dormant] = entered;
+    Ok((at_risk, dormant))
 }
 
 /// How many members match (one query).

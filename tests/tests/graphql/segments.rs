@@ -647,3 +647,46 @@ async fn lifecycle_and_rfm_follow_the_clock_and_the_thresholds() {
     bad_tag.expect_error("VALIDATION");
     assert_eq!(bad_tag.error_field(), Some("filter.tagIds"));
 }
+
+#[tokio::test]
+async fn the_scheduled_pass_notices_each_entry_into_at_risk_and_dormant_once() {
+    let app = spawn_app().await;
+    app.set_clock("2026-01-01T04:00:00Z");
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let ada = app.login_member("ada").await;
+    let bob = app.login_member("bob").await;
+    app.sign_in(&ada).await;
+    let pass = || async {
+        let res = app
+            .gql(
+                Some(&admin),
+                "mutation { runScheduledJobs { becameAtRisk becameDormant } }",
+                json!({}),
+            )
+            .await;
+        let run = res.expect_ok()["runScheduledJobs"].clone();
+        (
+            run["becameAtRisk"].as_i64().unwrap(),
+            run["becameDormant"].as_i64().unwrap(),
+        )
+    };
+    let bob_signs_in_on = |day: &str| {
+        let at = format!("{day}T04:00:00Z");
+        app.set_clock(&at);
+        app.sign_in(&bob)
+    };
+    assert_eq!(pass().await, (0, 0));
+
+    // Thirty days without a sign-in or a purchase: Ada enters AT_RISK, noticed once.
+    bob_signs_in_on("2026-01-31").await;
+    assert_eq!(pass().await, (1, 0));
+    assert_eq!(pass().await, (0, 0), "the same entry is not noticed twice");
+    // Ninety: DORMANT.
+    bob_signs_in_on("2026-04-01").await;
+    assert_eq!(pass().await, (0, 1));
+    // Back in the app she is active; staying away again is a new entry.
+    app.sign_in(&ada).await;
+    assert_eq!(pass().await, (0, 0));
+    bob_signs_in_on("2026-05-01").await;
+    assert_eq!(pass().await, (1, 0));
+}
