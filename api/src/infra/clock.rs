@@ -34,6 +34,12 @@ impl Clock {
         Utc::now() + self.offset()
     }
 
+    /// The wall clock without the test offset: for what other systems check against their own
+    /// clocks (a webhook's signed timestamp).
+    pub fn wall_now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
     /// Today's business date in the programme's time zone.
     pub fn today(&self) -> NaiveDate {
         self.now().with_timezone(&self.timezone).date_naive()

@@ -266,7 +266,7 @@ impl Dispatcher {
             .unwrap_or_default();
         // The receiver checks the timestamp against its own clock: the wall clock, not the
         // (possibly moved) business clock.
-        let timestamp = Utc::now().timestamp();
+        let timestamp = self.clock.wall_now().timestamp();
         let answer = self
             .http
             .post(&hook.url)
