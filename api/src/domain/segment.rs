@@ -85,7 +85,8 @@ pub struct RfmThresholds {
 }
 
 impl RfmThresholds {
-    /// Before the first scheduled pass has measured the medians.
+    /// Before the first scheduled pass, and while no member has bought in the trailing 12
+    /// months.
     pub const FALLBACK: Self = Self {
         recency_days: 30,
         frequency: 2,

@@ -362,22 +362,22 @@ impl SegmentService {
     }
 
     /// Sets the thresholds to the medians over members with a purchase in the trailing 12
-    /// months; leaves them when there is none. Writes only what changed (a write is a rules
-    /// change every instance reloads).
+    /// months, or to the fallback when there is none. Writes only what changed (a write is a
+    /// rules change every instance reloads).
     async fn measure_rfm(&self) -> Result<(), AppError> {
-        let Some((recency_at, frequency, spend)) =
-            store::segments::purchase_medians(&self.db).await?
-        else {
-            return Ok(());
-        };
-        let today = self.clock.today();
-        let recency_day = recency_at
-            .with_timezone(&self.clock.timezone())
-            .date_naive();
-        let measured = RfmThresholds {
-            recency_days: today.signed_duration_since(recency_day).num_days().max(1),
-            frequency: frequency.max(1),
-            monetary_cents: spend.max(1),
+        let measured = match store::segments::purchase_medians(&self.db).await? {
+            Some((recency_at, frequency, spend)) => {
+                let today = self.clock.today();
+                let recency_day = recency_at
+                    .with_timezone(&self.clock.timezone())
+                    .date_naive();
+                RfmThresholds {
+                    recency_days: today.signed_duration_since(recency_day).num_days().max(1),
+                    frequency: frequency.max(1),
+                    monetary_cents: spend.max(1),
+                }
+            }
+            None => RfmThresholds::FALLBACK,
         };
         let (current, manual) = self.rfm_thresholds().await?;
         if manual || current == measured {
