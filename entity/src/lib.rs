@@ -1,6 +1,8 @@
 //! sea-orm entities for membercard's tables. Plain data: no GraphQL, HTTP or Redis here.
 
 pub mod admins;
+pub mod campaign_members;
+pub mod campaigns;
 pub mod coupons;
 pub mod deliveries;
 pub mod growth_entries;

@@ -30,6 +30,7 @@ mod m20261205_000001_add_outbox;
 mod m20261206_000001_add_member_facts;
 mod m20261206_000002_add_member_status;
 mod m20261206_000003_add_lifecycle_transitions;
+mod m20261206_000004_add_campaigns;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_add_member_facts::Migration),
             Box::new(m20261206_000002_add_member_status::Migration),
             Box::new(m20261206_000003_add_lifecycle_transitions::Migration),
+            Box::new(m20261206_000004_add_campaigns::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Pure rules and value types: no I/O, no database, no GraphQL. Time is always a parameter.
 
 pub mod auth;
+pub mod campaign;
 pub mod delivery;
 pub mod feed;
 pub mod ids;

@@ -20,6 +20,8 @@ pub enum NoticeKind {
     BirthdayGreeting,
     CouponArrived,
     CouponExpiring,
+    /// An operator's campaign (营销活动) notice.
+    Campaign,
 }
 
 impl NoticeKind {
@@ -65,6 +67,7 @@ pub fn entry_label(kind: EntryKind) -> &'static str {
         EntryKind::Redemption => "积分兑换",
         EntryKind::RedemptionRefund => "兑换退回",
         EntryKind::Expiry => "积分过期",
+        EntryKind::Campaign => "活动奖励",
     }
 }
 

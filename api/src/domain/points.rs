@@ -35,6 +35,8 @@ pub enum EntryKind {
     Redemption,
     RedemptionRefund,
     Expiry,
+    /// A campaign's points (积分红包); checked against the campaign's budget instead of the cap.
+    Campaign,
 }
 
 impl EntryKind {
@@ -58,7 +60,11 @@ impl EntryKind {
     pub fn counts_toward_earn_cap(self) -> bool {
         !matches!(
             self,
-            Self::AdminAdjust | Self::PurchaseRefund | Self::RedemptionRefund | Self::Expiry
+            Self::AdminAdjust
+                | Self::PurchaseRefund
+                | Self::RedemptionRefund
+                | Self::Expiry
+                | Self::Campaign
         )
     }
 }
@@ -296,7 +302,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_refunds_are_not_capped() {
-        assert_eq!(EntryKind::all().count(), 13);
+        assert_eq!(EntryKind::all().count(), 14);
         assert_eq!(EntryKind::parse("sign_in"), None);
         for kind in EntryKind::all() {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
@@ -304,6 +310,7 @@ mod tests {
         assert!(EntryKind::SignIn.counts_toward_earn_cap());
         assert!(EntryKind::Purchase.counts_toward_earn_cap());
         assert!(!EntryKind::AdminAdjust.counts_toward_earn_cap());
+        assert!(!EntryKind::Campaign.counts_toward_earn_cap());
         assert!(!EntryKind::PurchaseRefund.counts_toward_earn_cap());
     }
 }

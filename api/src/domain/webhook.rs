@@ -20,6 +20,7 @@ pub enum WebhookEvent {
     RedemptionUpdated,
     CouponWrittenOff,
     MemberRegistered,
+    CampaignGranted,
 }
 
 impl WebhookEvent {

@@ -40,6 +40,8 @@ pub enum NotificationKind {
     CouponArrived,
     /// A coupon lapses in 3 days (券到期提醒); sent once per coupon.
     CouponExpiring,
+    /// An operator's campaign notice (活动通知).
+    Campaign,
 }
 
 impl From<NoticeKind> for NotificationKind {
@@ -57,6 +59,7 @@ impl From<NoticeKind> for NotificationKind {
             NoticeKind::BirthdayGreeting => Self::BirthdayGreeting,
             NoticeKind::CouponArrived => Self::CouponArrived,
             NoticeKind::CouponExpiring => Self::CouponExpiring,
+            NoticeKind::Campaign => Self::Campaign,
         }
     }
 }
@@ -76,6 +79,7 @@ impl From<NotificationKind> for NoticeKind {
             NotificationKind::BirthdayGreeting => Self::BirthdayGreeting,
             NotificationKind::CouponArrived => Self::CouponArrived,
             NotificationKind::CouponExpiring => Self::CouponExpiring,
+            NotificationKind::Campaign => Self::Campaign,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The GraphQL API: thin resolvers over the services. No database, Redis or HTTP here.
 
 pub mod auth;
+pub mod campaigns;
 pub mod clock;
 pub mod connection;
 pub mod context;

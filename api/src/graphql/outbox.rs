@@ -30,6 +30,8 @@ pub enum WebhookEvent {
     CouponWrittenOff,
     /// A new member joined (新会员注册): `{ memberId, tier }`.
     MemberRegistered,
+    /// A campaign gave a member something (活动发放): `{ campaignId, memberId, points }`.
+    CampaignGranted,
 }
 
 impl From<WebhookEvent> for webhook::WebhookEvent {
@@ -41,6 +43,7 @@ impl From<WebhookEvent> for webhook::WebhookEvent {
             WebhookEvent::RedemptionUpdated => Self::RedemptionUpdated,
             WebhookEvent::CouponWrittenOff => Self::CouponWrittenOff,
             WebhookEvent::MemberRegistered => Self::MemberRegistered,
+            WebhookEvent::CampaignGranted => Self::CampaignGranted,
         }
     }
 }
@@ -54,6 +57,7 @@ impl From<webhook::WebhookEvent> for WebhookEvent {
             webhook::WebhookEvent::RedemptionUpdated => Self::RedemptionUpdated,
             webhook::WebhookEvent::CouponWrittenOff => Self::CouponWrittenOff,
             webhook::WebhookEvent::MemberRegistered => Self::MemberRegistered,
+            webhook::WebhookEvent::CampaignGranted => Self::CampaignGranted,
         }
     }
 }

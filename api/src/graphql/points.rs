@@ -43,6 +43,8 @@ pub enum PointsEntryKind {
     RedemptionRefund,
     /// Points that lapsed (积分过期).
     Expiry,
+    /// A campaign's points (积分红包), expiring as the campaign says.
+    Campaign,
 }
 
 impl From<EntryKind> for PointsEntryKind {
@@ -61,6 +63,7 @@ impl From<EntryKind> for PointsEntryKind {
             EntryKind::Redemption => Self::Redemption,
             EntryKind::RedemptionRefund => Self::RedemptionRefund,
             EntryKind::Expiry => Self::Expiry,
+            EntryKind::Campaign => Self::Campaign,
         }
     }
 }
@@ -81,6 +84,7 @@ impl From<PointsEntryKind> for EntryKind {
             PointsEntryKind::Redemption => Self::Redemption,
             PointsEntryKind::RedemptionRefund => Self::RedemptionRefund,
             PointsEntryKind::Expiry => Self::Expiry,
+            PointsEntryKind::Campaign => Self::Campaign,
         }
     }
 }
@@ -257,6 +261,8 @@ pub struct ScheduledJobsPayload {
     became_at_risk: u64,
     /// Members noticed entering DORMANT (沉睡) since the last pass, once per entry.
     became_dormant: u64,
+    /// Members campaigns granted in this pass (活动发放), each once per occurrence.
+    campaign_grants: u64,
 }
 
 #[derive(Default)]
@@ -353,6 +359,7 @@ impl PointsMutation {
             coupon_expiring_notices: run.coupon_notices,
             became_at_risk: run.became_at_risk,
             became_dormant: run.became_dormant,
+            campaign_grants: run.campaign_grants,
         })
     }
 

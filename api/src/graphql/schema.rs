@@ -13,6 +13,7 @@ use async_graphql::{
 
 use crate::config::ServerSettings;
 use crate::graphql::auth::AuthMutation;
+use crate::graphql::campaigns::{CampaignMutation, CampaignQuery};
 use crate::graphql::clock::{ClockMutation, ClockQuery};
 use crate::graphql::connection::Page;
 use crate::graphql::guards::{InputErrors, RootFieldLimits};
@@ -60,6 +61,7 @@ pub struct Query(
     MessageQuery,
     OutboxQuery,
     SegmentQuery,
+    CampaignQuery,
     ClockQuery,
 );
 
@@ -84,6 +86,7 @@ pub struct Mutation(
     OutboxMutation,
     SegmentMutation,
     StatsMutation,
+    CampaignMutation,
     ClockMutation,
 );
 

@@ -17,6 +17,8 @@ pub struct JobsRun {
     pub tiers: Option<Evaluation>,
     pub member_day_notices: u64,
     pub coupon_notices: u64,
+    /// Members campaigns granted in this pass.
+    pub campaign_grants: u64,
     /// Members this pass noticed entering AT_RISK and DORMANT.
     pub became_at_risk: u64,
     pub became_dormant: u64,
@@ -33,7 +35,9 @@ pub async fn run_all(services: &Services) -> Result<JobsRun, AppError> {
     let coupon_notices = services.rewards.announce_expiring_coupons().await?;
     services.segments.roll_facts().await?;
     let (became_at_risk, became_dormant) = services.segments.notice_transitions().await?;
+    let campaign_grants = services.campaigns.run_due(&services.segments).await?;
     Ok(JobsRun {
+        campaign_grants,
         became_at_risk,
         became_dormant,
         expiry,

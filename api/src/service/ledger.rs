@@ -51,6 +51,8 @@ pub struct Credit<'a> {
     pub payload: &'a str,
     pub reference: Option<&'a str>,
     pub note: Option<&'a str>,
+    /// When the credit's points lapse; `None`: the programme's expiry.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> Credit<'a> {
@@ -68,6 +70,7 @@ impl<'a> Credit<'a> {
             payload: key,
             reference,
             note: None,
+            expires_at: None,
         }
     }
 }
@@ -261,7 +264,9 @@ impl Ledger<'_> {
         let lot = (outcome.granted > 0).then(|| NewLot {
             amount: outcome.granted,
             available_at: at,
-            expires_at: points::lot_expiry(at, self.policy.expiry_months, self.policy.timezone),
+            expires_at: credit.expires_at.or_else(|| {
+                points::lot_expiry(at, self.policy.expiry_months, self.policy.timezone)
+            }),
         });
         let entry_id = ledger::insert_credit(
             self.db,

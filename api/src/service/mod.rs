@@ -2,6 +2,7 @@
 //! the business rules in `domain`.
 
 pub mod auth;
+pub mod campaigns;
 pub mod clock;
 pub mod dispatcher;
 pub mod health;
@@ -61,6 +62,7 @@ pub struct Services {
     pub limiter: Arc<RateLimiter>,
     pub outbox: outbox::OutboxService,
     pub segments: segments::SegmentService,
+    pub campaigns: campaigns::CampaignService,
     pub tags: segments::TagService,
     pub webhooks: webhooks::WebhookService,
     pub dispatcher: Arc<dispatcher::Dispatcher>,
@@ -129,6 +131,11 @@ impl Services {
         Ok(Self {
             outbox: outbox::OutboxService::new(db.clone(), Arc::clone(&clock), wake),
             segments: segments::SegmentService::new(db.clone(), Arc::clone(&clock), engine.clone()),
+            campaigns: campaigns::CampaignService::new(
+                db.clone(),
+                Arc::clone(&clock),
+                engine.clone(),
+            ),
             tags: segments::TagService::new(db.clone(), Arc::clone(&clock)),
             webhooks: webhooks::WebhookService::new(
                 db.clone(),

@@ -169,6 +169,7 @@ impl PointsService {
                 payload: &payload,
                 reference: None,
                 note: Some(reason),
+                expires_at: None,
             };
             work.credit(credit).await?
         } else {

@@ -346,6 +346,7 @@ impl PurchaseService {
                     payload: &key,
                     reference: Some(order_id),
                     note: None,
+                    expires_at: None,
                 })
                 .await?;
                 store::purchases::mark_deduction_reversed(work.txn(), order_id).await?;

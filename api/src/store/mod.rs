@@ -2,6 +2,7 @@
 //! `ConnectionTrait`, so they run on the pool or inside a service's transaction.
 
 pub mod admins;
+pub mod campaigns;
 pub mod deliveries;
 pub mod koc;
 pub mod leaderboards;

@@ -3,6 +3,7 @@
 mod admin;
 mod budget;
 mod budgets;
+mod campaigns;
 mod clock;
 mod http;
 mod identity;

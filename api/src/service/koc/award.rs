@@ -47,6 +47,7 @@ pub async fn award(
                 payload: key,
                 reference: Some(&reference),
                 note: Some(&task.title),
+                expires_at: None,
             },
         )
         .await?;

@@ -48,6 +48,8 @@ pub struct LockedMember {
     pub hide_from_leaderboards: bool,
     /// Frozen by an operator (风控): earns and spends nothing.
     pub frozen: bool,
+    /// Refuses personalised marketing: no campaign notice reaches them.
+    pub marketing_opt_out: bool,
     /// When the streak and the invites last changed (the boards' tie-breaks).
     streak_at: Option<DateTime<Utc>>,
     invites_at: Option<DateTime<Utc>>,
@@ -260,6 +262,7 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         registered_at: row.created_at,
         hide_from_leaderboards: row.hide_from_leaderboards || row.frozen_at.is_some(),
         frozen: row.frozen_at.is_some(),
+        marketing_opt_out: row.marketing_opt_out,
         streak_at: row.streak_at,
         invites_at: row.invites_at,
         rules_version: 0,
