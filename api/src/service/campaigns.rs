@@ -167,9 +167,11 @@ impl CampaignService {
         Ok(outcomes)
     }
 
-    /// The scheduled pass: runs every active campaign that is due to completion. Safe on every
-    /// instance at once and after a restart: each member's grant is claimed under a unique key
-    /// in the grant's own transaction. Returns the members granted by this pass.
+    /// The scheduled pass: runs every active campaign that is due to completion, and ends a
+    /// `ONCE` campaign that has served its whole audience. Safe on every instance at once and
+    /// after a restart: each member's grant is claimed under a unique key in the grant's own
+    /// transaction, and a resumed run reads only the members not served yet. Returns the
+    /// members granted by this pass.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
@@ -198,8 +200,18 @@ impl CampaignService {
         let mut after = 0_i64;
         loop {
             let batch =
-                store::campaigns::member_ids(&self.db, audience.clone(), after, BATCH).await?;
+                store::campaigns::member_ids(&self.db, audience.clone(), c.id, ONCE, after, BATCH)
+                    .await?;
             let Some(last) = batch.last() else {
+                // Everyone was served: a ONCE campaign is over (a paused one stays paused).
+                store::campaigns::set_status(
+                    &self.db,
+                    c.id,
+                    CampaignStatus::Active,
+                    CampaignStatus::Ended,
+                    self.clock.now(),
+                )
+                .await?;
                 return Ok(granted);
             };
             after = last.get();

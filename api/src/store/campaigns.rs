@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{campaign_members, campaigns, members};
-use sea_orm::sea_query::{Cond, Expr, ExprTrait};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, TryInsertResult,
@@ -185,20 +185,30 @@ pub async fn mark_exhausted(db: &impl ConnectionTrait, id: i64) -> Result<(), Db
         .map(|_| ())
 }
 
-/// Member ids matching `condition` above `after`, ascending: the campaign's batches.
+/// Member ids matching `condition` above `after`, ascending, that the campaign has not served
+/// at `occurrence`: the campaign's batches (a resumed run skips who it reached).
 ///
 /// # Errors
 /// Database errors.
 pub async fn member_ids(
     db: &impl ConnectionTrait,
     condition: Cond,
+    campaign: i64,
+    occurrence: &str,
     after: i64,
     limit: u64,
 ) -> Result<Vec<MemberId>, DbErr> {
+    let served = Query::select()
+        .column(campaign_members::Column::MemberId)
+        .from(campaign_members::Entity)
+        .and_where(campaign_members::Column::CampaignId.eq(campaign))
+        .and_where(campaign_members::Column::Occurrence.eq(occurrence))
+        .to_owned();
     let ids: Vec<i64> = members::Entity::find()
         .select_only()
         .column(members::Column::Id)
         .filter(condition)
+        .filter(members::Column::Id.not_in_subquery(served))
         .filter(members::Column::Id.gt(after))
         .order_by_asc(members::Column::Id)
         .limit(limit)

@@ -105,6 +105,15 @@ async fn a_once_campaign_grants_each_member_of_its_segment_once() {
     let (a, b, c) = tokio::join!(pass(&app, &admin), pass(&app, &admin), pass(&app, &admin));
     assert_eq!(a + b + c, 7);
     assert_eq!(pass(&app, &admin).await, 0);
+    // Its whole audience served, a ONCE campaign is over.
+    let ended = app
+        .gql(
+            Some(&admin),
+            "{ campaigns(status: ENDED) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ended.expect_ok()["campaigns"], json!([{ "id": campaign }]));
     for (n, member) in members.iter().enumerate() {
         let expected = if n < 7 { 50 } else { 0 };
         assert_eq!(app.balance(member).await, expected, "member {n}");
