@@ -104,6 +104,11 @@ id_type!(
     "id"
 );
 id_type!(
+    /// An operator's campaign (营销活动).
+    CampaignId,
+    "id"
+);
+id_type!(
     /// A receiver of webhook events.
     WebhookId,
     "id"

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
 use crate::domain::campaign::{self, Action, Campaign as CampaignView, CampaignStatus as Status};
-use crate::domain::ids::SegmentId;
+use crate::domain::ids::{CampaignId, SegmentId};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::service::campaigns::NewCampaign;
@@ -223,14 +223,6 @@ pub struct CampaignStats {
     cost_points: i64,
 }
 
-fn campaign_id(id: &ID) -> Result<i64, AppError> {
-    id.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::validation("id", "is not a valid id"))
-}
-
 #[derive(Default)]
 pub struct CampaignQuery;
 
@@ -262,7 +254,7 @@ impl CampaignQuery {
         #[graphql(desc = "The campaign.")] id: ID,
     ) -> async_graphql::Result<CampaignStats> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
-        let id = campaign_id(&id).extend()?;
+        let id = CampaignId::parse(&id).extend()?;
         let o = ctx.services().campaigns.outcomes(id).await.extend()?;
         Ok(CampaignStats {
             reached: o.reached,
@@ -347,7 +339,7 @@ impl CampaignMutation {
 
 async fn move_to(ctx: &Context<'_>, id: &ID, to: Status) -> async_graphql::Result<Campaign> {
     ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
-    let id = campaign_id(id).extend()?;
+    let id = CampaignId::parse(id).extend()?;
     let moved = ctx.services().campaigns.set_status(id, to).await.extend()?;
     Ok(moved.into())
 }

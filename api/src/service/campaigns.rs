@@ -13,7 +13,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::Cond;
 
 use crate::domain::campaign::{self, Action, Campaign, CampaignStatus, Outcome, TriggerKind};
-use crate::domain::ids::{MemberId, SegmentId};
+use crate::domain::ids::{CampaignId, MemberId, SegmentId};
 use crate::domain::notification::{Notice, NoticeKind};
 use crate::domain::points::EntryKind;
 use crate::domain::webhook::WebhookEvent;
@@ -120,11 +120,21 @@ impl CampaignService {
     ///
     /// # Errors
     /// `NOT_FOUND`; `CONFLICT` for a move its status does not allow.
-    pub async fn set_status(&self, id: i64, to: CampaignStatus) -> Result<Campaign, AppError> {
+    pub async fn set_status(
+        &self,
+        id: CampaignId,
+        to: CampaignStatus,
+    ) -> Result<Campaign, AppError> {
         let current = self.find(id).await?;
         let moved = current.status.may_become(to)
-            && store::campaigns::set_status(&self.db, id, current.status, to, self.clock.now())
-                .await?;
+            && store::campaigns::set_status(
+                &self.db,
+                id.get(),
+                current.status,
+                to,
+                self.clock.now(),
+            )
+            .await?;
         if !moved {
             return Err(AppError::Conflict(format!(
                 "a {} campaign cannot become {}",
@@ -137,8 +147,8 @@ impl CampaignService {
 
     /// # Errors
     /// `NOT_FOUND` for an unknown id.
-    pub async fn find(&self, id: i64) -> Result<Campaign, AppError> {
-        store::campaigns::find(&self.db, id)
+    pub async fn find(&self, id: CampaignId) -> Result<Campaign, AppError> {
+        store::campaigns::find(&self.db, id.get())
             .await?
             .ok_or(AppError::NotFound("campaign"))
     }
@@ -151,10 +161,10 @@ impl CampaignService {
 
     /// # Errors
     /// `NOT_FOUND` for an unknown id.
-    pub async fn outcomes(&self, id: i64) -> Result<CampaignOutcomes, AppError> {
+    pub async fn outcomes(&self, id: CampaignId) -> Result<CampaignOutcomes, AppError> {
         self.find(id).await?;
         let mut outcomes = CampaignOutcomes::default();
-        for (outcome, members, points) in store::campaigns::outcomes(&self.db, id).await? {
+        for (outcome, members, points) in store::campaigns::outcomes(&self.db, id.get()).await? {
             match outcome.as_str() {
                 "GRANTED" => {
                     outcomes.reached = members;
