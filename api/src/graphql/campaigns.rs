@@ -13,6 +13,7 @@ use crate::service::campaigns::NewCampaign;
 
 /// Where a campaign stands (活动状态): `DRAFT` → `ACTIVE` ⇄ `PAUSED` → `ENDED`.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::campaign::CampaignStatus")]
 pub enum CampaignStatus {
     /// Being prepared; nothing runs.
     Draft,
@@ -22,17 +23,6 @@ pub enum CampaignStatus {
     Paused,
     /// Over for good.
     Ended,
-}
-
-impl From<Status> for CampaignStatus {
-    fn from(status: Status) -> Self {
-        match status {
-            Status::Draft => Self::Draft,
-            Status::Active => Self::Active,
-            Status::Paused => Self::Paused,
-            Status::Ended => Self::Ended,
-        }
-    }
 }
 
 /// When a campaign reaches its members (触发方式). Only `ONCE` so far.
@@ -237,12 +227,7 @@ impl CampaignQuery {
         >,
     ) -> async_graphql::Result<Vec<Campaign>> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
-        let status = status.map(|s| match s {
-            CampaignStatus::Draft => Status::Draft,
-            CampaignStatus::Active => Status::Active,
-            CampaignStatus::Paused => Status::Paused,
-            CampaignStatus::Ended => Status::Ended,
-        });
+        let status = status.map(Status::from);
         let all = ctx.services().campaigns.all(status).await.extend()?;
         Ok(all.into_iter().map(Campaign::from).collect())
     }

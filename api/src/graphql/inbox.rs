@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
 use crate::domain::ids::NotificationId;
-use crate::domain::notification::{InboxNotice, NoticeKind};
+use crate::domain::notification::InboxNotice;
 use crate::domain::paging::PageSize;
 use crate::graphql::connection::{Page, after_id, page};
 use crate::graphql::context::ContextExt;
 
 /// What an inbox notice (站内消息) is about.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::notification::NoticeKind")]
 pub enum NotificationKind {
     /// Points arrived (积分到账): a purchase, a reward, an operator's adjustment.
     PointsEarned,
@@ -42,46 +43,6 @@ pub enum NotificationKind {
     CouponExpiring,
     /// An operator's campaign notice (活动通知).
     Campaign,
-}
-
-impl From<NoticeKind> for NotificationKind {
-    fn from(kind: NoticeKind) -> Self {
-        match kind {
-            NoticeKind::PointsEarned => Self::PointsEarned,
-            NoticeKind::PointsRedeemed => Self::PointsRedeemed,
-            NoticeKind::PointsExpiring => Self::PointsExpiring,
-            NoticeKind::PointsExpired => Self::PointsExpired,
-            NoticeKind::TierChanged => Self::TierChanged,
-            NoticeKind::MemberDayTomorrow => Self::MemberDayTomorrow,
-            NoticeKind::KocApplicationReviewed => Self::KocApplicationReviewed,
-            NoticeKind::KocSubmissionReviewed => Self::KocSubmissionReviewed,
-            NoticeKind::ReferralRewarded => Self::ReferralRewarded,
-            NoticeKind::BirthdayGreeting => Self::BirthdayGreeting,
-            NoticeKind::CouponArrived => Self::CouponArrived,
-            NoticeKind::CouponExpiring => Self::CouponExpiring,
-            NoticeKind::Campaign => Self::Campaign,
-        }
-    }
-}
-
-impl From<NotificationKind> for NoticeKind {
-    fn from(kind: NotificationKind) -> Self {
-        match kind {
-            NotificationKind::PointsEarned => Self::PointsEarned,
-            NotificationKind::PointsRedeemed => Self::PointsRedeemed,
-            NotificationKind::PointsExpiring => Self::PointsExpiring,
-            NotificationKind::PointsExpired => Self::PointsExpired,
-            NotificationKind::TierChanged => Self::TierChanged,
-            NotificationKind::MemberDayTomorrow => Self::MemberDayTomorrow,
-            NotificationKind::KocApplicationReviewed => Self::KocApplicationReviewed,
-            NotificationKind::KocSubmissionReviewed => Self::KocSubmissionReviewed,
-            NotificationKind::ReferralRewarded => Self::ReferralRewarded,
-            NotificationKind::BirthdayGreeting => Self::BirthdayGreeting,
-            NotificationKind::CouponArrived => Self::CouponArrived,
-            NotificationKind::CouponExpiring => Self::CouponExpiring,
-            NotificationKind::Campaign => Self::Campaign,
-        }
-    }
 }
 
 /// A notice in the member's inbox (站内消息).

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObj
 use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
-use crate::domain::delivery::{self, Delivery as DeliveryView};
+use crate::domain::delivery::Delivery as DeliveryView;
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::domain::paging::PageSize;
 use crate::domain::webhook::{self, Webhook as WebhookView};
@@ -14,6 +14,7 @@ use crate::graphql::context::ContextExt;
 
 /// Something that happened, sent to webhooks (事件).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::webhook::WebhookEvent")]
 pub enum WebhookEvent {
     /// A ledger entry was written (积分变动): `{ memberId, entryId, kind, amount, balanceAfter }`,
     /// one per entry.
@@ -32,34 +33,6 @@ pub enum WebhookEvent {
     MemberRegistered,
     /// A campaign gave a member something (活动发放): `{ campaignId, memberId, points }`.
     CampaignGranted,
-}
-
-impl From<WebhookEvent> for webhook::WebhookEvent {
-    fn from(event: WebhookEvent) -> Self {
-        match event {
-            WebhookEvent::PointsChanged => Self::PointsChanged,
-            WebhookEvent::TierChanged => Self::TierChanged,
-            WebhookEvent::RedemptionCreated => Self::RedemptionCreated,
-            WebhookEvent::RedemptionUpdated => Self::RedemptionUpdated,
-            WebhookEvent::CouponWrittenOff => Self::CouponWrittenOff,
-            WebhookEvent::MemberRegistered => Self::MemberRegistered,
-            WebhookEvent::CampaignGranted => Self::CampaignGranted,
-        }
-    }
-}
-
-impl From<webhook::WebhookEvent> for WebhookEvent {
-    fn from(event: webhook::WebhookEvent) -> Self {
-        match event {
-            webhook::WebhookEvent::PointsChanged => Self::PointsChanged,
-            webhook::WebhookEvent::TierChanged => Self::TierChanged,
-            webhook::WebhookEvent::RedemptionCreated => Self::RedemptionCreated,
-            webhook::WebhookEvent::RedemptionUpdated => Self::RedemptionUpdated,
-            webhook::WebhookEvent::CouponWrittenOff => Self::CouponWrittenOff,
-            webhook::WebhookEvent::MemberRegistered => Self::MemberRegistered,
-            webhook::WebhookEvent::CampaignGranted => Self::CampaignGranted,
-        }
-    }
 }
 
 /// A receiver in the brand's other systems (mall, CRM, 企业微信) (Webhook 订阅). Its secret is
@@ -102,6 +75,7 @@ pub struct CreateWebhookInput {
 
 /// Where a delivery goes (投递渠道).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::delivery::Channel")]
 pub enum DeliveryChannel {
     /// A WeChat subscribe message (订阅消息) to one member.
     Wechat,
@@ -111,6 +85,7 @@ pub enum DeliveryChannel {
 
 /// How a delivery stands (投递状态).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::delivery::DeliveryStatus")]
 pub enum DeliveryStatus {
     /// Waiting for its first or next attempt (待发送).
     Pending,
@@ -119,16 +94,6 @@ pub enum DeliveryStatus {
     /// Given up (失败): refused for good, or every attempt failed. `retryDelivery` sends it
     /// again.
     Dead,
-}
-
-impl From<DeliveryStatus> for delivery::DeliveryStatus {
-    fn from(status: DeliveryStatus) -> Self {
-        match status {
-            DeliveryStatus::Pending => Self::Pending,
-            DeliveryStatus::Sent => Self::Sent,
-            DeliveryStatus::Dead => Self::Dead,
-        }
-    }
 }
 
 /// One outbox row (投递记录): a subscribe message or a webhook call, written with the change
@@ -168,15 +133,8 @@ impl From<DeliveryView> for Delivery {
     fn from(row: DeliveryView) -> Self {
         Self {
             id: ID(row.id.to_string()),
-            channel: match row.channel {
-                delivery::Channel::Wechat => DeliveryChannel::Wechat,
-                delivery::Channel::Webhook => DeliveryChannel::Webhook,
-            },
-            status: match row.status {
-                delivery::DeliveryStatus::Pending => DeliveryStatus::Pending,
-                delivery::DeliveryStatus::Sent => DeliveryStatus::Sent,
-                delivery::DeliveryStatus::Dead => DeliveryStatus::Dead,
-            },
+            channel: row.channel.into(),
+            status: row.status.into(),
             event: row.event,
             member_id: row.member_id.map(|id| ID(id.to_string())),
             webhook_id: row.webhook_id.map(|id| ID(id.to_string())),

@@ -21,6 +21,7 @@ use crate::graphql::members::MemberListItem;
 /// The eight RFM groups (RFM 分层). R is high when the days since the last purchase are at most
 /// the recency threshold; F and M when the trailing 12 months' purchases and spend reach theirs.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::segment::RfmGroup")]
 pub enum RfmGroup {
     /// 重要价值: R high, F high, M high.
     ImportantValue,
@@ -40,40 +41,11 @@ pub enum RfmGroup {
     GeneralRetain,
 }
 
-impl From<RfmGroup> for segment::RfmGroup {
-    fn from(group: RfmGroup) -> Self {
-        match group {
-            RfmGroup::ImportantValue => Self::ImportantValue,
-            RfmGroup::ImportantDevelop => Self::ImportantDevelop,
-            RfmGroup::ImportantKeep => Self::ImportantKeep,
-            RfmGroup::ImportantRetain => Self::ImportantRetain,
-            RfmGroup::GeneralValue => Self::GeneralValue,
-            RfmGroup::GeneralDevelop => Self::GeneralDevelop,
-            RfmGroup::GeneralKeep => Self::GeneralKeep,
-            RfmGroup::GeneralRetain => Self::GeneralRetain,
-        }
-    }
-}
-
-impl From<segment::RfmGroup> for RfmGroup {
-    fn from(group: segment::RfmGroup) -> Self {
-        match group {
-            segment::RfmGroup::ImportantValue => Self::ImportantValue,
-            segment::RfmGroup::ImportantDevelop => Self::ImportantDevelop,
-            segment::RfmGroup::ImportantKeep => Self::ImportantKeep,
-            segment::RfmGroup::ImportantRetain => Self::ImportantRetain,
-            segment::RfmGroup::GeneralValue => Self::GeneralValue,
-            segment::RfmGroup::GeneralDevelop => Self::GeneralDevelop,
-            segment::RfmGroup::GeneralKeep => Self::GeneralKeep,
-            segment::RfmGroup::GeneralRetain => Self::GeneralRetain,
-        }
-    }
-}
-
 /// Where a member is in their lifecycle (生命周期), the first stage that applies. "Inactive"
 /// counts whole business days since the later of the last sign-in and the last purchase (or
 /// since registering when there is neither).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::segment::LifecycleStage")]
 pub enum LifecycleStage {
     /// 沉睡: inactive for the dormant threshold (90 days by default).
     Dormant,
@@ -85,30 +57,6 @@ pub enum LifecycleStage {
     Prospect,
     /// 活跃: has bought and is not inactive.
     Active,
-}
-
-impl From<LifecycleStage> for segment::LifecycleStage {
-    fn from(stage: LifecycleStage) -> Self {
-        match stage {
-            LifecycleStage::Dormant => Self::Dormant,
-            LifecycleStage::AtRisk => Self::AtRisk,
-            LifecycleStage::New => Self::New,
-            LifecycleStage::Prospect => Self::Prospect,
-            LifecycleStage::Active => Self::Active,
-        }
-    }
-}
-
-impl From<segment::LifecycleStage> for LifecycleStage {
-    fn from(stage: segment::LifecycleStage) -> Self {
-        match stage {
-            segment::LifecycleStage::Dormant => Self::Dormant,
-            segment::LifecycleStage::AtRisk => Self::AtRisk,
-            segment::LifecycleStage::New => Self::New,
-            segment::LifecycleStage::Prospect => Self::Prospect,
-            segment::LifecycleStage::Active => Self::Active,
-        }
-    }
 }
 
 /// A member's RFM standing (RFM 分析).
