@@ -156,6 +156,8 @@ pub struct BusinessSettings {
     pub member_day: u32,
     /// The lowest tier (code) that may apply to be a KOC.
     pub koc_min_tier: String,
+    /// Campaign subscribe messages a member may get per business day (营销频次), 0–10.
+    pub marketing_messages_per_day: u32,
 }
 
 impl Settings {
@@ -344,6 +346,11 @@ impl Settings {
                     .map(|t| t.trim().to_ascii_uppercase())
                     .filter(|t| !t.is_empty())
                     .unwrap_or_else(|| "REGULAR".to_owned()),
+                marketing_messages_per_day: match size("MEMBERCARD_MARKETING_MESSAGES_PER_DAY", 1)?
+                {
+                    n @ 0..=10 => u32::try_from(n).unwrap_or(1),
+                    _ => bail!("MEMBERCARD_MARKETING_MESSAGES_PER_DAY must be 0 to 10"),
+                },
             },
         })
     }

@@ -272,6 +272,7 @@ pub fn services(
             miniprogram_state: settings.outbox.miniprogram_state.clone(),
         },
         allow_private_webhooks: settings.outbox.allow_private_webhooks,
+        marketing_messages_per_day: settings.business.marketing_messages_per_day,
     })
 }
 

@@ -13,6 +13,13 @@ pub struct Model {
     /// GRANTED, HELD_OUT or SKIPPED.
     pub outcome: String,
     pub points: i64,
+    /// Reward units granted.
+    pub units: i64,
+    /// What the granted rewards cost the brand, in cents.
+    pub cost_cents: i64,
+    /// The end of the attribution window: what the member does before it counts for the
+    /// campaign.
+    pub attributed_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

@@ -13,7 +13,20 @@ pub struct Model {
     pub trigger_at: Option<DateTimeUtc>,
     /// JSON: the actions.
     pub actions: String,
+    /// DAILY / WEEKLY / MONTHLY: the business time of day, "HH:MM".
+    pub trigger_time: Option<String>,
+    /// REGISTERED_NO_PURCHASE: days after registration.
+    pub trigger_days: Option<i32>,
+    /// ONCE or EVERY_OCCURRENCE.
+    pub per_member: String,
+    pub starts_at: Option<DateTimeUtc>,
+    pub ends_at: Option<DateTimeUtc>,
     pub budget_points: Option<i64>,
+    /// The most reward units it may grant.
+    pub budget_units: Option<i64>,
+    pub spent_units: i64,
+    /// When it was first activated: recurring and event triggers count from here.
+    pub activated_at: Option<DateTimeUtc>,
     pub spent_points: i64,
     pub budget_exhausted: bool,
     pub holdout_percent: i32,

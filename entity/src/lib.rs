@@ -1,6 +1,7 @@
 //! sea-orm entities for membercard's tables. Plain data: no GraphQL, HTTP or Redis here.
 
 pub mod admins;
+pub mod campaign_audience;
 pub mod campaign_members;
 pub mod campaigns;
 pub mod coupons;
@@ -20,6 +21,7 @@ pub mod notifications;
 pub mod order_deductions;
 pub mod point_entries;
 pub mod point_lots;
+pub mod programme_months;
 pub mod programme_settings;
 pub mod purchases;
 pub mod redemptions;

@@ -19,6 +19,8 @@ pub struct Model {
     pub member_day_only: bool,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// What a unit costs the brand, in cents (for ROI and prize-value rules).
+    pub cost_cents: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

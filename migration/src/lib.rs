@@ -31,6 +31,7 @@ mod m20261206_000001_add_member_facts;
 mod m20261206_000002_add_member_status;
 mod m20261206_000003_add_lifecycle_transitions;
 mod m20261206_000004_add_campaigns;
+mod m20261207_000001_extend_campaigns;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_add_member_status::Migration),
             Box::new(m20261206_000003_add_lifecycle_transitions::Migration),
             Box::new(m20261206_000004_add_campaigns::Migration),
+            Box::new(m20261207_000001_extend_campaigns::Migration),
         ]
     }
 }

@@ -92,6 +92,8 @@ pub struct Reward {
     pub available_until: Option<DateTime<Utc>>,
     pub member_day_only: bool,
     pub active: bool,
+    /// What a unit costs the brand, in cents (for campaign ROI and prize-value rules).
+    pub cost_cents: Option<i64>,
 }
 
 impl Reward {
@@ -188,6 +190,12 @@ pub fn check_reward(reward: &Reward) -> Result<(), AppError> {
     }
     instant::accept_opt("availableFrom", reward.available_from)?;
     instant::accept_opt("availableUntil", reward.available_until)?;
+    if reward
+        .cost_cents
+        .is_some_and(|cents| !(0..=100_000_000).contains(&cents))
+    {
+        return Err(AppError::validation("costCents", "must be 0 to 100000000"));
+    }
     if !(0..=10_000_000).contains(&reward.points_cost) {
         return Err(AppError::validation("pointsCost", "must be 0 to 10000000"));
     }
@@ -266,6 +274,7 @@ mod tests {
             available_until: None,
             member_day_only: false,
             active: true,
+            cost_cents: None,
         }
     }
 

@@ -110,6 +110,9 @@ pub struct Reward {
     member_day_only: bool,
     /// False takes it off the shelf (下架); only admins see inactive rewards.
     active: bool,
+    /// What a unit costs the brand in cents (成本, for campaign ROI); admins only, null for
+    /// everyone else.
+    cost_cents: Option<i64>,
     /// For a signed-in member: true when one unit could be redeemed now.
     eligible: Option<bool>,
     /// For a signed-in member: the error code redeeming one unit would get now.
@@ -117,7 +120,7 @@ pub struct Reward {
 }
 
 impl Reward {
-    fn from_offer(offer: RewardOffer, for_member: bool) -> Self {
+    fn from_offer(offer: RewardOffer, for_member: bool, admin: bool) -> Self {
         let r = offer.reward;
         Self {
             id: ID(r.id.to_string()),
@@ -135,6 +138,7 @@ impl Reward {
             available_until: r.available_until,
             member_day_only: r.member_day_only,
             active: r.active,
+            cost_cents: r.cost_cents.filter(|_| admin),
             eligible: for_member.then_some(offer.unavailable_reason.is_none()),
             unavailable_reason: offer.unavailable_reason.map(str::to_owned),
         }
@@ -148,6 +152,7 @@ impl Reward {
                 reward: r,
             },
             false,
+            true,
         )
     }
 }
@@ -276,6 +281,8 @@ pub struct RewardInput {
     /// False keeps it off the shelf (下架).
     #[graphql(default = true)]
     active: bool,
+    /// What a unit costs the brand in cents (成本), 0–100,000,000; used for campaign ROI.
+    cost_cents: Option<i64>,
 }
 
 impl RewardInput {
@@ -295,6 +302,7 @@ impl RewardInput {
             available_until: self.available_until,
             member_day_only: self.member_day_only,
             active: self.active,
+            cost_cents: self.cost_cents,
         }
     }
 }
@@ -327,7 +335,7 @@ impl RewardQuery {
             .extend()?;
         let items = offers
             .into_iter()
-            .map(|o| (o.reward.id, Reward::from_offer(o, member.is_some())))
+            .map(|o| (o.reward.id, Reward::from_offer(o, member.is_some(), admin)))
             .collect();
         Ok(page(items, after, has_next))
     }

@@ -47,7 +47,8 @@ pub struct ProgrammeStats {
 pub struct BudgetFigures {
     /// The budget.
     monthly_points: i64,
-    /// Points issued this month, summed from the members' monthly counters.
+    /// Points issued this month: what members earned (their monthly counters) plus what the
+    /// budget-checked grants (campaigns) gave.
     issued_this_month: i64,
     /// What is left: monthlyPoints − issuedThisMonth, at least 0. Campaign grants and lottery
     /// prizes stop at it.

@@ -1,10 +1,7 @@
-//! Campaigns (营销自动化, SPEC §16): operators send points and notices to a segment; the
-//! scheduled pass executes them exactly once per (campaign, member, occurrence), in batches it
-//! can resume, never past the budget.
-//!
-//! Built so far: the `ONCE` trigger, `GRANT_POINTS` and `NOTIFY`, budgets, the holdout and
-//! the states. The recurring and event triggers, the other actions, marketing pressure and the
-//! attribution statistics are not.
+//! Campaigns (营销自动化, SPEC §16): operators reach a segment with points, rewards, tags and
+//! notices, at a time, every day / week / month, or on a member's event; the scheduled pass
+//! executes them exactly once per (campaign, member, occurrence), in batches it can resume,
+//! never past the campaign's budgets or the programme's.
 
 use std::sync::Arc;
 
@@ -12,136 +9,285 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::Cond;
 
-use crate::domain::campaign::{self, Action, Campaign, CampaignStatus, Outcome, TriggerKind};
-use crate::domain::ids::{CampaignId, MemberId, SegmentId};
+use crate::domain::campaign::{
+    self, Action, Campaign, CampaignStatus, Eligible, Occurrence, Outcome, PerMember, Trigger,
+    TriggerKind,
+};
+use crate::domain::ids::{CampaignId, MemberId, RewardId, SegmentId};
 use crate::domain::notification::{Notice, NoticeKind};
-use crate::domain::points::EntryKind;
+use crate::domain::points::{EntryKind, MonthKey};
 use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::Credit;
 use crate::service::segments::SegmentService;
 use crate::service::work::PointsEngine;
+use crate::service::{purchases, rewards, stats};
 use crate::store;
+use crate::store::campaigns::{Claim, GroupActivity};
 
-/// The occurrence key of a `ONCE` campaign: it happens once.
-const ONCE: &str = "once";
-/// Members a batch reads; each is granted in its own short transaction.
+/// Members a batch reads; each is reached in its own short transaction.
 const BATCH: u64 = 200;
 
-/// A campaign to create.
-pub struct NewCampaign {
+/// A campaign's settings, to create it or (DRAFT or PAUSED) to change it.
+pub struct CampaignSettings {
     pub name: String,
     pub segment: Option<SegmentId>,
-    pub trigger: TriggerKind,
-    pub at: Option<DateTime<Utc>>,
+    pub trigger: Trigger,
     pub actions: Vec<Action>,
+    pub per_member: PerMember,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
     pub budget_points: Option<i64>,
+    pub budget_units: Option<i64>,
     pub holdout_percent: i32,
 }
 
-/// What a campaign did (效果分析, so far the costs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CampaignOutcomes {
-    pub reached: i64,
-    pub held_out: i64,
-    pub skipped: i64,
-    pub cost_points: i64,
+/// What one group (treated or control) did after it was reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GroupResult {
+    /// Reaches (member and occurrence).
+    pub reaches: i64,
+    pub signed_in: i64,
+    pub purchased: i64,
+    pub purchase_cents: i64,
+    pub redeemed: i64,
+    /// Signed in or bought.
+    pub returned: i64,
 }
 
-/// How one member's grant went.
-enum Grant {
-    Done,
-    /// The budget has no room for this grant: the campaign stops.
+impl From<&GroupActivity> for GroupResult {
+    fn from(a: &GroupActivity) -> Self {
+        Self {
+            reaches: a.reaches,
+            signed_in: a.signed_in,
+            purchased: a.purchased,
+            purchase_cents: a.purchase_cents,
+            redeemed: a.redeemed,
+            returned: a.returned,
+        }
+    }
+}
+
+/// What a campaign did (效果分析).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CampaignOutcomes {
+    pub treated: GroupResult,
+    pub control: GroupResult,
+    pub skipped: i64,
+    pub cost_points: i64,
+    pub cost_units: i64,
+    /// What the granted rewards cost the brand.
+    pub reward_cost_cents: i64,
+    /// Points at the checkout rate plus the rewards' cost.
+    pub cost_cents: i64,
+    /// Of the treated, the share who came back (signed in or bought); recall triggers only.
+    pub recall_rate: Option<f64>,
+    /// Treated purchase rate − control purchase rate; none without a control group.
+    pub uplift: Option<f64>,
+    pub roi: Option<f64>,
+}
+
+/// What reaching everyone in the audience now would cost (`previewCampaign`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CampaignPreview {
+    pub audience: i64,
+    pub cost_points: i64,
+    pub cost_units: i64,
+}
+
+/// How one member's reach went.
+enum Reach {
+    /// Reached by this call (true) or not (served before, held out, skipped).
+    Done(bool),
+    /// The grant does not fit what is left of a budget: the campaign stops.
     OverBudget,
+}
+
+/// The programme budget a run's grants take from (read once per run).
+struct ProgrammeRoom {
+    month: MonthKey,
+    budget: i64,
+    earned: i64,
 }
 
 pub struct CampaignService {
     db: DatabaseConnection,
     clock: Arc<Clock>,
     engine: PointsEngine,
+    /// Campaign subscribe messages a member may get per business day.
+    messages_per_day: u32,
 }
 
 impl CampaignService {
-    pub fn new(db: DatabaseConnection, clock: Arc<Clock>, engine: PointsEngine) -> Self {
-        Self { db, clock, engine }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<Clock>,
+        engine: PointsEngine,
+        messages_per_day: u32,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            engine,
+            messages_per_day,
+        }
     }
 
     /// Creates a `DRAFT` campaign.
     ///
     /// # Errors
-    /// `VALIDATION` on `name`, `trigger.at`, `actions…`, `budgetPoints` or `holdoutPercent`;
-    /// `NOT_FOUND` for an unknown segment.
+    /// `VALIDATION` on `name`, `trigger…`, `actions…`, `endsAt`, `budgetPoints`,
+    /// `budgetUnits` or `holdoutPercent`; `NOT_FOUND` for an unknown segment, reward or tag.
     pub async fn create(
         &self,
         segments: &SegmentService,
-        new: NewCampaign,
+        settings: CampaignSettings,
     ) -> Result<Campaign, AppError> {
-        let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(AppError::validation("name", "must be 1 to 64 characters"));
-        }
-        if new.at.is_none() {
-            return Err(AppError::validation(
-                "trigger.at",
-                "a ONCE campaign needs `at`",
-            ));
-        }
-        campaign::check_actions(&new.actions)?;
-        if new.budget_points.is_some_and(|points| points < 1) {
-            return Err(AppError::validation("budgetPoints", "must be at least 1"));
-        }
-        if !(0..=50).contains(&new.holdout_percent) {
-            return Err(AppError::validation("holdoutPercent", "must be 0 to 50"));
-        }
-        if let Some(segment) = new.segment {
-            segments.find(segment).await?;
-        }
         let now = self.clock.now();
-        let draft = Campaign {
-            id: 0,
-            name: name.to_owned(),
-            segment_id: new.segment.map(SegmentId::get),
-            trigger: new.trigger,
-            trigger_at: new.at,
-            actions: new.actions,
-            budget_points: new.budget_points,
-            spent_points: 0,
-            budget_exhausted: false,
-            holdout_percent: new.holdout_percent,
-            status: CampaignStatus::Draft,
-            created_at: now,
-            updated_at: now,
-        };
+        let draft = self.checked(segments, 0, settings, now).await?;
         store::campaigns::insert(&self.db, &draft, now).await
     }
 
-    /// Moves a campaign to `to` (activate, pause, end).
+    /// Changes a `DRAFT` or `PAUSED` campaign's settings; what it already did stays.
+    ///
+    /// # Errors
+    /// As [`Self::create`]; `NOT_FOUND`; `CONFLICT` when it is `ACTIVE` or `ENDED`.
+    pub async fn update(
+        &self,
+        segments: &SegmentService,
+        id: CampaignId,
+        settings: CampaignSettings,
+    ) -> Result<Campaign, AppError> {
+        let current = self.find(id).await?;
+        let editable = matches!(
+            current.status,
+            CampaignStatus::Draft | CampaignStatus::Paused
+        );
+        let now = self.clock.now();
+        let changed = self.checked(segments, id.get(), settings, now).await?;
+        if !editable
+            || !store::campaigns::update_settings(&self.db, &changed, current.status, now).await?
+        {
+            return Err(AppError::Conflict(format!(
+                "a {} campaign cannot be changed; pause it first",
+                current.status.as_str()
+            )));
+        }
+        self.find(id).await
+    }
+
+    async fn checked(
+        &self,
+        segments: &SegmentService,
+        id: i64,
+        s: CampaignSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, AppError> {
+        let name = s.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(AppError::validation("name", "must be 1 to 64 characters"));
+        }
+        s.trigger.check()?;
+        campaign::check_actions(&s.actions)?;
+        if let (Some(starts), Some(ends)) = (s.starts_at, s.ends_at)
+            && ends <= starts
+        {
+            return Err(AppError::validation("endsAt", "must be after startsAt"));
+        }
+        if s.budget_points.is_some_and(|points| points < 1) {
+            return Err(AppError::validation("budgetPoints", "must be at least 1"));
+        }
+        if s.budget_units.is_some_and(|units| units < 1) {
+            return Err(AppError::validation("budgetUnits", "must be at least 1"));
+        }
+        if !(0..=50).contains(&s.holdout_percent) {
+            return Err(AppError::validation("holdoutPercent", "must be 0 to 50"));
+        }
+        if s.trigger.kind == TriggerKind::SegmentEntered && s.segment.is_none() {
+            return Err(AppError::validation(
+                "segmentId",
+                "a SEGMENT_ENTERED campaign needs a segment",
+            ));
+        }
+        if let Some(segment) = s.segment {
+            segments.find(segment).await?;
+        }
+        for action in &s.actions {
+            match action {
+                Action::GrantReward { reward_id, .. } => {
+                    store::rewards::find_reward(&self.db, *reward_id)
+                        .await?
+                        .ok_or(AppError::NotFound("reward"))?;
+                }
+                Action::AddTag { tag_id } | Action::RemoveTag { tag_id } => {
+                    store::tags::find(&self.db, *tag_id)
+                        .await?
+                        .ok_or(AppError::NotFound("tag"))?;
+                }
+                Action::GrantPoints { .. } | Action::Notify { .. } => {}
+            }
+        }
+        Ok(Campaign {
+            id,
+            name: name.to_owned(),
+            segment_id: s.segment.map(SegmentId::get),
+            trigger: s.trigger,
+            actions: s.actions,
+            per_member: s.per_member,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            budget_points: s.budget_points,
+            spent_points: 0,
+            budget_units: s.budget_units,
+            spent_units: 0,
+            activated_at: None,
+            budget_exhausted: false,
+            holdout_percent: s.holdout_percent,
+            status: CampaignStatus::Draft,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Moves a campaign to `to` (activate, pause, end). Activating a `SEGMENT_ENTERED`
+    /// campaign first notes who is in its segment: they have not entered it.
     ///
     /// # Errors
     /// `NOT_FOUND`; `CONFLICT` for a move its status does not allow.
     pub async fn set_status(
         &self,
+        segments: &SegmentService,
         id: CampaignId,
         to: CampaignStatus,
     ) -> Result<Campaign, AppError> {
         let current = self.find(id).await?;
-        let moved = current.status.may_become(to)
-            && store::campaigns::set_status(
-                &self.db,
-                id.get(),
-                current.status,
-                to,
-                self.clock.now(),
-            )
-            .await?;
-        if !moved {
-            return Err(AppError::Conflict(format!(
+        let conflict = || {
+            AppError::Conflict(format!(
                 "a {} campaign cannot become {}",
                 current.status.as_str(),
                 to.as_str()
-            )));
+            ))
+        };
+        if !current.status.may_become(to) {
+            return Err(conflict());
         }
+        let presence = if to == CampaignStatus::Active
+            && current.trigger.kind == TriggerKind::SegmentEntered
+        {
+            Some(self.audience(segments, &current).await?)
+        } else {
+            None
+        };
+        let txn = store::begin(&self.db).await?;
+        if let Some(audience) = presence {
+            store::campaigns::take_presence(&txn, id.get(), audience).await?;
+        }
+        let now = self.clock.now();
+        if !store::campaigns::set_status(&txn, id.get(), current.status, to, now).await? {
+            return Err(conflict());
+        }
+        txn.commit().await?;
         self.find(id).await
     }
 
@@ -159,117 +305,244 @@ impl CampaignService {
         store::campaigns::all(&self.db, status).await
     }
 
+    /// The campaign's audience now (its segment, or everyone) and what reaching all of them
+    /// would cost: one count.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown id.
+    pub async fn preview(
+        &self,
+        segments: &SegmentService,
+        id: CampaignId,
+    ) -> Result<CampaignPreview, AppError> {
+        let c = self.find(id).await?;
+        let audience =
+            store::campaigns::count_members(&self.db, self.audience(segments, &c).await?).await?;
+        Ok(CampaignPreview {
+            audience,
+            cost_points: audience.saturating_mul(campaign::grant_points(&c.actions)),
+            cost_units: audience.saturating_mul(campaign::grant_units(&c.actions)),
+        })
+    }
+
+    /// What the campaign did, with attribution: one statement over its reaches.
+    ///
     /// # Errors
     /// `NOT_FOUND` for an unknown id.
     pub async fn outcomes(&self, id: CampaignId) -> Result<CampaignOutcomes, AppError> {
-        self.find(id).await?;
-        let mut outcomes = CampaignOutcomes::default();
-        for (outcome, members, points) in store::campaigns::outcomes(&self.db, id.get()).await? {
-            match outcome.as_str() {
-                "GRANTED" => {
-                    outcomes.reached = members;
-                    outcomes.cost_points = points;
-                }
-                "HELD_OUT" => outcomes.held_out = members,
-                _ => outcomes.skipped = members,
-            }
-        }
-        Ok(outcomes)
+        let c = self.find(id).await?;
+        let groups = store::campaigns::activity(&self.db, id.get()).await?;
+        let group = |outcome: Outcome| groups.iter().find(|g| g.outcome == outcome.as_str());
+        let treated = group(Outcome::Granted);
+        let control = group(Outcome::HeldOut);
+        let checkout = purchases::checkout_rules(&*self.engine.rules().await?)?;
+        let cost_points = treated.map_or(0, |g| g.points);
+        let reward_cost_cents = treated.map_or(0, |g| g.cost_cents);
+        let cost_cents =
+            campaign::cost_cents(cost_points, checkout.points_per_yuan, reward_cost_cents);
+        let treated = treated.map(GroupResult::from).unwrap_or_default();
+        let control = control.map(GroupResult::from).unwrap_or_default();
+        Ok(CampaignOutcomes {
+            treated,
+            control,
+            skipped: group(Outcome::Skipped).map_or(0, |g| g.reaches),
+            cost_points,
+            cost_units: group(Outcome::Granted).map_or(0, |g| g.units),
+            reward_cost_cents,
+            cost_cents,
+            recall_rate: c
+                .trigger
+                .kind
+                .recalls()
+                .then(|| campaign::rate(treated.returned, treated.reaches))
+                .flatten(),
+            uplift: campaign::rate_difference(
+                (treated.purchased, treated.reaches),
+                (control.purchased, control.reaches),
+            ),
+            roi: campaign::roi(treated.purchase_cents, cost_cents),
+        })
     }
 
-    /// The scheduled pass: runs every active campaign that is due to completion, and ends a
-    /// `ONCE` campaign that has served its whole audience. Safe on every instance at once and
-    /// after a restart: each member's grant is claimed under a unique key in the grant's own
-    /// transaction, and a resumed run reads only the members not served yet. Returns the
-    /// members granted by this pass.
+    /// The scheduled pass: runs every active campaign's due occurrences to completion, ends
+    /// the campaigns past their `endsAt` and the `ONCE` ones that served their audience. Safe
+    /// on every instance at once and after a restart: each reach is claimed under a unique
+    /// key in its own transaction, and a resumed run reads only the members not served yet.
+    /// Returns the members reached by this pass.
     ///
     /// # Errors
     /// `INTERNAL` on database failure.
     pub async fn run_due(&self, segments: &SegmentService) -> Result<u64, AppError> {
         let now = self.clock.now();
-        let mut granted = 0_u64;
-        for campaign in self.all(Some(CampaignStatus::Active)).await? {
-            let due = campaign.trigger_at.is_some_and(|at| at <= now);
-            if !due || campaign.budget_exhausted {
+        let mut reached = 0_u64;
+        for c in self.all(Some(CampaignStatus::Active)).await? {
+            if c.ends_at.is_some_and(|ends| ends <= now) {
+                self.end(&c).await?;
                 continue;
             }
-            granted = granted.saturating_add(self.run_once(segments, &campaign).await?);
+            if c.starts_at.is_some_and(|starts| now < starts) || c.budget_exhausted {
+                continue;
+            }
+            reached = reached.saturating_add(self.run(segments, &c, now).await?);
         }
-        Ok(granted)
+        Ok(reached)
     }
 
-    async fn run_once(&self, segments: &SegmentService, c: &Campaign) -> Result<u64, AppError> {
-        let audience = match c.segment_id {
+    async fn end(&self, c: &Campaign) -> Result<(), AppError> {
+        store::campaigns::set_status(
+            &self.db,
+            c.id,
+            CampaignStatus::Active,
+            CampaignStatus::Ended,
+            self.clock.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn audience(&self, segments: &SegmentService, c: &Campaign) -> Result<Cond, AppError> {
+        Ok(match c.segment_id {
             Some(segment) => {
                 let segment = segments.find(SegmentId::new(segment)).await?;
                 segments.audience(&segment.filter).await?.into_condition()
             }
             None => Cond::all(),
+        })
+    }
+
+    async fn run(
+        &self,
+        segments: &SegmentService,
+        c: &Campaign,
+        now: DateTime<Utc>,
+    ) -> Result<u64, AppError> {
+        let timezone = self.clock.timezone();
+        // Nothing before the first activation, or before the window opens, is owed.
+        let activated = c.activated_at.unwrap_or(c.created_at);
+        let since = c
+            .starts_at
+            .map_or(activated, |starts| starts.max(activated));
+        let occurrences = campaign::due_occurrences(&c.trigger, since, now, timezone);
+        if occurrences.is_empty() {
+            return Ok(0);
+        }
+        let audience = self.audience(segments, c).await?;
+        if c.trigger.kind == TriggerKind::SegmentEntered {
+            store::campaigns::forget_departed(&self.db, c.id, audience.clone()).await?;
+        }
+        let room = if campaign::grant_points(&c.actions) > 0 {
+            let month = MonthKey::of(now, timezone);
+            let budget = stats::programme_budget(&self.db, &month).await?;
+            budget.monthly_points.map(|budget_points| ProgrammeRoom {
+                month,
+                budget: budget_points,
+                earned: budget.earned_this_month,
+            })
+        } else {
+            None
         };
-        let mut granted = 0_u64;
-        let mut after = 0_i64;
-        loop {
-            let batch =
-                store::campaigns::member_ids(&self.db, audience.clone(), c.id, ONCE, after, BATCH)
-                    .await?;
-            let Some(last) = batch.last() else {
-                // Everyone was served: a ONCE campaign is over (a paused one stays paused).
-                store::campaigns::set_status(
+        let mut reached = 0_u64;
+        for occurrence in &occurrences {
+            let key = campaign::claim_key(c.per_member, &occurrence.key);
+            let condition = audience
+                .clone()
+                .add(store::campaigns::eligible(c.id, &occurrence.eligible));
+            let mut after = 0_i64;
+            loop {
+                let batch = store::campaigns::member_ids(
                     &self.db,
+                    condition.clone(),
                     c.id,
-                    CampaignStatus::Active,
-                    CampaignStatus::Ended,
-                    self.clock.now(),
+                    &key,
+                    after,
+                    BATCH,
                 )
                 .await?;
-                return Ok(granted);
-            };
-            after = last.get();
-            for member in batch {
-                match self.grant(c, member).await? {
-                    (Grant::Done, true) => granted = granted.saturating_add(1),
-                    (Grant::Done, false) => {}
-                    (Grant::OverBudget, _) => {
-                        store::campaigns::mark_exhausted(&self.db, c.id).await?;
-                        return Ok(granted);
+                let Some(last) = batch.last() else {
+                    break;
+                };
+                after = last.get();
+                for member in batch {
+                    match self
+                        .reach(c, member, occurrence, &key, room.as_ref())
+                        .await?
+                    {
+                        Reach::Done(true) => reached = reached.saturating_add(1),
+                        Reach::Done(false) => {}
+                        Reach::OverBudget => {
+                            store::campaigns::mark_exhausted(&self.db, c.id).await?;
+                            return Ok(reached);
+                        }
                     }
                 }
             }
         }
+        if c.trigger.kind == TriggerKind::Once {
+            // Everyone was served: a ONCE campaign is over (a paused one stays paused).
+            self.end(c).await?;
+        }
+        Ok(reached)
     }
 
-    /// One member's grant, in its own unit of work: claimed first (a member already served is
-    /// skipped), then the budget, then the credit, the notice and the webhook event. True when
-    /// the member was granted by this call.
-    async fn grant(&self, c: &Campaign, member: MemberId) -> Result<(Grant, bool), AppError> {
+    /// One member's reach, in its own unit of work: claimed first (a member already served is
+    /// skipped), then the budgets, then the credit, rewards, tags, notice and webhook event.
+    async fn reach(
+        &self,
+        c: &Campaign,
+        member: MemberId,
+        occurrence: &Occurrence,
+        key: &str,
+        room: Option<&ProgrammeRoom>,
+    ) -> Result<Reach, AppError> {
         let mut work = self.engine.begin(member).await?;
         let now = work.now;
-        let points = campaign::grant_points(&c.actions);
-        let outcome = if campaign::held_out(c.holdout_percent, c.id, member.get(), ONCE) {
+        if occurrence.eligible == Eligible::EnteredSegment {
+            store::campaigns::mark_present(work.txn(), c.id, member).await?;
+        }
+        let outcome = if campaign::held_out(c.holdout_percent, c.id, member.get(), key) {
             Outcome::HeldOut
         } else if work.member.frozen {
             Outcome::Skipped
         } else {
             Outcome::Granted
         };
-        let given = if outcome == Outcome::Granted {
-            points
-        } else {
-            0
+        let claim = Claim {
+            campaign: c.id,
+            member,
+            occurrence: key,
+            outcome,
+            attributed_until: now + TimeDelta::days(campaign::ATTRIBUTION_DAYS),
         };
-        if !store::campaigns::claim(work.txn(), c.id, member, ONCE, outcome, given, now).await? {
-            return Ok((Grant::Done, false));
-        }
-        if outcome != Outcome::Granted {
+        if !store::campaigns::claim(work.txn(), &claim, now).await? || outcome != Outcome::Granted {
             work.commit().await?;
-            return Ok((Grant::Done, false));
+            return Ok(Reach::Done(false));
         }
-        if given > 0 && !store::campaigns::spend(work.txn(), c.id, given).await? {
-            // Dropping the work rolls the claim back: the member was not served.
-            return Ok((Grant::OverBudget, false));
+        // Dropping the work on an over-budget grant rolls the claim back: not served.
+        let points = campaign::grant_points(&c.actions);
+        if points > 0 {
+            if !store::campaigns::spend(work.txn(), c.id, points).await? {
+                return Ok(Reach::OverBudget);
+            }
+            if let Some(room) = room
+                && !store::campaigns::take_programme_budget(
+                    work.txn(),
+                    room.month.as_str(),
+                    points,
+                    room.earned,
+                    room.budget,
+                )
+                .await?
+            {
+                return Ok(Reach::OverBudget);
+            }
         }
-        let key = format!("campaign:{}:{ONCE}", c.id);
+        let units = campaign::grant_units(&c.actions);
+        if units > 0 && !store::campaigns::spend_units(work.txn(), c.id, units).await? {
+            return Ok(Reach::OverBudget);
+        }
+        let entry_key = format!("campaign:{}:{key}", c.id);
         let reference = format!("campaign:{}", c.id);
+        let (mut units_given, mut reward_cents) = (0_i64, 0_i64);
         for action in &c.actions {
             match action {
                 Action::GrantPoints {
@@ -279,30 +552,66 @@ impl CampaignService {
                     work.credit(Credit {
                         kind: EntryKind::Campaign,
                         requested: *points,
-                        key: &key,
-                        payload: &key,
+                        key: &entry_key,
+                        payload: &entry_key,
                         reference: Some(&reference),
                         note: Some(&c.name),
                         expires_at: expire_in_days.map(|days| now + TimeDelta::days(days)),
                     })
                     .await?;
                 }
+                Action::GrantReward {
+                    reward_id,
+                    quantity,
+                } => {
+                    for unit in 0..*quantity {
+                        let unit_key = format!("{entry_key}:{reward_id}:{unit}");
+                        let (ledger, locked) = work.split();
+                        let granted = rewards::grant_free(
+                            &ledger,
+                            locked,
+                            RewardId::new(*reward_id),
+                            &unit_key,
+                        )
+                        .await?;
+                        // Out of stock: this unit is skipped, and recorded by its absence.
+                        if let Some((reward, _coupons)) = granted {
+                            units_given = units_given.saturating_add(1);
+                            reward_cents =
+                                reward_cents.saturating_add(reward.cost_cents.unwrap_or(0));
+                        }
+                    }
+                }
+                Action::AddTag { tag_id } => {
+                    store::tags::add(work.txn(), *tag_id, &[member], now).await?;
+                }
+                Action::RemoveTag { tag_id } => {
+                    store::tags::remove(work.txn(), *tag_id, &[member]).await?;
+                }
                 Action::Notify { title, body } if !work.member.marketing_opt_out => {
                     let notice = Notice {
                         kind: NoticeKind::Campaign,
-                        points: (given > 0).then_some(given),
+                        points: (points > 0).then_some(points),
                         balance: Some(work.member.balance),
                         title: title.trim().to_owned(),
                         body: body.trim().to_owned(),
                     };
                     work.ledger()
                         .reach()
-                        .notify(member, notice, Some(&reference), None)
+                        .notify_marketing(member, notice, Some(&reference), self.messages_per_day)
                         .await?;
                 }
                 Action::Notify { .. } => {}
             }
         }
+        store::campaigns::record_cost(
+            work.txn(),
+            c.id,
+            member,
+            key,
+            (points, units_given, reward_cents),
+        )
+        .await?;
         work.ledger()
             .reach()
             .publish(
@@ -310,11 +619,13 @@ impl CampaignService {
                 serde_json::json!({
                     "campaignId": c.id.to_string(),
                     "memberId": member.get().to_string(),
-                    "points": given,
+                    "occurrence": key,
+                    "points": points,
+                    "rewardUnits": units_given,
                 }),
             )
             .await?;
         work.commit().await?;
-        Ok((Grant::Done, true))
+        Ok(Reach::Done(true))
     }
 }

@@ -86,6 +86,8 @@ pub struct Deps {
     pub dispatch: dispatcher::DispatchPolicy,
     /// Webhooks may call loopback and private addresses (never in production).
     pub allow_private_webhooks: bool,
+    /// Campaign subscribe messages a member may get per business day.
+    pub marketing_messages_per_day: u32,
 }
 
 impl Services {
@@ -105,6 +107,7 @@ impl Services {
             health_timeout,
             dispatch,
             allow_private_webhooks,
+            marketing_messages_per_day,
         } = deps;
         let engine = work::PointsEngine::new(db.clone(), Arc::clone(&clock), ledger);
         let wechat_api = Arc::new(wechat::WechatApi::new(
@@ -135,6 +138,7 @@ impl Services {
                 db.clone(),
                 Arc::clone(&clock),
                 engine.clone(),
+                marketing_messages_per_day,
             ),
             tags: segments::TagService::new(db.clone(), Arc::clone(&clock)),
             webhooks: webhooks::WebhookService::new(

@@ -14,10 +14,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
+use crate::domain::campaign;
 use crate::domain::delivery::{Channel, Delivery, DeliveryStatus};
 use crate::domain::ids::{DeliveryId, MemberId};
 use crate::domain::notification::Notice;
 use crate::domain::paging::PageSize;
+use crate::domain::segment;
 use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -50,6 +52,47 @@ impl<C: ConnectionTrait> Reach<'_, C> {
         reference: Option<&str>,
         dedupe_key: Option<&str>,
     ) -> Result<bool, AppError> {
+        self.notify_at(member, notice, reference, dedupe_key, None)
+            .await
+    }
+
+    /// Like [`Self::notify`] for a marketing notice (a campaign's): its subscribe message
+    /// waits out the quiet hours (22:00–08:00 business time, sent at 08:00) and is left out
+    /// when the member already has `per_day` of them on that business day. The inbox notice
+    /// is always added.
+    ///
+    /// # Errors
+    /// `INTERNAL` on database failure.
+    pub async fn notify_marketing(
+        &self,
+        member: MemberId,
+        notice: Notice,
+        reference: Option<&str>,
+        per_day: u32,
+    ) -> Result<bool, AppError> {
+        let send_at = campaign::marketing_send_at(self.now, self.timezone);
+        let day = send_at.with_timezone(&self.timezone).date_naive();
+        let window = (
+            segment::day_start(day, self.timezone),
+            segment::day_start(day.succ_opt().unwrap_or(day), self.timezone),
+        );
+        let pressure = MarketingPressure {
+            send_at,
+            day: window,
+            per_day: i64::from(per_day),
+        };
+        self.notify_at(member, notice, reference, None, Some(pressure))
+            .await
+    }
+
+    async fn notify_at(
+        &self,
+        member: MemberId,
+        notice: Notice,
+        reference: Option<&str>,
+        dedupe_key: Option<&str>,
+        pressure: Option<MarketingPressure>,
+    ) -> Result<bool, AppError> {
         let kind = notice.kind;
         let message = self.rules.template(kind).map(|template| {
             let payload = serde_json::json!({
@@ -65,12 +108,25 @@ impl<C: ConnectionTrait> Reach<'_, C> {
         let Some((template_id, payload)) = message.filter(|_| added) else {
             return Ok(added);
         };
+        if let Some(pressure) = &pressure {
+            let sent_that_day = store::deliveries::count_member_messages(
+                self.db,
+                member,
+                kind.as_str(),
+                pressure.day,
+            )
+            .await?;
+            if sent_that_day >= pressure.per_day {
+                return Ok(true);
+            }
+        }
         store::deliveries::queue_subscribe_message(
             self.db,
             member,
             &template_id,
             kind.as_str(),
             payload.to_string(),
+            pressure.as_ref().map_or(self.now, |p| p.send_at),
             self.now,
         )
         .await?;
@@ -111,6 +167,14 @@ impl<C: ConnectionTrait> Reach<'_, C> {
         store::deliveries::insert(self.db, rows, self.now).await?;
         Ok(())
     }
+}
+
+/// When a marketing message may go out, and how many a member may get that day.
+struct MarketingPressure {
+    send_at: DateTime<Utc>,
+    /// The business day of `send_at`, as instants.
+    day: (DateTime<Utc>, DateTime<Utc>),
+    per_day: i64,
 }
 
 /// The operators' view of the outbox.

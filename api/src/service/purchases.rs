@@ -518,7 +518,8 @@ const CHECKOUT_POINTS_PER_YUAN: &str = "checkout_points_per_yuan";
 const CHECKOUT_UNIT: &str = "checkout_points_unit";
 const CHECKOUT_MAX_PERCENT: &str = "checkout_max_percent";
 
-fn checkout_rules(rules: &Rules) -> Result<CheckoutRules, AppError> {
+/// The checkout rules in `rules` (campaign ROI values points at this rate).
+pub(crate) fn checkout_rules(rules: &Rules) -> Result<CheckoutRules, AppError> {
     CheckoutRules::parse(
         rules.setting(CHECKOUT_POINTS_PER_YUAN, 100),
         rules.setting(CHECKOUT_UNIT, 100),

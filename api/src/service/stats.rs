@@ -74,8 +74,30 @@ impl PointsStats {
 pub struct ProgrammeBudget {
     /// `None`: no budget.
     pub monthly_points: Option<i64>,
-    /// Points issued this business month (the members' monthly earned counters).
+    /// Points issued this business month: what members earned (their monthly counters)
+    /// plus what the budget-checked grants (campaigns, lottery prizes) gave.
     pub issued_this_month: i64,
+    /// Of which the members' monthly earned counters.
+    pub earned_this_month: i64,
+}
+
+/// The programme budget for `month` and what was issued in it. Campaign grants read it once
+/// per run and then take their points with `store::campaigns::take_programme_budget`.
+///
+/// # Errors
+/// `INTERNAL` on database failure.
+pub(crate) async fn programme_budget(
+    db: &impl sea_orm::ConnectionTrait,
+    month: &MonthKey,
+) -> Result<ProgrammeBudget, AppError> {
+    let budget = programme::setting(db, MONTHLY_POINTS_BUDGET, 0).await?;
+    let earned = store::stats::issued_in_month(db, month.as_str()).await?;
+    let granted = store::campaigns::programme_granted(db, month.as_str()).await?;
+    Ok(ProgrammeBudget {
+        monthly_points: (budget > 0).then_some(budget),
+        issued_this_month: earned.saturating_add(granted),
+        earned_this_month: earned,
+    })
 }
 
 /// The budget's settings key (a rule: campaign grants and lottery prizes read it).
@@ -96,12 +118,8 @@ impl StatsService {
     /// # Errors
     /// `INTERNAL` on database failure.
     pub async fn budget(&self) -> Result<ProgrammeBudget, AppError> {
-        let budget = programme::setting(&self.db, MONTHLY_POINTS_BUDGET, 0).await?;
         let month = MonthKey::of(self.clock.now(), self.clock.timezone());
-        Ok(ProgrammeBudget {
-            monthly_points: (budget > 0).then_some(budget),
-            issued_this_month: store::stats::issued_in_month(&self.db, month.as_str()).await?,
-        })
+        programme_budget(&self.db, &month).await
     }
 
     /// Sets the monthly points budget, or with `None` removes it.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::DatabaseConnection;
 
+use crate::domain::campaign;
 use crate::domain::ids::MemberId;
 use crate::domain::notification;
 use crate::domain::points::{EntryKind, MonthKey};
@@ -118,6 +119,16 @@ impl Ledger<'_> {
         let upgraded = rank > current.rank;
         if upgraded {
             store::ledger::set_tier(self.db, member.id, &target.code).await?;
+            // Campaigns triggered by upgrades (SPEC §16) read it from here.
+            let today = self.now.with_timezone(&self.policy.timezone).date_naive();
+            store::segments::record_transition(
+                self.db,
+                member.id,
+                campaign::TIER_UPGRADED,
+                today,
+                self.now,
+            )
+            .await?;
         } else {
             store::ledger::set_tier_demoted(self.db, member.id, &target.code, this_month).await?;
             member.tier_demoted_month = Some(this_month);

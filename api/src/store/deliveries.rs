@@ -6,7 +6,7 @@ use entity::deliveries;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use crate::domain::delivery::{Channel, Delivery, DeliveryStatus};
@@ -31,6 +31,16 @@ pub async fn insert(
     rows: Vec<NewDelivery>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    insert_due(db, rows, now, now).await
+}
+
+/// Queues deliveries first due at `due`.
+async fn insert_due(
+    db: &impl ConnectionTrait,
+    rows: Vec<NewDelivery>,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -42,7 +52,7 @@ pub async fn insert(
         payload: Set(row.payload),
         status: Set(DeliveryStatus::Pending.as_str().to_owned()),
         attempts: Set(0),
-        next_attempt_at: Set(now),
+        next_attempt_at: Set(due),
         last_error: Set(None),
         last_errcode: Set(None),
         created_at: Set(now),
@@ -67,6 +77,7 @@ pub async fn queue_subscribe_message(
     template_id: &str,
     event: &str,
     payload: String,
+    send_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
@@ -76,8 +87,8 @@ pub async fn queue_subscribe_message(
                    RETURNING member_id) \
                    INSERT INTO deliveries (channel, member_id, event, payload, status, attempts, \
                    next_attempt_at, created_at) \
-                   SELECT $4, member_id, $5, $6, $7, 0, $1, $1 FROM used";
-        let values: [sea_orm::Value; 7] = [
+                   SELECT $4, member_id, $5, $6, $7, 0, $8, $1 FROM used";
+        let values: [sea_orm::Value; 8] = [
             now.into(),
             member.get().into(),
             template_id.into(),
@@ -85,6 +96,7 @@ pub async fn queue_subscribe_message(
             event.into(),
             payload.into(),
             DeliveryStatus::Pending.as_str().into(),
+            send_at.into(),
         ];
         db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
@@ -98,9 +110,31 @@ pub async fn queue_subscribe_message(
             event: event.to_owned(),
             payload,
         };
-        insert(db, vec![row], now).await?;
+        insert_due(db, vec![row], send_at, now).await?;
     }
     Ok(())
+}
+
+/// The member's subscribe messages of `event` due within `day` (a business day's instants):
+/// what the marketing limit per day counts.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_member_messages(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    event: &str,
+    day: (DateTime<Utc>, DateTime<Utc>),
+) -> Result<i64, DbErr> {
+    let count = deliveries::Entity::find()
+        .filter(deliveries::Column::MemberId.eq(member.get()))
+        .filter(deliveries::Column::Channel.eq(Channel::Wechat.as_str()))
+        .filter(deliveries::Column::Event.eq(event))
+        .filter(deliveries::Column::NextAttemptAt.gte(day.0))
+        .filter(deliveries::Column::NextAttemptAt.lt(day.1))
+        .count(db)
+        .await?;
+    Ok(i64::try_from(count).unwrap_or(i64::MAX))
 }
 
 fn delivery(row: deliveries::Model) -> Result<Delivery, AppError> {

@@ -40,6 +40,7 @@ fn reward(row: rewards::Model) -> Result<Reward, AppError> {
         available_until: row.available_until,
         member_day_only: row.member_day_only,
         active: row.active,
+        cost_cents: row.cost_cents,
     })
 }
 
@@ -58,6 +59,7 @@ fn active_model(r: &Reward) -> rewards::ActiveModel {
         available_until: Set(r.available_until),
         member_day_only: Set(r.member_day_only),
         active: Set(r.active),
+        cost_cents: Set(r.cost_cents),
         ..Default::default()
     }
 }

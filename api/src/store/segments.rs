@@ -11,6 +11,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::domain::ids::MemberId;
 use crate::domain::segment::{
     LifecycleStage, LifecycleThresholds, RfmGroup, RfmThresholds, SavedSegment, SegmentFilter,
     day_start, days_before,
@@ -394,4 +395,32 @@ pub async fn purchase_medians(
         }
         _ => None,
     })
+}
+
+/// Records a member's transition (a stage such as `TIER_UPGRADED`) on a business day; once
+/// per (member, stage, day).
+///
+/// # Errors
+/// Database errors.
+pub async fn record_transition(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    stage: &str,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    lifecycle_transitions::Entity::insert(lifecycle_transitions::ActiveModel {
+        member_id: Set(member.get()),
+        stage: Set(stage.to_owned()),
+        day: Set(day),
+        created_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        lifecycle_transitions::Column::MemberId,
+        lifecycle_transitions::Column::Stage,
+        lifecycle_transitions::Column::Day,
+    ])
+    .exec_without_returning(db)
+    .await
+    .map(|_| ())
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod budget;
 mod budgets;
+mod campaign_triggers;
 mod campaigns;
 mod clock;
 mod http;
