@@ -15,6 +15,8 @@ async fn mine(app: &TestApp, member: &Session) -> Value {
 #[tokio::test]
 async fn binding_refuses_oneself_cycles_late_binding_and_a_second_inviter() {
     let app = spawn_app().await;
+    // A fixed day: no member day or month end inside the days it walks.
+    app.set_clock("2026-03-02T02:00:00Z");
     let alice = app.login_member("alice").await;
     let bob = app.login_member("bob").await;
     let carol = app.login_member("carol").await;
@@ -73,6 +75,8 @@ async fn binding_refuses_oneself_cycles_late_binding_and_a_second_inviter() {
 #[tokio::test]
 async fn the_first_sign_in_pays_both_sides_once() {
     let app = spawn_app().await;
+    // A fixed day: no member day or month end inside the days it walks.
+    app.set_clock("2026-03-02T02:00:00Z");
     let alice = app.login_member("alice").await;
     let bob = app.login_member("bob").await;
     app.bind(&bob, &alice).await;
@@ -118,6 +122,8 @@ async fn the_first_sign_in_pays_both_sides_once() {
 #[tokio::test]
 async fn five_invites_a_day_are_paid_and_milestones_count_them_all() {
     let app = spawn_app().await;
+    // A fixed day: no member day or month end inside the days it walks.
+    app.set_clock("2026-03-02T02:00:00Z");
     let alice = app.login_member("alice").await;
     let mut invitees = Vec::new();
     for i in 0..10 {
