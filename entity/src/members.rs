@@ -47,6 +47,9 @@ pub struct Model {
     /// Their amount, in cents.
     #[sea_orm(column_name = "spend_12m_cents")]
     pub spend_12m_cents: i64,
+    /// Sign-ins in the trailing 30 business days (rolled by the daily facts pass).
+    #[sea_orm(column_name = "sign_ins_30d")]
+    pub sign_ins_30d: i32,
     /// Set while an operator has frozen the member (风控): they earn and spend nothing.
     pub frozen_at: Option<DateTimeUtc>,
     pub frozen_reason: Option<String>,

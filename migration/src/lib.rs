@@ -32,6 +32,7 @@ mod m20261206_000002_add_member_status;
 mod m20261206_000003_add_lifecycle_transitions;
 mod m20261206_000004_add_campaigns;
 mod m20261207_000001_extend_campaigns;
+mod m20261207_000002_add_sign_ins_30d;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_add_lifecycle_transitions::Migration),
             Box::new(m20261206_000004_add_campaigns::Migration),
             Box::new(m20261207_000001_extend_campaigns::Migration),
+            Box::new(m20261207_000002_add_sign_ins_30d::Migration),
         ]
     }
 }

@@ -256,6 +256,8 @@ pub struct MemberProfile {
     pub frozen: Option<(chrono::DateTime<chrono::Utc>, String)>,
     /// The member refuses personalised marketing.
     pub marketing_opt_out: bool,
+    /// Sign-ins in the trailing 30 business days (a segment fact).
+    pub sign_ins_30d: i32,
 }
 
 /// What an operator typed to find a member: part of a nickname or phone number, or a whole

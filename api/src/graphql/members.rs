@@ -173,6 +173,14 @@ impl Member {
         self.profile.marketing_opt_out
     }
 
+    /// Sign-ins in the trailing 30 business days (近30天签到次数), a fact segments read; the
+    /// daily facts pass drops the days that leave the window. Admins and operators only.
+    #[expect(clippy::unused_async, reason = "resolvers are async")]
+    async fn sign_ins_last_30_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;
+        Ok(self.profile.sign_ins_30d)
+    }
+
     /// The operators' tags on the member (标签), by name. Admins and operators only.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
         ctx.viewer()?.admin_for(AdminAction::ReadMembers).extend()?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::Cond;
 
@@ -28,6 +28,8 @@ const RFM_FREQUENCY: &str = "rfm_frequency";
 const RFM_MONETARY_CENTS: &str = "rfm_monetary_cents";
 /// 1 while the operator's thresholds hold; 0 (default) while the scheduled pass sets medians.
 const RFM_MANUAL: &str = "rfm_manual";
+/// The business day (days from the Common Era) the member facts were last rolled.
+const FACTS_ROLLED_DAY: &str = "facts_rolled_day";
 const LIFECYCLE_NEW_DAYS: &str = "lifecycle_new_days";
 const LIFECYCLE_AT_RISK_DAYS: &str = "lifecycle_at_risk_days";
 const LIFECYCLE_DORMANT_DAYS: &str = "lifecycle_dormant_days";
@@ -340,8 +342,15 @@ impl SegmentService {
     /// # Errors
     /// `INTERNAL` on database failure.
     pub async fn roll_facts(&self) -> Result<(), AppError> {
-        let window = segment::trailing_year_start(self.clock.today(), self.clock.timezone());
+        let today = self.clock.today();
+        // Once per business day, on one instance: the windows move by days.
+        let day = i64::from(today.num_days_from_ce());
+        if !store::programme::claim_setting_change(&self.db, FACTS_ROLLED_DAY, day).await? {
+            return Ok(());
+        }
+        let window = segment::trailing_year_start(today, self.clock.timezone());
         store::purchases::refresh_facts(&self.db, None, window).await?;
+        store::segments::roll_sign_ins(&self.db, today).await?;
         if !self.rfm_thresholds().await?.1 {
             self.measure_rfm().await?;
         }

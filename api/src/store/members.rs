@@ -340,6 +340,7 @@ pub(crate) fn profile(row: members::Model) -> MemberProfile {
             .frozen_at
             .map(|at| (at, row.frozen_reason.unwrap_or_default())),
         marketing_opt_out: row.marketing_opt_out,
+        sign_ins_30d: row.sign_ins_30d,
     }
 }
 

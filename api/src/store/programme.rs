@@ -253,6 +253,28 @@ pub async fn update_tier(db: &impl ConnectionTrait, t: &Tier) -> Result<(), DbEr
     bump_rules_version(db).await
 }
 
+/// Sets `key` to `value` unless it holds it already; true for the caller that changed it
+/// (one instance a day claims a daily step, and a clock set back claims again).
+///
+/// # Errors
+/// Database errors.
+pub async fn claim_setting_change(
+    db: &impl ConnectionTrait,
+    key: &str,
+    value: i64,
+) -> Result<bool, DbErr> {
+    let result = programme_settings::Entity::update_many()
+        .col_expr(
+            programme_settings::Column::Value,
+            sea_orm::sea_query::Expr::value(value),
+        )
+        .filter(programme_settings::Column::Key.eq(key))
+        .filter(programme_settings::Column::Value.ne(value))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 /// Raises the setting `key` to `value` when it is below it: true for exactly one caller, so a
 /// once-per-period job runs on one instance only.
 pub async fn claim_setting_above(

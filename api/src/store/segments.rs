@@ -424,3 +424,30 @@ pub async fn record_transition(
     .await
     .map(|_| ())
 }
+
+/// Recounts the sign-ins of the trailing 30 business days (today and the 29 before) of every
+/// member who signed in within the last 62 days: everyone whose count may be above zero,
+/// also after a few days without a pass. One statement over the last-sign-in index.
+///
+/// # Errors
+/// Database errors.
+pub async fn roll_sign_ins(db: &impl ConnectionTrait, today: NaiveDate) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let p = |n: u8| match backend {
+        sea_orm::DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let sql = format!(
+        "UPDATE members SET sign_ins_30d = (SELECT COUNT(*) FROM sign_ins s \
+         WHERE s.member_id = members.id AND s.day > {}) WHERE last_sign_in_day >= {}",
+        p(1),
+        p(2)
+    );
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [days_before(today, 30).into(), days_before(today, 62).into()],
+    ))
+    .await
+    .map(|_| ())
+}

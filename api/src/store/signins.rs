@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{growth_entries, members, sign_ins};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -152,6 +152,11 @@ pub fn streak_columns(
         .col_expr(
             members::Column::StreakFreezes,
             Expr::value(columns.streak_freezes),
+        )
+        // A sign-in or make-up is a recent day; the daily facts pass drops the old ones.
+        .col_expr(
+            members::Column::SignIns30d,
+            Expr::col(members::Column::SignIns30d).add(1),
         )
         .col_expr(
             members::Column::StreakAt,

@@ -690,3 +690,41 @@ async fn the_scheduled_pass_notices_each_entry_into_at_risk_and_dormant_once() {
     bob_signs_in_on("2026-05-01").await;
     assert_eq!(pass().await, (1, 0));
 }
+
+async fn count(app: &TestApp, admin: &Session, id: &str) -> Value {
+    let res = app
+        .gql(
+            Some(admin),
+            "query($id: ID!) { member(id: $id) { signInsLast30Days } }",
+            json!({ "id": id }),
+        )
+        .await;
+    res.expect_ok()["member"]["signInsLast30Days"].clone()
+}
+
+#[tokio::test]
+async fn sign_ins_of_the_last_30_days_are_counted_as_they_happen_and_rolled_daily() {
+    let app = spawn_app().await;
+    app.set_clock("2026-03-02T02:00:00Z");
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let ada = app.login_member("ada").await;
+    app.sign_in(&ada).await;
+    app.set_clock("2026-03-03T02:00:00Z");
+    app.sign_in(&ada).await;
+    assert_eq!(count(&app, &admin, &ada.id).await, 2);
+    // Day 30 after the first: it left the window; the next day the second leaves too.
+    for (day, expected) in [("2026-04-01T02:00:00Z", 1), ("2026-04-02T02:00:00Z", 0)] {
+        app.set_clock(day);
+        app.gql(
+            Some(&admin),
+            "mutation { runScheduledJobs { pointsExpired } }",
+            json!({}),
+        )
+        .await
+        .expect_ok();
+        assert_eq!(count(&app, &admin, &ada.id).await, expected, "{day}");
+    }
+    app.gql(Some(&ada), "{ me { signInsLast30Days } }", json!({}))
+        .await
+        .expect_error("FORBIDDEN");
+}
