@@ -169,6 +169,24 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // BIRTHDAY campaigns find the day's birthdays; transition triggers a stage's day.
+        for (name, table, columns) in [
+            ("ix_members_birthday", "members", ["birthday", "id"]),
+            (
+                "ix_lifecycle_transitions_stage_day",
+                "lifecycle_transitions",
+                ["stage", "day"],
+            ),
+        ] {
+            let mut index = Index::create()
+                .name(name)
+                .table(Alias::new(table))
+                .to_owned();
+            for column in columns {
+                index.col(Alias::new(column));
+            }
+            manager.create_index(index).await?;
+        }
         // The marketing limit counts a member's campaign messages of a day.
         manager
             .create_index(
@@ -229,14 +247,18 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("ix_deliveries_member_event_due")
-                    .table(Alias::new("deliveries"))
-                    .to_owned(),
-            )
-            .await?;
+        for (name, table) in [
+            ("ix_deliveries_member_event_due", "deliveries"),
+            ("ix_members_birthday", "members"),
+            (
+                "ix_lifecycle_transitions_stage_day",
+                "lifecycle_transitions",
+            ),
+        ] {
+            manager
+                .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
+                .await?;
+        }
         manager
             .exec_stmt(
                 Query::delete()

@@ -515,7 +515,7 @@ pub enum Outcome {
     Granted,
     /// In the holdout group (对照组): nothing given, recorded as control.
     HeldOut,
-    /// Frozen, or out of the rewards' stock.
+    /// Frozen, or only notices for a member who refuses marketing: nothing given.
     Skipped,
 }
 

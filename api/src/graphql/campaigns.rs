@@ -401,7 +401,7 @@ pub struct CampaignStats {
     reached: i64,
     /// Members held out as control (对照组).
     held_out: i64,
-    /// Members skipped (frozen).
+    /// Members skipped: frozen, or refusing marketing when the campaign only notifies.
     skipped: i64,
     /// Points granted in all (成本: 积分).
     cost_points: i64,

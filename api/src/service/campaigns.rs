@@ -499,9 +499,11 @@ impl CampaignService {
         if occurrence.eligible == Eligible::EnteredSegment {
             store::campaigns::mark_present(work.txn(), c.id, member).await?;
         }
+        let only_notices = c.actions.iter().all(|a| matches!(a, Action::Notify { .. }));
         let outcome = if campaign::held_out(c.holdout_percent, c.id, member.get(), key) {
             Outcome::HeldOut
-        } else if work.member.frozen {
+        } else if work.member.frozen || (only_notices && work.member.marketing_opt_out) {
+            // Nothing to give: frozen, or a notice to a member who refuses marketing.
             Outcome::Skipped
         } else {
             Outcome::Granted

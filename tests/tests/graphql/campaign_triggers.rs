@@ -450,6 +450,15 @@ async fn campaign_messages_respect_the_daily_limit_and_the_quiet_hours() {
     app.set_clock("2026-03-02T02:00:00Z");
     let admin = app.login_admin("boss", Role::Admin).await;
     let ada = app.login_member("ada").await;
+    // Bob refuses personalised marketing: a campaign of notices skips him.
+    let bob = app.login_member("bob").await;
+    app.gql(
+        Some(&bob),
+        "mutation { updateProfile(input: { marketingOptOut: true }) { member { marketingOptOut } } }",
+        json!({}),
+    )
+    .await
+    .expect_ok();
     app.gql(
         Some(&admin),
         "mutation($input: [MessageTemplateInput!]!) { updateMessageTemplates(input: $input) { kind } }",
@@ -478,11 +487,33 @@ async fn campaign_messages_respect_the_daily_limit_and_the_quiet_hours() {
             "actions": [{ "kind": "NOTIFY", "title": name, "body": "来看看" }],
         })
     };
+    let mut ids = Vec::new();
     for name in ["早安", "午安"] {
         let id = create(&app, &admin, notify(name, "2026-03-02T01:00:00Z")).await;
         set_status(&app, &admin, &id, "activateCampaign").await;
+        ids.push(id);
     }
-    assert_eq!(pass(&app, &admin).await, 2, "two notices in the inbox");
+    assert_eq!(pass(&app, &admin).await, 2, "two notices in Ada's inbox");
+    let first = stats(&app, &admin, &ids[0]).await;
+    assert_eq!(
+        (first["reached"].clone(), first["skipped"].clone()),
+        (json!(1), json!(1))
+    );
+    let inbox = app
+        .gql(
+            Some(&bob),
+            "{ inbox(first: 10) { edges { node { kind } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        !inbox.expect_ok()["inbox"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"]["kind"] == "CAMPAIGN"),
+        "no campaign notice for Bob"
+    );
     assert_eq!(
         campaign_messages(&app, &admin).await.len(),
         1,
