@@ -46,6 +46,10 @@ pub enum AppError {
     TaskUnavailable(&'static str),
     #[error("this invite is not valid: {0}")]
     InviteInvalid(&'static str),
+    #[error("this task has nothing to claim now")]
+    TaskNotClaimable,
+    #[error("today's limit for this event is reached")]
+    EventLimitReached,
     /// A WeChat API call (other than login) failed: WeChat's `errcode` when it answered one,
     /// none when it could not be reached or is not configured.
     #[error("WeChat API call failed: {message}")]
@@ -87,6 +91,8 @@ impl AppError {
             Self::KocRequired => "KOC_REQUIRED",
             Self::TaskUnavailable(_) => "TASK_UNAVAILABLE",
             Self::InviteInvalid(_) => "INVITE_INVALID",
+            Self::TaskNotClaimable => "TASK_NOT_CLAIMABLE",
+            Self::EventLimitReached => "EVENT_LIMIT_REACHED",
             Self::WechatApiFailed { .. } => "WECHAT_API_FAILED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",

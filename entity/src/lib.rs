@@ -1,17 +1,21 @@
 //! sea-orm entities for membercard's tables. Plain data: no GraphQL, HTTP or Redis here.
 
 pub mod admins;
+pub mod badges;
 pub mod campaign_audience;
 pub mod campaign_members;
 pub mod campaigns;
 pub mod coupons;
 pub mod deliveries;
+pub mod event_types;
 pub mod growth_entries;
 pub mod koc_applications;
 pub mod koc_submissions;
 pub mod koc_tasks;
 pub mod lifecycle_transitions;
+pub mod member_badges;
 pub mod member_day_events;
+pub mod member_events;
 pub mod member_months;
 pub mod member_tags;
 pub mod members;
@@ -32,6 +36,8 @@ pub mod sign_in_cycle_days;
 pub mod sign_in_milestones;
 pub mod sign_ins;
 pub mod tags;
+pub mod task_progress;
+pub mod tasks;
 pub mod tiers;
 pub mod webhooks;
 pub mod wechat_access_tokens;

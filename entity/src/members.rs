@@ -50,6 +50,8 @@ pub struct Model {
     /// Sign-ins in the trailing 30 business days (rolled by the daily facts pass).
     #[sea_orm(column_name = "sign_ins_30d")]
     pub sign_ins_30d: i32,
+    /// The badge shown beside the member on boards (挂件).
+    pub displayed_badge: Option<String>,
     /// Set while an operator has frozen the member (风控): they earn and spend nothing.
     pub frozen_at: Option<DateTimeUtc>,
     pub frozen_reason: Option<String>,

@@ -33,6 +33,7 @@ mod m20261206_000003_add_lifecycle_transitions;
 mod m20261206_000004_add_campaigns;
 mod m20261207_000001_extend_campaigns;
 mod m20261207_000002_add_sign_ins_30d;
+mod m20261208_000001_add_events_and_tasks;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_add_campaigns::Migration),
             Box::new(m20261207_000001_extend_campaigns::Migration),
             Box::new(m20261207_000002_add_sign_ins_30d::Migration),
+            Box::new(m20261208_000001_add_events_and_tasks::Migration),
         ]
     }
 }

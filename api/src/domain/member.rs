@@ -260,6 +260,11 @@ pub struct MemberProfile {
     pub sign_ins_30d: i32,
 }
 
+/// Whether the member filled in their profile (完善资料): nickname, avatar and birthday.
+pub fn profile_complete(profile: &MemberProfile) -> bool {
+    profile.nickname.is_some() && profile.avatar_url.is_some() && profile.birthday.is_some()
+}
+
 /// What an operator typed to find a member: part of a nickname or phone number, or a whole
 /// invite code. A full phone number in any accepted spelling is searched in its stored form.
 #[derive(Debug, Clone, PartialEq, Eq)]

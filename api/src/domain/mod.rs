@@ -21,5 +21,6 @@ pub mod segment;
 pub mod signin;
 pub mod stats;
 pub mod subscribe_message;
+pub mod task;
 pub mod tier;
 pub mod webhook;

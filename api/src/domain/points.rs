@@ -37,6 +37,8 @@ pub enum EntryKind {
     Expiry,
     /// A campaign's points (积分红包); checked against the campaign's budget instead of the cap.
     Campaign,
+    /// A task's reward (任务奖励), counted toward the cap.
+    Task,
 }
 
 impl EntryKind {
@@ -302,7 +304,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_refunds_are_not_capped() {
-        assert_eq!(EntryKind::all().count(), 14);
+        assert_eq!(EntryKind::all().count(), 15);
         assert_eq!(EntryKind::parse("sign_in"), None);
         for kind in EntryKind::all() {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
@@ -311,6 +313,7 @@ mod tests {
         assert!(EntryKind::Purchase.counts_toward_earn_cap());
         assert!(!EntryKind::AdminAdjust.counts_toward_earn_cap());
         assert!(!EntryKind::Campaign.counts_toward_earn_cap());
+        assert!(EntryKind::Task.counts_toward_earn_cap());
         assert!(!EntryKind::PurchaseRefund.counts_toward_earn_cap());
     }
 }

@@ -91,6 +91,8 @@ pub enum GrowthSource {
     /// A refunded purchase's growth taken back.
     PurchaseRefund,
     KocTask,
+    /// A task's growth reward (SPEC §13).
+    Task,
 }
 
 impl GrowthSource {
@@ -100,6 +102,7 @@ impl GrowthSource {
             Self::Purchase => "PURCHASE",
             Self::PurchaseRefund => "PURCHASE_REFUND",
             Self::KocTask => "KOC_TASK",
+            Self::Task => "TASK",
         }
     }
 }

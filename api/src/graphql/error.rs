@@ -86,6 +86,10 @@ pub enum ErrorCode {
     TaskUnavailable,
     /// 邀请无效: unknown code, yourself, already bound, too late, or a cycle.
     InviteInvalid,
+    /// 任务奖励不可领取: the task's period is not complete, was claimed, or has ended.
+    TaskNotClaimable,
+    /// 今日次数已达上限: the event type's daily limit per member is reached.
+    EventLimitReached,
     /// 微信接口调用失败: a WeChat API call failed (binding a phone number);
     /// `extensions.errcode` is WeChat's errcode when it answered one.
     WechatApiFailed,
@@ -135,6 +139,8 @@ mod tests {
             AppError::KocRequired,
             AppError::TaskUnavailable("x"),
             AppError::InviteInvalid("x"),
+            AppError::TaskNotClaimable,
+            AppError::EventLimitReached,
             AppError::WechatApiFailed {
                 errcode: None,
                 message: "x".into(),

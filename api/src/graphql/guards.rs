@@ -157,8 +157,11 @@ impl Extension for InputErrors {
                 .extensions
                 .as_ref()
                 .is_none_or(|extensions| extensions.get("code").is_none());
-            // async-graphql's own words for a value its input types refuse.
-            if uncoded && error.message.starts_with("Failed to parse") {
+            // async-graphql's own words for a value its input types refuse, or a null where
+            // a value is required.
+            let refused_input = error.message.starts_with("Failed to parse")
+                || error.message.starts_with("Expected input type");
+            if uncoded && refused_input {
                 let argument = field
                     .arguments
                     .iter()

@@ -52,6 +52,9 @@ pub struct LeaderboardEntry {
     avatar_url: Option<String>,
     /// The member's tier code (会员等级).
     tier: String,
+    /// The badge code the member chose to show beside their name (佩戴勋章), while they hold
+    /// it; null: none.
+    badge: Option<String>,
     /// What the board ranks by: points, streak days, KOC score or invites.
     score: i64,
     /// True on the caller's own row.
@@ -80,6 +83,7 @@ fn entry(e: Entry, me: Option<crate::domain::ids::MemberId>) -> LeaderboardEntry
         display_name: e.display_name,
         avatar_url: e.avatar_url,
         tier: e.tier_code,
+        badge: e.badge,
         score: e.score,
         is_me: Some(e.member) == me,
     }

@@ -173,6 +173,26 @@ impl Member {
         self.profile.marketing_opt_out
     }
 
+    /// The member's badges not expired (我的勋章), newest first.
+    async fn badges(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::tasks::MemberBadge>> {
+        crate::graphql::tasks::member_badges(ctx, self.profile.id).await
+    }
+
+    /// The badge the member shows beside their name on boards (佩戴的勋章), while they hold
+    /// it; null: none.
+    async fn displayed_badge(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let shown = ctx
+            .services()
+            .tasks
+            .displayed_badge(self.profile.id)
+            .await
+            .extend()?;
+        Ok(shown)
+    }
+
     /// Sign-ins in the trailing 30 business days (近30天签到次数), a fact segments read; the
     /// daily facts pass drops the days that leave the window. Admins and operators only.
     #[expect(clippy::unused_async, reason = "resolvers are async")]

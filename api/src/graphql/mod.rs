@@ -23,6 +23,7 @@ pub mod schema;
 pub mod segments;
 pub mod signin;
 pub mod stats;
+pub mod tasks;
 pub mod tiers;
 
 pub use context::{ClientIp, RequestAuth};

@@ -45,6 +45,8 @@ pub enum PointsEntryKind {
     Expiry,
     /// A campaign's points (积分红包), expiring as the campaign says.
     Campaign,
+    /// A task's reward (任务奖励): newbie, daily and achievement tasks.
+    Task,
 }
 
 impl From<EntryKind> for PointsEntryKind {
@@ -64,6 +66,7 @@ impl From<EntryKind> for PointsEntryKind {
             EntryKind::RedemptionRefund => Self::RedemptionRefund,
             EntryKind::Expiry => Self::Expiry,
             EntryKind::Campaign => Self::Campaign,
+            EntryKind::Task => Self::Task,
         }
     }
 }
@@ -85,6 +88,7 @@ impl From<PointsEntryKind> for EntryKind {
             PointsEntryKind::RedemptionRefund => Self::RedemptionRefund,
             PointsEntryKind::Expiry => Self::Expiry,
             PointsEntryKind::Campaign => Self::Campaign,
+            PointsEntryKind::Task => Self::Task,
         }
     }
 }

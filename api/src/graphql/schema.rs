@@ -38,6 +38,7 @@ use crate::graphql::scalars::DATE_TIME_DESCRIPTION;
 use crate::graphql::segments::{SegmentMutation, SegmentQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::graphql::stats::{StatsMutation, StatsQuery};
+use crate::graphql::tasks::{TaskMutation, TaskQuery};
 use crate::graphql::tiers::{TierMutation, TierQuery};
 use crate::service::Services;
 
@@ -62,6 +63,7 @@ pub struct Query(
     OutboxQuery,
     SegmentQuery,
     CampaignQuery,
+    TaskQuery,
     ClockQuery,
 );
 
@@ -87,6 +89,7 @@ pub struct Mutation(
     SegmentMutation,
     StatsMutation,
     CampaignMutation,
+    TaskMutation,
     ClockMutation,
 );
 

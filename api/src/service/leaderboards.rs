@@ -33,6 +33,8 @@ pub struct Entry {
     pub display_name: String,
     pub avatar_url: Option<String>,
     pub tier_code: String,
+    /// The badge the member shows (勋章), while they hold it.
+    pub badge: Option<String>,
     pub score: i64,
 }
 
@@ -322,7 +324,7 @@ impl LeaderboardService {
     ) -> Result<BoardView, AppError> {
         let mut ids: Vec<MemberId> = ranked.iter().map(|(_, m, _)| *m).collect();
         ids.extend(me.iter().map(|(_, m, _)| *m));
-        let appearances = board_store::appearances(&self.db, &ids).await?;
+        let appearances = board_store::appearances(&self.db, &ids, self.clock.now()).await?;
         let entry = |(rank, member, score): (u64, MemberId, i64)| {
             let look: Option<&Appearance> = appearances.iter().find(|a| a.member == member);
             Entry {
@@ -334,6 +336,7 @@ impl LeaderboardService {
                 ),
                 avatar_url: look.and_then(|a| a.avatar_url.clone()),
                 tier_code: look.map(|a| a.tier_code.clone()).unwrap_or_default(),
+                badge: look.and_then(|a| a.badge.clone()),
                 score,
             }
         };

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::notification;
 use crate::domain::points::{self, EntryKind, LedgerEntry, MonthKey};
+use crate::domain::task::BuiltInEvent;
 use crate::domain::tier::GrowthSource;
 use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
@@ -436,6 +437,16 @@ impl Ledger<'_> {
                 )
                 .await?;
             store::purchases::mark_available(self.db, purchase.id).await?;
+            // Tasks count a purchase when its points become available, in whole yuan.
+            let yuan = purchase.amount_cents / 100;
+            crate::service::tasks::count_event(
+                &at_maturity,
+                member,
+                BuiltInEvent::Purchase.as_str(),
+                yuan,
+                purchase.available_at,
+            )
+            .await?;
             matured = matured.saturating_add(posting.amount);
         }
         let expired = self.expire_due(member).await?;

@@ -10,11 +10,14 @@ use crate::domain::member::{
 };
 use crate::domain::paging::PageSize;
 use crate::domain::signin::{self, StreakState};
+use crate::domain::task::BuiltInEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::segments::Audience;
+use crate::service::tasks;
 use crate::service::wechat::WechatApi;
+use crate::service::work::PointsEngine;
 use crate::store;
 
 /// What `me` shows at first sight, read together.
@@ -30,6 +33,7 @@ pub struct MemberService {
     clock: Arc<Clock>,
     boards: Arc<LeaderboardService>,
     wechat: Arc<WechatApi>,
+    engine: PointsEngine,
 }
 
 impl MemberService {
@@ -38,12 +42,14 @@ impl MemberService {
         clock: Arc<Clock>,
         boards: Arc<LeaderboardService>,
         wechat: Arc<WechatApi>,
+        engine: PointsEngine,
     ) -> Self {
         Self {
             db,
             clock,
             boards,
             wechat,
+            engine,
         }
     }
 
@@ -128,15 +134,17 @@ impl MemberService {
         id: MemberId,
         update: ProfileUpdate,
     ) -> Result<MemberProfile, AppError> {
-        let txn = store::begin(&self.db).await?;
-        let current = store::members::find(&txn, id)
+        // The member's unit of work: completing the profile is an event tasks count.
+        let mut work = self.engine.begin(id).await?;
+        let txn = work.txn();
+        let current = store::members::find(txn, id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
         if let Some(birthday) = update.birthday
             && member::check_birthday_change(current.birthday.as_deref(), birthday)?
                 == BirthdayChange::Set
             // A concurrent update may have set it first; then this one is a change.
-            && !store::members::set_birthday_if_unset(&txn, id, birthday).await?
+            && !store::members::set_birthday_if_unset(txn, id, birthday).await?
         {
             return Err(AppError::validation(
                 "birthday",
@@ -150,15 +158,21 @@ impl MemberService {
             hide_from_leaderboards: update.hide_from_leaderboards,
             marketing_opt_out: update.marketing_opt_out,
         };
-        store::members::update_profile(&txn, id, columns, self.clock.now())
+        store::members::update_profile(txn, id, columns, self.clock.now())
             .await
             .map_err(store::members::UQ_PHONE.map(|| {
                 AppError::Conflict("this phone number belongs to another member".into())
             }))?;
-        let updated = store::members::find(&txn, id)
+        let updated = store::members::find(txn, id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        txn.commit().await?;
+        if !member::profile_complete(&current) && member::profile_complete(&updated) {
+            let now = work.now;
+            let (ledger, locked) = work.split();
+            let event = BuiltInEvent::ProfileCompleted.as_str();
+            tasks::count_event(&ledger, locked, event, 1, now).await?;
+        }
+        work.commit().await?;
         if update.hide_from_leaderboards.is_some() {
             // Hiding takes the member off every board; showing puts them back.
             self.boards.touch(id).await;
@@ -223,26 +237,35 @@ impl MemberService {
             })?
             .into_inner();
         let now = self.clock.now();
-        let txn = store::begin(&self.db).await?;
-        match store::members::phone_holder(&txn, &phone).await? {
+        let mut work = self.engine.begin(id).await?;
+        let txn = work.txn();
+        let was_verified = store::members::find(txn, id)
+            .await?
+            .is_some_and(|member| member.phone_verified);
+        match store::members::phone_holder(txn, &phone).await? {
             Some((holder, _)) if holder == id => {}
             Some((_, true)) => {
                 return Err(AppError::Conflict(
                     "another member verified this phone number".into(),
                 ));
             }
-            Some((holder, false)) => store::members::clear_phone(&txn, holder, now).await?,
+            Some((holder, false)) => store::members::clear_phone(txn, holder, now).await?,
             None => {}
         }
-        store::members::set_verified_phone(&txn, id, &phone, now)
+        store::members::set_verified_phone(txn, id, &phone, now)
             .await
             .map_err(store::members::UQ_PHONE.map(|| {
                 AppError::Conflict("this phone number belongs to another member".into())
             }))?;
-        let updated = store::members::find(&txn, id)
+        let updated = store::members::find(txn, id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        txn.commit().await?;
+        if !was_verified {
+            let (ledger, locked) = work.split();
+            let event = BuiltInEvent::PhoneBound.as_str();
+            tasks::count_event(&ledger, locked, event, 1, now).await?;
+        }
+        work.commit().await?;
         Ok(updated)
     }
 }

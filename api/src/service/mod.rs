@@ -24,6 +24,7 @@ pub mod rules;
 pub mod segments;
 pub mod signin;
 pub mod stats;
+pub mod tasks;
 pub mod tiers;
 pub mod webhooks;
 pub mod wechat;
@@ -63,6 +64,7 @@ pub struct Services {
     pub outbox: outbox::OutboxService,
     pub segments: segments::SegmentService,
     pub campaigns: campaigns::CampaignService,
+    pub tasks: tasks::TaskService,
     pub tags: segments::TagService,
     pub webhooks: webhooks::WebhookService,
     pub dispatcher: Arc<dispatcher::Dispatcher>,
@@ -141,6 +143,7 @@ impl Services {
                 marketing_messages_per_day,
             ),
             tags: segments::TagService::new(db.clone(), Arc::clone(&clock)),
+            tasks: tasks::TaskService::new(db.clone(), Arc::clone(&clock), engine.clone()),
             webhooks: webhooks::WebhookService::new(
                 db.clone(),
                 Arc::clone(&clock),
@@ -162,6 +165,7 @@ impl Services {
                 Arc::clone(&clock),
                 Arc::clone(&boards),
                 Arc::clone(&wechat_api),
+                engine.clone(),
             ),
             messages: messages::MessageService::new(db.clone(), Arc::clone(&clock)),
             clock: clock::ClockService::new(Arc::clone(&clock)),

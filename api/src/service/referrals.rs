@@ -11,11 +11,13 @@ use crate::domain::paging::PageSize;
 use crate::domain::points::EntryKind;
 use crate::domain::purchase;
 use crate::domain::referral::{self, ReferralStatus};
+use crate::domain::task::BuiltInEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::koc;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Debit, Ledger};
+use crate::service::tasks;
 use crate::service::work::PointsEngine;
 use crate::store::ledger::LockedMember;
 use crate::store::referrals::Completion;
@@ -327,6 +329,8 @@ pub async fn complete(
     )
     .await?;
     koc::complete_auto_tasks(ledger, &mut inviter, TaskKind::Referral).await?;
+    let event = BuiltInEvent::ReferralCompleted.as_str();
+    tasks::count_event(ledger, &mut inviter, event, 1, now).await?;
     Ok(Some(inviter.id))
 }
 

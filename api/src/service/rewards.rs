@@ -13,6 +13,7 @@ use crate::domain::reward::{
     self, COUPON_VALID_DAYS, Coupon, RedeemContext, Redemption, RedemptionStatus, Reward,
     RewardKind,
 };
+use crate::domain::task::BuiltInEvent;
 use crate::domain::webhook::WebhookEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -21,6 +22,7 @@ use crate::service::ledger::{Credit, Debit, Ledger, LedgerPolicy};
 use crate::service::member_day;
 use crate::service::outbox::Reach;
 use crate::service::rules::Rules;
+use crate::service::tasks;
 use crate::service::work::PointsEngine;
 use crate::store::ledger::LockedMember;
 use crate::store::{self, programme};
@@ -342,6 +344,8 @@ impl RewardService {
             },
         )
         .await?;
+        let event = BuiltInEvent::Redemption.as_str();
+        tasks::count_event(&ledger, member, event, i64::from(quantity), now).await?;
         let balance_after = work.member.balance;
         work.commit().await?;
         tracing::info!(

@@ -17,6 +17,7 @@ use crate::domain::member_day::ScheduledEvent;
 use crate::domain::notification::NoticeKind;
 use crate::domain::signin::{Cycle, Milestone};
 use crate::domain::subscribe_message::MessageTemplate;
+use crate::domain::task::{EventType, Task};
 use crate::domain::tier::Tier;
 use crate::domain::webhook::{Webhook, WebhookEvent};
 use crate::error::AppError;
@@ -37,6 +38,10 @@ pub struct Rules {
     /// The subscribe-message template of each mapped notice kind.
     pub templates: Vec<MessageTemplate>,
     pub webhooks: Vec<Webhook>,
+    /// Every event type, by code.
+    pub event_types: Vec<EventType>,
+    /// Every task, oldest first (the event path finds the ones an event counts for here).
+    pub tasks: Vec<Task>,
     settings: HashMap<String, i64>,
 }
 
@@ -68,6 +73,11 @@ impl Rules {
         self.webhooks.iter().filter(move |hook| hook.wants(event))
     }
 
+    /// The event type with `code`.
+    pub fn event_type(&self, code: &str) -> Option<&EventType> {
+        self.event_types.iter().find(|t| t.code == code)
+    }
+
     /// A scalar setting, or `default` when unset.
     pub fn setting(&self, key: &str, default: i64) -> i64 {
         self.settings.get(key).copied().unwrap_or(default)
@@ -83,6 +93,8 @@ impl Rules {
             events: store::member_days::all(db).await?,
             templates: store::reach::templates(db).await?,
             webhooks: store::reach::webhooks(db).await?,
+            event_types: store::tasks::event_types(db).await?,
+            tasks: store::tasks::all_tasks(db).await?,
             settings: programme::all_settings(db).await?.into_iter().collect(),
         })
     }

@@ -3,7 +3,7 @@
 //! says: value descending, earlier arrival, lower member id.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{member_months, members};
+use entity::{member_badges, member_months, members};
 use sea_orm::sea_query::{
     Alias, Cond, Expr, ExprTrait, IntoCondition, NullOrdering, Order, Query, SelectStatement,
     SimpleExpr,
@@ -30,6 +30,8 @@ pub struct Appearance {
     pub tier_code: String,
     pub invite_code: String,
     pub hidden: bool,
+    /// The badge the member shows beside their name (while they hold it).
+    pub badge: Option<String>,
 }
 
 struct Source {
@@ -221,6 +223,7 @@ pub async fn ahead_of(
 pub async fn appearances(
     db: &impl ConnectionTrait,
     ids: &[MemberId],
+    now: DateTime<Utc>,
 ) -> Result<Vec<Appearance>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -234,7 +237,26 @@ pub async fn appearances(
         String,
         bool,
         Option<DateTime<Utc>>,
+        Option<String>,
     );
+    // The badge the member shows, while they hold it, in the same statement.
+    let shown = Query::select()
+        .column((member_badges::Entity, member_badges::Column::BadgeCode))
+        .from(member_badges::Entity)
+        .and_where(
+            Expr::col((member_badges::Entity, member_badges::Column::MemberId))
+                .equals((members::Entity, members::Column::Id)),
+        )
+        .and_where(
+            Expr::col((member_badges::Entity, member_badges::Column::BadgeCode))
+                .equals((members::Entity, members::Column::DisplayedBadge)),
+        )
+        .cond_where(
+            Cond::any()
+                .add(Expr::col((member_badges::Entity, member_badges::Column::ExpiresAt)).is_null())
+                .add(Expr::col((member_badges::Entity, member_badges::Column::ExpiresAt)).gt(now)),
+        )
+        .to_owned();
     let rows: Vec<Row> = members::Entity::find()
         .select_only()
         .columns([
@@ -246,6 +268,7 @@ pub async fn appearances(
             members::Column::HideFromLeaderboards,
             members::Column::FrozenAt,
         ])
+        .column_as(Expr::SubQuery(None, Box::new(shown.into())), "badge")
         .filter(members::Column::Id.is_in(ids.iter().map(|id| id.get())))
         .into_tuple()
         .all(db)
@@ -253,13 +276,16 @@ pub async fn appearances(
     Ok(rows
         .into_iter()
         .map(
-            |(id, nickname, avatar_url, tier_code, invite_code, hidden, frozen_at)| Appearance {
-                member: MemberId::new(id),
-                nickname,
-                avatar_url,
-                tier_code,
-                invite_code,
-                hidden: hidden || frozen_at.is_some(),
+            |(id, nickname, avatar_url, tier_code, invite_code, hidden, frozen_at, badge)| {
+                Appearance {
+                    member: MemberId::new(id),
+                    nickname,
+                    avatar_url,
+                    tier_code,
+                    invite_code,
+                    hidden: hidden || frozen_at.is_some(),
+                    badge,
+                }
             },
         )
         .collect())

@@ -20,6 +20,7 @@ pub mod segments;
 pub mod signins;
 pub mod stats;
 pub mod tags;
+pub mod tasks;
 pub mod tiers;
 pub mod wechat;
 

@@ -451,3 +451,56 @@ pub async fn roll_sign_ins(db: &impl ConnectionTrait, today: NaiveDate) -> Resul
     .await
     .map(|_| ())
 }
+
+/// The saved segments with these ids.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<SavedSegment>, AppError> {
+    segments::Entity::find()
+        .filter(segments::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(stored)
+        .collect()
+}
+
+/// Which of `audiences` (an id with its condition) the member is in: one statement over the
+/// member's row, however many there are.
+///
+/// # Errors
+/// Database errors.
+pub async fn member_in(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    audiences: Vec<(i64, Cond)>,
+) -> Result<Vec<i64>, DbErr> {
+    if audiences.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Query::select();
+    query
+        .from(members::Entity)
+        .and_where(members::Column::Id.eq(member.get()));
+    let ids: Vec<i64> = audiences.iter().map(|(id, _)| *id).collect();
+    for (n, (_, condition)) in audiences.into_iter().enumerate() {
+        query.expr_as(
+            Expr::case(condition, 1).finally(0),
+            sea_orm::sea_query::Alias::new(format!("in_{n}")),
+        );
+    }
+    let Some(row) = db.query_one(&query).await? else {
+        return Ok(Vec::new());
+    };
+    let mut inside = Vec::new();
+    for (n, id) in ids.into_iter().enumerate() {
+        if row.try_get::<i32>("", &format!("in_{n}"))? == 1 {
+            inside.push(id);
+        }
+    }
+    Ok(inside)
+}

@@ -27,6 +27,7 @@ mod rewards;
 mod segments;
 mod signin;
 mod subscriptions;
+mod tasks;
 mod tiers;
 mod validation;
 mod webhooks;

@@ -153,9 +153,10 @@ async fn a_refund_after_the_window_claws_back_down_to_zero_and_records_the_short
         .await
         .expect_ok();
     app.advance_days(8);
+    // 200 for the purchase and 50 for the seeded 首次购物 task: 100 are left after spending.
     app.gql(
         Some(&admin),
-        "mutation($m: ID!) { adjustPoints(memberId: $m, amount: -150, reason: \"spent\", idempotencyKey: \"s\") { balanceAfter } }",
+        "mutation($m: ID!) { adjustPoints(memberId: $m, amount: -200, reason: \"spent\", idempotencyKey: \"s\") { balanceAfter } }",
         json!({ "m": alice.id }),
     )
     .await

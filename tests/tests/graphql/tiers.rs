@@ -55,7 +55,8 @@ async fn reaching_the_threshold_upgrades_at_once_with_the_gift_and_a_notice() {
         gifts.expect_ok()["pointsHistory"]["edges"],
         json!([{ "node": { "amount": 50, "reference": "REGULAR" } }])
     );
-    assert_eq!(app.balance(&alice).await, 499 + 5 + 50);
+    // The purchase, the sign-in, the gift, and the seeded 首次购物 task (+50, SPEC §13).
+    assert_eq!(app.balance(&alice).await, 499 + 5 + 50 + 50);
     let inbox = app
         .gql(
             Some(&alice),

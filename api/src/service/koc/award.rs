@@ -8,6 +8,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::koc::{self, KocTask, Proof, ReviewStatus, TaskKind};
 use crate::domain::notification;
 use crate::domain::points::{EntryKind, MonthKey};
+use crate::domain::task::BuiltInEvent;
 use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::service::ledger::{Credit, Ledger};
@@ -54,6 +55,8 @@ pub async fn award(
     if posting.replayed {
         return Ok(Award::default());
     }
+    let event = BuiltInEvent::KocTaskApproved.as_str();
+    crate::service::tasks::count_event(ledger, member, event, 1, now).await?;
     let growth_before = member.growth_total;
     ledger
         .record_growth(

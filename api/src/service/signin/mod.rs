@@ -16,13 +16,14 @@ use crate::domain::ids::MemberId;
 use crate::domain::points::{self, EntryKind};
 use crate::domain::reward::{Coupon, Reward};
 use crate::domain::signin::{self, Milestone, MilestoneKind, StreakState};
+use crate::domain::task::BuiltInEvent;
 use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Debit, LedgerPolicy};
 use crate::service::work::{MemberWork, PointsEngine};
-use crate::service::{member_day, referrals, rewards};
+use crate::service::{member_day, referrals, rewards, tasks};
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
@@ -206,6 +207,7 @@ impl SigninService {
             },
         )
         .await?;
+        tasks::count_event(&ledger, member, BuiltInEvent::SignIn.as_str(), 1, now).await?;
         let balance = work.member.balance;
         work.commit_to_boards(&self.boards).await?;
         if let Some(inviter) = inviter {
