@@ -50,6 +50,10 @@ pub enum AppError {
     TaskNotClaimable,
     #[error("today's limit for this event is reached")]
     EventLimitReached,
+    #[error("this lottery is not open to you now")]
+    LotteryUnavailable,
+    #[error("the draw limit of this lottery is reached")]
+    DrawLimitReached,
     /// A WeChat API call (other than login) failed: WeChat's `errcode` when it answered one,
     /// none when it could not be reached or is not configured.
     #[error("WeChat API call failed: {message}")]
@@ -93,6 +97,8 @@ impl AppError {
             Self::InviteInvalid(_) => "INVITE_INVALID",
             Self::TaskNotClaimable => "TASK_NOT_CLAIMABLE",
             Self::EventLimitReached => "EVENT_LIMIT_REACHED",
+            Self::LotteryUnavailable => "LOTTERY_UNAVAILABLE",
+            Self::DrawLimitReached => "DRAW_LIMIT_REACHED",
             Self::WechatApiFailed { .. } => "WECHAT_API_FAILED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",

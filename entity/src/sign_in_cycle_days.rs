@@ -7,6 +7,9 @@ pub struct Model {
     pub day: i32,
     pub points: i64,
     pub reward_id: Option<i64>,
+    /// Free draws of this lottery given on the day.
+    pub draws_lottery_id: Option<i64>,
+    pub draws: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

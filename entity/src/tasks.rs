@@ -26,6 +26,9 @@ pub struct Model {
     pub reward_growth: i64,
     pub reward_id: Option<i64>,
     pub badge_code: Option<String>,
+    /// Free draws of this lottery given on completion.
+    pub draws_lottery_id: Option<i64>,
+    pub reward_draws: i32,
     /// AUTO or CLAIM.
     pub claim_mode: String,
     pub active: bool,

@@ -34,6 +34,7 @@ mod m20261206_000004_add_campaigns;
 mod m20261207_000001_extend_campaigns;
 mod m20261207_000002_add_sign_ins_30d;
 mod m20261208_000001_add_events_and_tasks;
+mod m20261208_000002_add_lottery;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_extend_campaigns::Migration),
             Box::new(m20261207_000002_add_sign_ins_30d::Migration),
             Box::new(m20261208_000001_add_events_and_tasks::Migration),
+            Box::new(m20261208_000002_add_lottery::Migration),
         ]
     }
 }

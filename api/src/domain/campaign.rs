@@ -355,6 +355,8 @@ pub enum Action {
     },
     /// 福利召回: `quantity` units of a reward, granted (§5: stock taken, no price or limits).
     GrantReward { reward_id: i64, quantity: i32 },
+    /// Free draws of a lottery (SPEC §14).
+    GrantDraws { lottery_id: i64, draws: i32 },
     /// Puts a tag on the member.
     AddTag { tag_id: i64 },
     /// Takes a tag off the member.
@@ -403,6 +405,11 @@ pub fn check_actions(actions: &[Action]) -> Result<(), AppError> {
             Action::GrantReward { quantity, .. } => {
                 if !(1..=10).contains(quantity) {
                     return Err(AppError::validation("actions.quantity", "must be 1 to 10"));
+                }
+            }
+            Action::GrantDraws { draws, .. } => {
+                if !(1..=100).contains(draws) {
+                    return Err(AppError::validation("actions.draws", "must be 1 to 100"));
                 }
             }
             Action::AddTag { .. } | Action::RemoveTag { .. } => {}

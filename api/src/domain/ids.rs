@@ -109,6 +109,16 @@ id_type!(
     "id"
 );
 id_type!(
+    /// A points lottery (积分抽奖).
+    LotteryId,
+    "lotteryId"
+);
+id_type!(
+    /// A task in the task centre (任务).
+    TaskId,
+    "taskId"
+);
+id_type!(
     /// A receiver of webhook events.
     WebhookId,
     "id"

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod instant;
 pub mod koc;
 pub mod leaderboard;
+pub mod lottery;
 pub mod member;
 pub mod member_day;
 pub mod notification;

@@ -61,6 +61,8 @@ pub fn entry_label(kind: EntryKind) -> &'static str {
         EntryKind::PurchaseRefund => "订单退款扣回",
         EntryKind::KocTask => "KOC任务奖励",
         EntryKind::Task => "任务奖励",
+        EntryKind::Lottery => "积分抽奖",
+        EntryKind::LotteryPrize => "抽奖奖励",
         EntryKind::Referral => "邀请奖励",
         EntryKind::Birthday => "生日礼",
         EntryKind::TierUpgradeGift => "升级礼",

@@ -39,6 +39,10 @@ pub enum EntryKind {
     Campaign,
     /// A task's reward (任务奖励), counted toward the cap.
     Task,
+    /// A paid lottery draw (抽奖消耗), counted toward the monthly redemption cap.
+    Lottery,
+    /// A lottery's points prize (抽奖奖励); not cut by the cap: the member paid for the draw.
+    LotteryPrize,
 }
 
 impl EntryKind {
@@ -67,6 +71,8 @@ impl EntryKind {
                 | Self::RedemptionRefund
                 | Self::Expiry
                 | Self::Campaign
+                | Self::Lottery
+                | Self::LotteryPrize
         )
     }
 }
@@ -304,7 +310,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_refunds_are_not_capped() {
-        assert_eq!(EntryKind::all().count(), 15);
+        assert_eq!(EntryKind::all().count(), 17);
         assert_eq!(EntryKind::parse("sign_in"), None);
         for kind in EntryKind::all() {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));

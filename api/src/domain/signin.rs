@@ -70,6 +70,17 @@ pub fn visible_streak(state: StreakState, today: NaiveDate) -> i32 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cycle(Vec<i64>);
 
+/// What a day of the sign-in cycle grants besides its points: one unit of a reward and/or
+/// free draws of a lottery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleReward {
+    /// 1-based day of the cycle.
+    pub day: i32,
+    pub reward: Option<crate::domain::ids::RewardId>,
+    /// (lottery id, draws).
+    pub draws: Option<(i64, i32)>,
+}
+
 impl Cycle {
     /// # Errors
     /// `VALIDATION` (field `cycle`) for an empty cycle, more than 31 days or an entry out of range.

@@ -148,6 +148,8 @@ pub struct TaskReward {
     /// One unit of this reward, granted.
     pub reward_id: Option<i64>,
     pub badge_code: Option<String>,
+    /// Free draws of a lottery: (lottery id, draws).
+    pub draws: Option<(i64, i32)>,
 }
 
 /// A task (任务).
@@ -242,6 +244,16 @@ impl Task {
             .is_some_and(|level| !(1..=3).contains(&level))
         {
             return Err(AppError::validation("minKocLevel", "must be 1 to 3"));
+        }
+        if self
+            .reward
+            .draws
+            .is_some_and(|(_, draws)| !(1..=100).contains(&draws))
+        {
+            return Err(AppError::validation(
+                "rewardDraws.draws",
+                "must be 1 to 100",
+            ));
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
 use crate::domain::campaign::{self, Action, Campaign as CampaignView, CampaignStatus as Status};
-use crate::domain::ids::{CampaignId, RewardId, SegmentId, TagId};
+use crate::domain::ids::{CampaignId, LotteryId, RewardId, SegmentId, TagId};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::service::campaigns::{CampaignOutcomes, CampaignSettings, GroupResult};
@@ -75,6 +75,8 @@ pub enum CampaignActionKind {
     /// 福利召回: `quantity` units of the reward `rewardId`, granted (no price, no limits; stock
     /// taken, a unit out of stock is skipped). Checked against `budgetUnits`.
     GrantReward,
+    /// `draws` free draws of the lottery `lotteryId` (抽奖次数).
+    GrantDraws,
     /// Puts the tag `tagId` on the member (打标签).
     AddTag,
     /// Takes the tag `tagId` off the member (去标签).
@@ -122,6 +124,10 @@ pub struct CampaignActionInput {
     reward_id: Option<ID>,
     /// GRANT_REWARD: units per member, 1–10 (default 1).
     quantity: Option<i32>,
+    /// GRANT_DRAWS: the lottery.
+    lottery_id: Option<ID>,
+    /// GRANT_DRAWS: free draws per member, 1–100.
+    draws: Option<i32>,
     /// ADD_TAG / REMOVE_TAG: the tag.
     tag_id: Option<ID>,
     /// NOTIFY: the notice's title, 1–20 characters.
@@ -147,6 +153,13 @@ impl CampaignActionInput {
                 Ok(Action::GrantReward {
                     reward_id: RewardId::parse_as(&id, "actions.rewardId")?.get(),
                     quantity: self.quantity.unwrap_or(1),
+                })
+            }
+            CampaignActionKind::GrantDraws => {
+                let id = self.lottery_id.ok_or_else(required("actions.lotteryId"))?;
+                Ok(Action::GrantDraws {
+                    lottery_id: LotteryId::parse_as(&id, "actions.lotteryId")?.get(),
+                    draws: self.draws.ok_or_else(required("actions.draws"))?,
                 })
             }
             CampaignActionKind::AddTag => Ok(Action::AddTag {
@@ -228,6 +241,10 @@ pub struct CampaignAction {
     reward_id: Option<ID>,
     /// GRANT_REWARD: units per member.
     quantity: Option<i32>,
+    /// GRANT_DRAWS: the lottery.
+    lottery_id: Option<ID>,
+    /// GRANT_DRAWS: free draws per member.
+    draws: Option<i32>,
     /// ADD_TAG / REMOVE_TAG: the tag.
     tag_id: Option<ID>,
     /// NOTIFY: the notice's title.
@@ -244,6 +261,8 @@ impl From<Action> for CampaignAction {
             points_expire_in_days: None,
             reward_id: None,
             quantity: None,
+            lottery_id: None,
+            draws: None,
             tag_id: None,
             title: None,
             body: None,
@@ -265,6 +284,11 @@ impl From<Action> for CampaignAction {
                 reward_id: id(reward_id),
                 quantity: Some(quantity),
                 ..empty(CampaignActionKind::GrantReward)
+            },
+            Action::GrantDraws { lottery_id, draws } => Self {
+                lottery_id: id(lottery_id),
+                draws: Some(draws),
+                ..empty(CampaignActionKind::GrantDraws)
             },
             Action::AddTag { tag_id } => Self {
                 tag_id: id(tag_id),

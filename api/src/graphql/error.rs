@@ -90,6 +90,10 @@ pub enum ErrorCode {
     TaskNotClaimable,
     /// 今日次数已达上限: the event type's daily limit per member is reached.
     EventLimitReached,
+    /// 抽奖不可用: the lottery is not live, or the member does not qualify (tier, segment).
+    LotteryUnavailable,
+    /// 抽奖次数已达上限: the member's draws per day or in total are used up.
+    DrawLimitReached,
     /// 微信接口调用失败: a WeChat API call failed (binding a phone number);
     /// `extensions.errcode` is WeChat's errcode when it answered one.
     WechatApiFailed,
@@ -141,6 +145,8 @@ mod tests {
             AppError::InviteInvalid("x"),
             AppError::TaskNotClaimable,
             AppError::EventLimitReached,
+            AppError::LotteryUnavailable,
+            AppError::DrawLimitReached,
             AppError::WechatApiFailed {
                 errcode: None,
                 message: "x".into(),

@@ -10,6 +10,7 @@ pub mod guards;
 pub mod inbox;
 pub mod koc;
 pub mod leaderboards;
+pub mod lottery;
 pub mod member_day;
 pub mod members;
 pub mod messages;

@@ -47,6 +47,10 @@ pub enum PointsEntryKind {
     Campaign,
     /// A task's reward (任务奖励): newbie, daily and achievement tasks.
     Task,
+    /// A paid lottery draw (积分抽奖), counted toward the monthly redemption cap.
+    Lottery,
+    /// A lottery's points prize (抽奖奖励), not cut by the monthly earning cap.
+    LotteryPrize,
 }
 
 impl From<EntryKind> for PointsEntryKind {
@@ -67,6 +71,8 @@ impl From<EntryKind> for PointsEntryKind {
             EntryKind::Expiry => Self::Expiry,
             EntryKind::Campaign => Self::Campaign,
             EntryKind::Task => Self::Task,
+            EntryKind::Lottery => Self::Lottery,
+            EntryKind::LotteryPrize => Self::LotteryPrize,
         }
     }
 }
@@ -89,6 +95,8 @@ impl From<PointsEntryKind> for EntryKind {
             PointsEntryKind::Expiry => Self::Expiry,
             PointsEntryKind::Campaign => Self::Campaign,
             PointsEntryKind::Task => Self::Task,
+            PointsEntryKind::Lottery => Self::Lottery,
+            PointsEntryKind::LotteryPrize => Self::LotteryPrize,
         }
     }
 }

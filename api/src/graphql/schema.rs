@@ -22,6 +22,7 @@ use crate::graphql::inbox::{InboxMutation, InboxQuery, InboxSubscription};
 use crate::graphql::koc::{KocApplication, KocSubmission};
 use crate::graphql::koc::{KocMutation, KocQuery};
 use crate::graphql::leaderboards::{LeaderboardMutation, LeaderboardQuery};
+use crate::graphql::lottery::{LotteryMutation, LotteryQuery};
 use crate::graphql::member_day::{MemberDayMutation, MemberDayQuery};
 use crate::graphql::members::MemberListItem;
 use crate::graphql::members::{MemberMutation, MemberQuery};
@@ -64,6 +65,7 @@ pub struct Query(
     SegmentQuery,
     CampaignQuery,
     TaskQuery,
+    LotteryQuery,
     ClockQuery,
 );
 
@@ -90,6 +92,7 @@ pub struct Mutation(
     StatsMutation,
     CampaignMutation,
     TaskMutation,
+    LotteryMutation,
     ClockMutation,
 );
 

@@ -6,9 +6,11 @@ use crate::domain::auth::AdminAction;
 use crate::domain::ids::{MemberId, RewardId};
 use crate::domain::points::MonthKey;
 use crate::domain::signin::{self, Cycle, Milestone};
+use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::rewards::{Coupon, RewardKind};
 use crate::graphql::scalars::Date;
+use crate::graphql::tasks::RewardDraws;
 use crate::service::signin::{
     CalendarEntry, DayStatus, MakeUpOutcome, MilestoneBonus as BonusView, SignInOutcome,
     SignInRules as RulesView,
@@ -147,14 +149,17 @@ pub struct GrantedReward {
     coupons: Vec<Coupon>,
 }
 
-/// A day of the sign-in cycle (签到周期) that also grants a reward.
+/// A day of the sign-in cycle (签到周期) that also grants a reward, free lottery draws, or
+/// both.
 #[derive(SimpleObject, InputObject)]
 #[graphql(input_name = "CycleRewardInput")]
 pub struct CycleReward {
     /// 1-based day of the cycle.
     day: i32,
-    /// The reward granted that day (one unit, free).
-    reward_id: ID,
+    /// The reward granted that day (one unit, free); null: none.
+    reward_id: Option<ID>,
+    /// Free draws of a lottery granted that day (1–100); null: none.
+    draws: Option<RewardDraws>,
 }
 
 /// The result of a make-up sign-in (补签).
@@ -275,9 +280,12 @@ impl From<RulesView> for SignInRules {
             cycle_rewards: rules
                 .cycle_rewards
                 .into_iter()
-                .map(|(day, reward)| CycleReward {
-                    day,
-                    reward_id: ID(reward.to_string()),
+                .map(|r| CycleReward {
+                    day: r.day,
+                    reward_id: r.reward.map(|reward| ID(reward.to_string())),
+                    draws: r
+                        .draws
+                        .map(|(lottery, draws)| RewardDraws::new(lottery, draws)),
                 })
                 .collect(),
         }
@@ -403,8 +411,17 @@ impl SigninMutation {
             .cycle_rewards
             .map(|list| {
                 list.into_iter()
-                    .map(|r| RewardId::parse_as(&r.reward_id, "cycleRewards").map(|id| (r.day, id)))
-                    .collect::<Result<Vec<_>, _>>()
+                    .map(|r| {
+                        Ok(signin::CycleReward {
+                            day: r.day,
+                            reward: r
+                                .reward_id
+                                .map(|id| RewardId::parse_as(&id, "cycleRewards"))
+                                .transpose()?,
+                            draws: r.draws.map(RewardDraws::parse).transpose()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
             })
             .transpose()
             .extend()?;

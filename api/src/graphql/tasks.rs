@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObj
 use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
-use crate::domain::ids::{MemberId, RewardId, SegmentId};
+use crate::domain::ids::{LotteryId, MemberId, RewardId, SegmentId};
 use crate::domain::task::{self, TaskReward};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
@@ -147,6 +147,8 @@ pub struct Task {
     reward_id: Option<ID>,
     /// A badge given.
     badge_code: Option<String>,
+    /// Free lottery draws given.
+    reward_draws: Option<RewardDraws>,
     /// How it pays.
     claim_mode: TaskClaimMode,
     /// False: closed to everyone.
@@ -175,6 +177,10 @@ impl From<task::Task> for Task {
             reward_growth: t.reward.growth,
             reward_id: t.reward.reward_id.map(|id| ID(id.to_string())),
             badge_code: t.reward.badge_code,
+            reward_draws: t.reward.draws.map(|(lottery, draws)| RewardDraws {
+                lottery_id: ID(lottery.to_string()),
+                draws,
+            }),
             claim_mode: t.claim_mode.into(),
             active: t.active,
         }
@@ -226,6 +232,8 @@ pub struct TaskInput {
     reward_id: Option<ID>,
     /// A badge given (an existing code).
     badge_code: Option<String>,
+    /// Free draws of a lottery given (1–100).
+    reward_draws: Option<RewardDraws>,
     /// AUTO by default.
     #[graphql(default_with = "TaskClaimMode::Auto")]
     claim_mode: TaskClaimMode,
@@ -263,10 +271,42 @@ impl TaskInput {
                     .map(|id| RewardId::parse_as(&id, "rewardId").map(RewardId::get))
                     .transpose()?,
                 badge_code: self.badge_code,
+                draws: self
+                    .reward_draws
+                    .map(|d| {
+                        LotteryId::parse_as(&d.lottery_id, "rewardDraws.lotteryId")
+                            .map(|lottery| (lottery.get(), d.draws))
+                    })
+                    .transpose()?,
             },
             claim_mode: self.claim_mode.into(),
             active: self.active,
         })
+    }
+}
+
+/// Free draws of a lottery a task gives (抽奖次数).
+#[derive(InputObject, SimpleObject)]
+#[graphql(input_name = "RewardDrawsInput")]
+pub struct RewardDraws {
+    /// The lottery.
+    lottery_id: ID,
+    /// How many free draws, 1–100.
+    draws: i32,
+}
+
+impl RewardDraws {
+    pub(crate) fn new(lottery: i64, draws: i32) -> Self {
+        Self {
+            lottery_id: ID(lottery.to_string()),
+            draws,
+        }
+    }
+
+    /// (lottery id, draws).
+    pub(crate) fn parse(self) -> Result<(i64, i32), AppError> {
+        let lottery = LotteryId::parse_as(&self.lottery_id, "rewardDraws.lotteryId")?;
+        Ok((lottery.get(), self.draws))
     }
 }
 

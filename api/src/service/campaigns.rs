@@ -22,7 +22,7 @@ use crate::infra::clock::Clock;
 use crate::service::ledger::Credit;
 use crate::service::segments::SegmentService;
 use crate::service::work::PointsEngine;
-use crate::service::{purchases, rewards, stats};
+use crate::service::{lottery, purchases, rewards, stats};
 use crate::store;
 use crate::store::campaigns::{Claim, GroupActivity};
 
@@ -224,6 +224,14 @@ impl CampaignService {
                     store::tags::find(&self.db, *tag_id)
                         .await?
                         .ok_or(AppError::NotFound("tag"))?;
+                }
+                Action::GrantDraws { lottery_id, .. } => {
+                    if store::lottery::load(&self.db, Some(*lottery_id))
+                        .await?
+                        .is_empty()
+                    {
+                        return Err(AppError::NotFound("lottery"));
+                    }
                 }
                 Action::GrantPoints { .. } | Action::Notify { .. } => {}
             }
@@ -583,6 +591,10 @@ impl CampaignService {
                                 reward_cents.saturating_add(reward.cost_cents.unwrap_or(0));
                         }
                     }
+                }
+                Action::GrantDraws { lottery_id, draws } => {
+                    let ledger = work.ledger();
+                    lottery::grant_draws(&ledger, member, *lottery_id, *draws).await?;
                 }
                 Action::AddTag { tag_id } => {
                     store::tags::add(work.txn(), *tag_id, &[member], now).await?;

@@ -337,7 +337,11 @@ impl Ledger<'_> {
     ) -> Result<Posting, AppError> {
         // A frozen member spends nothing; claw-backs, expiry and operators' adjustments still
         // take points.
-        if member.frozen && matches!(debit.kind, EntryKind::Redemption | EntryKind::MakeUpSignIn) {
+        let spending = matches!(
+            debit.kind,
+            EntryKind::Redemption | EntryKind::MakeUpSignIn | EntryKind::Lottery
+        );
+        if member.frozen && spending {
             return Err(AppError::Forbidden(
                 "this member is frozen: points cannot be spent",
             ));

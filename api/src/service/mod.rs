@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod koc;
 pub mod leaderboards;
 pub mod ledger;
+pub mod lottery;
 pub mod member_day;
 pub mod members;
 pub mod messages;
@@ -65,6 +66,7 @@ pub struct Services {
     pub segments: segments::SegmentService,
     pub campaigns: campaigns::CampaignService,
     pub tasks: tasks::TaskService,
+    pub lottery: lottery::LotteryService,
     pub tags: segments::TagService,
     pub webhooks: webhooks::WebhookService,
     pub dispatcher: Arc<dispatcher::Dispatcher>,
@@ -144,6 +146,7 @@ impl Services {
             ),
             tags: segments::TagService::new(db.clone(), Arc::clone(&clock)),
             tasks: tasks::TaskService::new(db.clone(), Arc::clone(&clock), engine.clone()),
+            lottery: lottery::LotteryService::new(db.clone(), Arc::clone(&clock), engine.clone()),
             webhooks: webhooks::WebhookService::new(
                 db.clone(),
                 Arc::clone(&clock),

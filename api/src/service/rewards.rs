@@ -139,7 +139,7 @@ impl RewardService {
         if programme::cycle_rewards(&txn)
             .await?
             .iter()
-            .any(|(_, reward)| reward.get() == id)
+            .any(|day| day.reward.is_some_and(|reward| reward.get() == id))
         {
             return Err(AppError::Conflict(
                 "a sign-in cycle day grants this reward".into(),

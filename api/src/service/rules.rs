@@ -12,10 +12,9 @@ use std::sync::{Arc, RwLock};
 
 use sea_orm::ConnectionTrait;
 
-use crate::domain::ids::RewardId;
 use crate::domain::member_day::ScheduledEvent;
 use crate::domain::notification::NoticeKind;
-use crate::domain::signin::{Cycle, Milestone};
+use crate::domain::signin::{Cycle, CycleReward, Milestone};
 use crate::domain::subscribe_message::MessageTemplate;
 use crate::domain::task::{EventType, Task};
 use crate::domain::tier::Tier;
@@ -30,8 +29,8 @@ pub struct Rules {
     /// Entry tier first.
     pub tiers: Vec<Tier>,
     pub cycle: Cycle,
-    /// (cycle day, reward id).
-    pub cycle_rewards: Vec<(i32, RewardId)>,
+    /// What cycle days grant besides points.
+    pub cycle_rewards: Vec<CycleReward>,
     pub milestones: Vec<Milestone>,
     /// Every operator event, soonest first.
     pub events: Vec<ScheduledEvent>,

@@ -517,3 +517,34 @@ impl TagService {
         Ok(store::tags::of_members(&self.db, members).await?)
     }
 }
+
+/// Whether `member` is in each of `segment_ids` on `today`, under `rules`' thresholds: two
+/// statements (the segments, and the member's row against all of them), none without
+/// segments. For steps inside a member's unit of work (tasks, lotteries).
+///
+/// # Errors
+/// `INTERNAL` on database failure.
+pub(crate) async fn member_segments(
+    db: &impl sea_orm::ConnectionTrait,
+    rules: &Rules,
+    member: MemberId,
+    segment_ids: &[i64],
+    today: chrono::NaiveDate,
+    timezone: chrono_tz::Tz,
+) -> Result<Vec<i64>, AppError> {
+    if segment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let context = SegmentContext {
+        today,
+        timezone,
+        rfm: rfm_thresholds(rules).0,
+        lifecycle: lifecycle_thresholds(rules),
+    };
+    let audiences = store::segments::find_many(db, segment_ids)
+        .await?
+        .into_iter()
+        .map(|segment| (segment.id, context.condition(&segment.filter)))
+        .collect();
+    Ok(store::segments::member_in(db, member, audiences).await?)
+}

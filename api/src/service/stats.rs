@@ -101,7 +101,7 @@ pub(crate) async fn programme_budget(
 }
 
 /// The budget's settings key (a rule: campaign grants and lottery prizes read it).
-const MONTHLY_POINTS_BUDGET: &str = "programme_monthly_points_budget";
+pub(crate) const MONTHLY_POINTS_BUDGET: &str = "programme_monthly_points_budget";
 
 pub struct StatsService {
     db: DatabaseConnection,

@@ -21,11 +21,10 @@ use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{Credit, Ledger};
 use crate::service::rewards;
-use crate::service::segments::{SegmentService, lifecycle_thresholds, rfm_thresholds};
+use crate::service::segments::{SegmentService, member_segments};
 use crate::service::work::PointsEngine;
 use crate::store;
 use crate::store::ledger::LockedMember;
-use crate::store::segments::SegmentContext;
 use crate::store::tasks::NewEvent;
 
 /// How far ahead of now an integration may date an event.
@@ -176,18 +175,16 @@ async fn in_segments<'t>(
     }
     segment_ids.sort_unstable();
     segment_ids.dedup();
-    let context = SegmentContext {
-        today: at.with_timezone(&ledger.policy.timezone).date_naive(),
-        timezone: ledger.policy.timezone,
-        rfm: rfm_thresholds(ledger.rules).0,
-        lifecycle: lifecycle_thresholds(ledger.rules),
-    };
-    let audiences = store::segments::find_many(ledger.db, &segment_ids)
-        .await?
-        .into_iter()
-        .map(|segment| (segment.id, context.condition(&segment.filter)))
-        .collect();
-    let inside = store::segments::member_in(ledger.db, member.id, audiences).await?;
+    let today = at.with_timezone(&ledger.policy.timezone).date_naive();
+    let inside = member_segments(
+        ledger.db,
+        ledger.rules,
+        member.id,
+        &segment_ids,
+        today,
+        ledger.policy.timezone,
+    )
+    .await?;
     Ok(tasks
         .into_iter()
         .filter(|t| t.segment_id.is_none_or(|id| inside.contains(&id)))
@@ -236,6 +233,9 @@ async fn pay(
     }
     if let Some(code) = &t.reward.badge_code {
         grant_badge_in(ledger, member.id, code).await?;
+    }
+    if let Some((lottery, draws)) = t.reward.draws {
+        crate::service::lottery::grant_draws(ledger, member.id, lottery, draws).await?;
     }
     Ok(())
 }
@@ -441,6 +441,13 @@ impl TaskService {
             store::tasks::find_badge(&self.db, code)
                 .await?
                 .ok_or(AppError::NotFound("badge"))?;
+        }
+        if let Some((lottery, _)) = t.reward.draws
+            && store::lottery::load(&self.db, Some(lottery))
+                .await?
+                .is_empty()
+        {
+            return Err(AppError::NotFound("lottery"));
         }
         let now = self.clock.now();
         let txn = store::begin(&self.db).await?;

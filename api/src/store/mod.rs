@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod koc;
 pub mod leaderboards;
 pub mod ledger;
+pub mod lottery;
 pub mod member_days;
 pub mod members;
 pub mod message_consents;

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use crate::domain::ids::RewardId;
-use crate::domain::signin::{Cycle, Milestone, MilestoneKind};
+use crate::domain::signin::{Cycle, CycleReward, Milestone, MilestoneKind};
 use crate::domain::tier::Tier;
 use crate::error::AppError;
 
@@ -69,56 +69,75 @@ pub async fn cycle(db: &impl ConnectionTrait) -> Result<Cycle, AppError> {
         .map_err(|e| AppError::internal(anyhow::anyhow!("stored sign-in cycle is invalid: {e}")))
 }
 
-/// Replaces the cycle; a day that stays keeps its reward.
+/// Replaces the cycle; a day that stays keeps its reward and draws.
 pub async fn replace_cycle(db: &impl ConnectionTrait, cycle: &Cycle) -> Result<(), DbErr> {
-    let rewards = cycle_rewards(db).await?;
+    let extras = cycle_rewards(db).await?;
     sign_in_cycle_days::Entity::delete_many().exec(db).await?;
-    let rows = (1_i32..)
-        .zip(cycle.days())
-        .map(|(day, points)| sign_in_cycle_days::ActiveModel {
+    let rows = (1_i32..).zip(cycle.days()).map(|(day, points)| {
+        let extra = extras.iter().find(|r| r.day == day);
+        sign_in_cycle_days::ActiveModel {
             day: Set(day),
             points: Set(*points),
-            reward_id: Set(rewards
-                .iter()
-                .find(|(d, _)| *d == day)
-                .map(|(_, r)| r.get())),
-        });
+            reward_id: Set(extra.and_then(|r| r.reward).map(RewardId::get)),
+            draws_lottery_id: Set(extra.and_then(|r| r.draws).map(|(lottery, _)| lottery)),
+            draws: Set(extra.and_then(|r| r.draws).map_or(0, |(_, draws)| draws)),
+        }
+    });
     sign_in_cycle_days::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await?;
     bump_rules_version(db).await
 }
 
-/// The cycle days that grant a reward: (day, reward id).
-pub async fn cycle_rewards(db: &impl ConnectionTrait) -> Result<Vec<(i32, RewardId)>, DbErr> {
+/// The cycle days that grant a reward or free draws.
+pub async fn cycle_rewards(db: &impl ConnectionTrait) -> Result<Vec<CycleReward>, DbErr> {
     Ok(sign_in_cycle_days::Entity::find()
         .order_by_asc(sign_in_cycle_days::Column::Day)
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|row| row.reward_id.map(|reward| (row.day, RewardId::new(reward))))
+        .filter(|row| row.reward_id.is_some() || row.draws_lottery_id.is_some())
+        .map(|row| CycleReward {
+            day: row.day,
+            reward: row.reward_id.map(RewardId::new),
+            draws: row.draws_lottery_id.map(|lottery| (lottery, row.draws)),
+        })
         .collect())
 }
 
-/// Sets which reward each cycle day grants (days not listed grant none).
+/// Sets what each cycle day grants besides points (days not listed grant nothing more).
 pub async fn set_cycle_rewards(
     db: &impl ConnectionTrait,
-    rewards: &[(i32, RewardId)],
+    rewards: &[CycleReward],
 ) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
     sign_in_cycle_days::Entity::update_many()
         .col_expr(
             sign_in_cycle_days::Column::RewardId,
-            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+            Expr::value(Option::<i64>::None),
         )
+        .col_expr(
+            sign_in_cycle_days::Column::DrawsLotteryId,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(sign_in_cycle_days::Column::Draws, Expr::value(0))
         .exec(db)
         .await?;
-    for (day, reward) in rewards {
+    for entry in rewards {
         sign_in_cycle_days::Entity::update_many()
             .col_expr(
                 sign_in_cycle_days::Column::RewardId,
-                sea_orm::sea_query::Expr::value(Some(reward.get())),
+                Expr::value(entry.reward.map(RewardId::get)),
             )
-            .filter(sign_in_cycle_days::Column::Day.eq(*day))
+            .col_expr(
+                sign_in_cycle_days::Column::DrawsLotteryId,
+                Expr::value(entry.draws.map(|(lottery, _)| lottery)),
+            )
+            .col_expr(
+                sign_in_cycle_days::Column::Draws,
+                Expr::value(entry.draws.map_or(0, |(_, draws)| draws)),
+            )
+            .filter(sign_in_cycle_days::Column::Day.eq(entry.day))
             .exec(db)
             .await?;
     }

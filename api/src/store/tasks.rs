@@ -165,6 +165,9 @@ fn task(row: tasks::Model) -> Result<Task, AppError> {
             growth: row.reward_growth,
             reward_id: row.reward_id,
             badge_code: row.badge_code,
+            draws: row
+                .draws_lottery_id
+                .map(|lottery| (lottery, row.reward_draws)),
         },
         active: row.active,
     })
@@ -190,6 +193,8 @@ fn task_row(t: &Task, now: DateTime<Utc>) -> tasks::ActiveModel {
         reward_growth: Set(t.reward.growth),
         reward_id: Set(t.reward.reward_id),
         badge_code: Set(t.reward.badge_code.clone()),
+        draws_lottery_id: Set(t.reward.draws.map(|(lottery, _)| lottery)),
+        reward_draws: Set(t.reward.draws.map_or(0, |(_, draws)| draws)),
         claim_mode: Set(<&str>::from(t.claim_mode).to_owned()),
         active: Set(t.active),
         updated_at: Set(now),

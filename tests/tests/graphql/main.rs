@@ -11,6 +11,7 @@ mod identity;
 mod inbox;
 mod koc;
 mod leaderboards;
+mod lottery;
 mod member_day;
 mod member_status;
 mod messages;

@@ -23,7 +23,7 @@ use crate::infra::clock::Clock;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Debit, LedgerPolicy};
 use crate::service::work::{MemberWork, PointsEngine};
-use crate::service::{member_day, referrals, rewards, tasks};
+use crate::service::{lottery, member_day, referrals, rewards, tasks};
 use crate::store::ledger::LockedMember;
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
@@ -156,18 +156,19 @@ impl SigninService {
             .await?;
 
         let cycle_day = rules.cycle.day_for(step.streak);
-        let granted_reward = match rules
-            .cycle_rewards
-            .iter()
-            .find(|(day, _)| *day == cycle_day)
-        {
-            Some((_, reward_id)) => {
+        let cycle_extra = rules.cycle_rewards.iter().find(|r| r.day == cycle_day);
+        let granted_reward = match cycle_extra.and_then(|r| r.reward) {
+            Some(reward_id) => {
                 let key = format!("signin-reward:{today}");
                 let (ledger, member) = work.split();
-                rewards::grant_free(&ledger, member, *reward_id, &key).await?
+                rewards::grant_free(&ledger, member, reward_id, &key).await?
             }
             None => None,
         };
+        if let Some((lottery, draws)) = cycle_extra.and_then(|r| r.draws) {
+            let ledger = work.ledger();
+            lottery::grant_draws(&ledger, member_id, lottery, draws).await?;
+        }
         let total_before = work.member.total_sign_ins;
         let total = total_before.saturating_add(1);
         let streak_before = step.streak.saturating_sub(1);

@@ -1,8 +1,7 @@
 //! The sign-in rules operators edit (签到规则): the cycle, its rewards, milestones and the
 //! make-up cost.
 
-use crate::domain::ids::RewardId;
-use crate::domain::signin::{self, Cycle, Milestone};
+use crate::domain::signin::{self, Cycle, CycleReward, Milestone};
 use crate::error::AppError;
 use crate::store::{self, programme};
 
@@ -15,8 +14,8 @@ pub(super) const DEFAULT_MAKE_UP_COST: i64 = 20;
 #[derive(Debug, Clone)]
 pub struct SignInRules {
     pub cycle: Cycle,
-    /// (cycle day, reward id) for days that grant a reward.
-    pub cycle_rewards: Vec<(i32, RewardId)>,
+    /// What cycle days grant besides points.
+    pub cycle_rewards: Vec<CycleReward>,
     pub milestones: Vec<Milestone>,
     pub make_up_cost: i64,
 }
@@ -45,7 +44,7 @@ impl SigninService {
         cycle: Option<Cycle>,
         milestones: Option<Vec<Milestone>>,
         make_up_cost: Option<i64>,
-        cycle_rewards: Option<Vec<(i32, RewardId)>>,
+        cycle_rewards: Option<Vec<CycleReward>>,
     ) -> Result<SignInRules, AppError> {
         if let Some(milestones) = &milestones {
             signin::check_milestones(milestones)?;
@@ -68,21 +67,42 @@ impl SigninService {
         }
         if let Some(cycle_rewards) = &cycle_rewards {
             let length = programme::cycle(&txn).await?.days().len();
-            for (day, reward_id) in cycle_rewards {
-                if usize::try_from(*day).map_or(true, |d| d == 0 || d > length) {
+            for entry in cycle_rewards {
+                if usize::try_from(entry.day).map_or(true, |d| d == 0 || d > length) {
                     return Err(AppError::validation(
                         "cycleRewards",
                         "day is not in the cycle",
                     ));
                 }
-                if store::rewards::find_reward(&txn, reward_id.get())
-                    .await?
-                    .is_none()
+                if entry.reward.is_none() && entry.draws.is_none() {
+                    return Err(AppError::validation(
+                        "cycleRewards",
+                        "name a reward, draws or both",
+                    ));
+                }
+                if let Some(reward) = entry.reward
+                    && store::rewards::find_reward(&txn, reward.get())
+                        .await?
+                        .is_none()
                 {
                     return Err(AppError::validation(
                         "cycleRewards",
                         "reward does not exist",
                     ));
+                }
+                if let Some((lottery, draws)) = entry.draws {
+                    if !(1..=100).contains(&draws) {
+                        return Err(AppError::validation(
+                            "cycleRewards.draws",
+                            "must be 1 to 100",
+                        ));
+                    }
+                    if store::lottery::load(&txn, Some(lottery)).await?.is_empty() {
+                        return Err(AppError::validation(
+                            "cycleRewards.draws",
+                            "lottery does not exist",
+                        ));
+                    }
                 }
             }
             programme::set_cycle_rewards(&txn, cycle_rewards).await?;
