@@ -413,3 +413,114 @@ async fn badges_are_created_granted_for_their_days_and_listed() {
     let lapsed = app.gql(Some(&ada), mine, json!({})).await;
     assert_eq!(lapsed.expect_ok()["me"]["badges"], json!([]));
 }
+
+#[tokio::test]
+async fn a_task_for_a_segment_pays_its_reward_unit_and_growth_only_to_its_members() {
+    let app = spawn_app().await;
+    app.set_clock("2026-03-02T02:00:00Z");
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let ada = app.login_member("ada").await;
+    let bob = app.login_member("bob").await;
+    let tag = app
+        .gql(
+            Some(&admin),
+            "mutation { createTag(input: { name: \"读书会\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let tag = tag.expect_ok()["createTag"]["id"].clone();
+    app.gql(
+        Some(&admin),
+        "mutation($t: ID!, $m: [ID!]!) { tagMembers(tagId: $t, memberIds: $m) }",
+        json!({ "t": tag, "m": [ada.id] }),
+    )
+    .await
+    .expect_ok();
+    let segment = app
+        .gql(
+            Some(&admin),
+            "mutation($t: ID!) { createSegment(input: { name: \"读书会成员\", filter: { tagIds: [$t] } }) { id } }",
+            json!({ "t": tag }),
+        )
+        .await;
+    let segment = segment.expect_ok()["createSegment"]["id"].clone();
+    let book = app
+        .gql(
+            Some(&admin),
+            "mutation { createReward(input: { title: \"电子书\", kind: VIRTUAL, pointsCost: 100 }) { id } }",
+            json!({}),
+        )
+        .await;
+    let book = book.expect_ok()["createReward"]["id"].clone();
+    app.gql(
+        Some(&admin),
+        "mutation($i: TaskInput!) { createTask(input: $i) { id } }",
+        json!({ "i": {
+            "title": "读书会打卡",
+            "category": "ACHIEVEMENT",
+            "eventType": "ARTICLE_READ",
+            "target": 1,
+            "segmentId": segment,
+            "rewardId": book,
+            "rewardGrowth": 10,
+        } }),
+    )
+    .await
+    .expect_ok();
+    assert!(
+        task_row(&app, &bob, "读书会打卡").await.is_null(),
+        "not in the segment"
+    );
+    assert_eq!(
+        task_row(&app, &ada, "读书会打卡").await["status"],
+        "IN_PROGRESS"
+    );
+    let growth = |member: &Session| {
+        let member = member.clone();
+        let app = &app;
+        async move {
+            let res = app
+                .gql(
+                    Some(&member),
+                    "{ me { tier { progress { growth } } } }",
+                    json!({}),
+                )
+                .await;
+            res.expect_ok()["me"]["tier"]["progress"]["growth"].clone()
+        }
+    };
+    for (member, key) in [(&ada, "a1"), (&bob, "b1")] {
+        record(&app, &admin, member, "ARTICLE_READ", key)
+            .await
+            .expect_ok();
+    }
+    assert_eq!(growth(&ada).await, 10);
+    assert_eq!(growth(&bob).await, 0);
+    let books = "{ myRedemptions(first: 5) { edges { node { rewardId pointsTotal } } } }";
+    let ada_books = app.gql(Some(&ada), books, json!({})).await;
+    assert_eq!(
+        ada_books.expect_ok()["myRedemptions"]["edges"],
+        json!([{ "node": { "rewardId": book, "pointsTotal": 0 } }])
+    );
+    let bob_books = app.gql(Some(&bob), books, json!({})).await;
+    assert_eq!(bob_books.expect_ok()["myRedemptions"]["edges"], json!([]));
+
+    // Binding a verified phone pays the seeded 绑定手机 once.
+    let bind = "mutation($c: String!) { bindPhoneByWeChat(code: $c) { member { phoneVerified } } }";
+    app.gql(
+        Some(&ada),
+        bind,
+        json!({ "c": "phone-code-86-13800138000" }),
+    )
+    .await
+    .expect_ok();
+    app.gql(
+        Some(&ada),
+        bind,
+        json!({ "c": "phone-code-86-13900139000" }),
+    )
+    .await
+    .expect_ok();
+    assert_eq!(task_entries(&app, &ada).await, [30]);
+    app.assert_ledger_invariants().await;
+}
