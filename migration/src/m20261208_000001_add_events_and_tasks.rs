@@ -103,7 +103,7 @@ enum Members {
 }
 
 /// (code, name, member-reportable, daily limit, built in).
-const EVENT_TYPES: [(&str, &str, bool, Option<i32>, bool); 12] = [
+const EVENT_TYPES: [(&str, &str, bool, Option<i32>, bool); 13] = [
     ("FOLLOW_OFFICIAL_ACCOUNT", "关注公众号", false, None, false),
     ("APP_DOWNLOADED", "下载APP", false, None, false),
     ("WATCH_MINUTES", "观看时长（分钟）", false, None, false),
@@ -114,6 +114,7 @@ const EVENT_TYPES: [(&str, &str, bool, Option<i32>, bool); 12] = [
     ("PROFILE_COMPLETED", "完善资料", false, None, true),
     ("PHONE_BOUND", "绑定手机", false, None, true),
     ("REFERRAL_COMPLETED", "邀请成功", false, None, true),
+    ("INVITEE_PURCHASE", "好友消费", false, None, true),
     ("REDEMPTION", "积分兑换", false, None, true),
     ("KOC_TASK_APPROVED", "KOC任务通过", false, None, true),
 ];

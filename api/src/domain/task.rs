@@ -16,6 +16,8 @@ pub enum BuiltInEvent {
     Purchase,
     ProfileCompleted,
     PhoneBound,
+    /// To the inviter, when a member they invited buys (drives KOC SALES tasks).
+    InviteePurchase,
     ReferralCompleted,
     Redemption,
     KocTaskApproved,

@@ -76,7 +76,8 @@ pub struct EventType {
     /// How many a member may report per business day; null: no limit.
     daily_limit_per_member: Option<i32>,
     /// Emitted by membercard itself (SIGN_IN, PURCHASE, PROFILE_COMPLETED, PHONE_BOUND,
-    /// REFERRAL_COMPLETED, REDEMPTION, KOC_TASK_APPROVED); integrations cannot record it.
+    /// REFERRAL_COMPLETED, INVITEE_PURCHASE, REDEMPTION, KOC_TASK_APPROVED); integrations
+    /// cannot record it.
     built_in: bool,
 }
 

@@ -7,19 +7,19 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::instant;
-use crate::domain::koc::TaskKind;
 use crate::domain::points::{self, EntryKind, MonthKey};
 use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
 use crate::domain::referral::ReferralStatus;
 use crate::domain::segment;
+use crate::domain::task::BuiltInEvent;
 use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::service::koc;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Debit, LedgerPolicy};
 use crate::service::member_day;
 use crate::service::rules::Rules;
+use crate::service::tasks;
 use crate::service::work::{MemberWork, PointsEngine};
 use crate::store::ledger::MonthTotals;
 use crate::store::purchases::{Deduction, NewPurchase, Purchase, RefundColumns};
@@ -198,18 +198,23 @@ impl PurchaseService {
         let recorded = store::purchases::by_order(work.txn(), order_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("purchase vanished after insert")))?;
-        // A purchase by an invitee is progress toward the inviter's AUTO SALES tasks (locked
-        // after the purchaser: the order a first sign-in locks invitee and inviter in).
+        // A purchase by an invitee is an INVITEE_PURCHASE event for the inviter: progress
+        // toward their KOC SALES tasks and any task counting it. The inviter is locked after
+        // the purchaser (the order a first sign-in locks invitee and inviter in), and only
+        // when someone listens: a KOC, or a task on the event.
         let mut koc_inviter = None;
+        let event = BuiltInEvent::InviteePurchase;
         if let Some(invite) = store::referrals::of_invitee(work.txn(), member_id).await?
             && invite.status != ReferralStatus::Void
-            && store::ledger::read_member(work.txn(), invite.inviter)
-                .await?
-                .koc_level
-                .is_some()
+            && (tasks::listened(&work.rules, event.as_str())
+                || store::ledger::read_member(work.txn(), invite.inviter)
+                    .await?
+                    .koc_level
+                    .is_some())
         {
             let mut inviter = work.lock_other(invite.inviter).await?;
-            if koc::complete_auto_tasks(&work.ledger(), &mut inviter, TaskKind::Sales).await? > 0 {
+            let counted = tasks::emit(&work.ledger(), &mut inviter, event, 1, now).await?;
+            if counted.koc_paid > 0 || !counted.completed.is_empty() {
                 koc_inviter = Some(inviter.id);
             }
         }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::{MemberId, ReferralId};
-use crate::domain::koc::TaskKind;
 use crate::domain::paging::PageSize;
 use crate::domain::points::EntryKind;
 use crate::domain::purchase;
@@ -14,7 +13,6 @@ use crate::domain::referral::{self, ReferralStatus};
 use crate::domain::task::BuiltInEvent;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
-use crate::service::koc;
 use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Debit, Ledger};
 use crate::service::tasks;
@@ -328,9 +326,15 @@ pub async fn complete(
         },
     )
     .await?;
-    koc::complete_auto_tasks(ledger, &mut inviter, TaskKind::Referral).await?;
-    let event = BuiltInEvent::ReferralCompleted.as_str();
-    tasks::count_event(ledger, &mut inviter, event, 1, now).await?;
+    // The inviter's KOC REFERRAL tasks and task-centre tasks count this event.
+    tasks::emit(
+        ledger,
+        &mut inviter,
+        BuiltInEvent::ReferralCompleted,
+        1,
+        now,
+    )
+    .await?;
     Ok(Some(inviter.id))
 }
 

@@ -12,7 +12,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::{MemberId, RewardId, SegmentId};
+use crate::domain::koc::TaskKind as KocTaskKind;
 use crate::domain::points::EntryKind;
+use crate::domain::task::BuiltInEvent;
 use crate::domain::task::{
     self, ACCUMULATOR, Badge, ClaimMode, EventType, Progress, Task, TaskStatus,
 };
@@ -20,9 +22,9 @@ use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{Credit, Ledger};
-use crate::service::rewards;
 use crate::service::segments::{SegmentService, member_segments};
 use crate::service::work::PointsEngine;
+use crate::service::{koc, rewards};
 use crate::store;
 use crate::store::ledger::LockedMember;
 use crate::store::tasks::NewEvent;
@@ -56,6 +58,50 @@ pub struct MemberTask {
     pub target: i64,
     pub status: TaskStatus,
     pub period_ends_at: Option<DateTime<Utc>>,
+}
+
+/// What an event did for the member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// Task-centre tasks it completed.
+    pub completed: Vec<Completion>,
+    /// KOC AUTO task completions it paid (SPEC §7).
+    pub koc_paid: u32,
+}
+
+/// Whether an event of `event_type` would be counted by any task now (nothing read): lets a
+/// caller skip locking a member nothing listens for.
+pub fn listened(rules: &crate::service::rules::Rules, event_type: &str) -> bool {
+    rules.tasks.iter().any(|t| t.event_type == event_type)
+}
+
+/// An event for the member of `ledger`'s unit of work: the task centre counts it, and the
+/// events that drive KOC AUTO tasks (`REFERRAL_COMPLETED` for REFERRAL, `INVITEE_PURCHASE`
+/// for SALES) complete those, with the contract of SPEC §7 unchanged.
+///
+/// # Errors
+/// `INTERNAL` on database failure.
+pub async fn emit(
+    ledger: &Ledger<'_>,
+    member: &mut LockedMember,
+    event: BuiltInEvent,
+    value: i64,
+    at: DateTime<Utc>,
+) -> Result<Counted, AppError> {
+    let koc_kind = match event {
+        BuiltInEvent::ReferralCompleted => Some(KocTaskKind::Referral),
+        BuiltInEvent::InviteePurchase => Some(KocTaskKind::Sales),
+        _ => None,
+    };
+    let koc_paid = match koc_kind {
+        Some(kind) => koc::complete_auto_tasks(ledger, member, kind).await?,
+        None => 0,
+    };
+    let completed = count_event(ledger, member, event.as_str(), value, at).await?;
+    Ok(Counted {
+        completed,
+        koc_paid,
+    })
 }
 
 /// Counts one event of `event_type` worth `value`, at `at`, for the member of `ledger`'s unit

@@ -524,3 +524,44 @@ async fn a_task_for_a_segment_pays_its_reward_unit_and_growth_only_to_its_member
     assert_eq!(task_entries(&app, &ada).await, [30]);
     app.assert_ledger_invariants().await;
 }
+
+#[tokio::test]
+async fn an_invitees_purchase_is_an_event_for_the_inviter() {
+    let app = spawn_app().await;
+    app.set_clock("2026-03-02T02:00:00Z");
+    let admin = app.login_admin("boss", Role::Admin).await;
+    let ada = app.login_member("ada").await;
+    let bob = app.login_member("bob").await;
+    app.bind(&bob, &ada).await;
+    for (title, event) in [
+        ("邀请好友", "REFERRAL_COMPLETED"),
+        ("好友下单", "INVITEE_PURCHASE"),
+    ] {
+        app.gql(
+            Some(&admin),
+            "mutation($i: TaskInput!) { createTask(input: $i) { id } }",
+            json!({ "i": {
+                "title": title,
+                "category": "ACHIEVEMENT",
+                "eventType": event,
+                "target": 1,
+                "rewardPoints": 30,
+            } }),
+        )
+        .await
+        .expect_ok();
+    }
+    // Bob's first sign-in completes the invite; his purchase is Ada's event too.
+    app.sign_in(&bob).await;
+    app.gql(
+        Some(&admin),
+        "mutation($m: ID!) { recordPurchase(memberId: $m, orderId: \"b1\", amountCents: 5000, occurredAt: \"2026-03-02T01:00:00Z\") { orderId } }",
+        json!({ "m": bob.id }),
+    )
+    .await
+    .expect_ok();
+    assert_eq!(task_entries(&app, &ada).await, [30, 30]);
+    assert_eq!(task_row(&app, &ada, "好友下单").await["status"], "DONE");
+    assert_eq!(task_row(&app, &ada, "邀请好友").await["status"], "DONE");
+    app.assert_ledger_invariants().await;
+}
