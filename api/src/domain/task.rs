@@ -49,10 +49,7 @@ impl EventType {
     /// # Errors
     /// `VALIDATION` on `code`, `name` or `dailyLimitPerMember`.
     pub fn check(&self) -> Result<(), AppError> {
-        check_code(&self.code)?;
-        if !(1..=32).contains(&self.name.trim().chars().count()) {
-            return Err(AppError::validation("name", "must be 1 to 32 characters"));
-        }
+        check_code_and_name(&self.code, &self.name)?;
         if self
             .daily_limit
             .is_some_and(|limit| !(1..=1000).contains(&limit))
@@ -66,20 +63,34 @@ impl EventType {
     }
 }
 
-/// Checks an event type's or badge's code: 2–32 of `A-Z`, `0-9` and `_`.
-fn check_code(code: &str) -> Result<(), AppError> {
+/// Checks an event type's or badge's code (2–32 of `A-Z`, `0-9` and `_`) and name (1–32
+/// characters).
+fn check_code_and_name(code: &str, name: &str) -> Result<(), AppError> {
     let valid = (2..=32).contains(&code.len())
         && code
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if valid {
-        Ok(())
-    } else {
-        Err(AppError::validation(
+    if !valid {
+        return Err(AppError::validation(
             "code",
             "must be 2 to 32 of A-Z, 0-9 and _",
-        ))
+        ));
     }
+    if !(1..=32).contains(&name.trim().chars().count()) {
+        return Err(AppError::validation("name", "must be 1 to 32 characters"));
+    }
+    Ok(())
+}
+
+/// Checks an icon's URL: at most 512 characters.
+fn check_icon_url(url: Option<&str>) -> Result<(), AppError> {
+    if url.is_some_and(|url| url.chars().count() > 512) {
+        return Err(AppError::validation(
+            "iconUrl",
+            "must be at most 512 characters",
+        ));
+    }
+    Ok(())
 }
 
 /// Which kind of task, and so its period.
@@ -199,16 +210,7 @@ impl Task {
                 "must be at most 500 characters",
             ));
         }
-        if self
-            .icon_url
-            .as_ref()
-            .is_some_and(|url| url.chars().count() > 512)
-        {
-            return Err(AppError::validation(
-                "iconUrl",
-                "must be at most 512 characters",
-            ));
-        }
+        check_icon_url(self.icon_url.as_deref())?;
         if !(1..=1_000_000).contains(&self.target) {
             return Err(AppError::validation("target", "must be 1 to 1000000"));
         }
@@ -408,20 +410,8 @@ impl Badge {
     /// # Errors
     /// `VALIDATION` on `code`, `name`, `iconUrl` or `validDays`.
     pub fn check(&self) -> Result<(), AppError> {
-        check_code(&self.code)?;
-        if !(1..=32).contains(&self.name.trim().chars().count()) {
-            return Err(AppError::validation("name", "must be 1 to 32 characters"));
-        }
-        if self
-            .icon_url
-            .as_ref()
-            .is_some_and(|url| url.chars().count() > 512)
-        {
-            return Err(AppError::validation(
-                "iconUrl",
-                "must be at most 512 characters",
-            ));
-        }
+        check_code_and_name(&self.code, &self.name)?;
+        check_icon_url(self.icon_url.as_deref())?;
         if self
             .valid_days
             .is_some_and(|days| !(1..=3660).contains(&days))

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObj
 use chrono::{DateTime, Utc};
 
 use crate::domain::auth::AdminAction;
-use crate::domain::ids::{LotteryId, MemberId, RewardId, SegmentId};
+use crate::domain::ids::{LotteryId, MemberId, RewardId, SegmentId, TaskId};
 use crate::domain::task::{self, TaskReward};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
@@ -563,11 +563,8 @@ impl TaskMutation {
         #[graphql(desc = "Its new settings, in full.")] input: TaskInput,
     ) -> async_graphql::Result<Task> {
         ctx.viewer()?.admin_for(AdminAction::ManageRules).extend()?;
-        let id = id
-            .parse::<i64>()
-            .map_err(|_not_a_number| AppError::validation("id", "is not a task id"))
-            .extend()?;
-        let t = input.into_task(id).extend()?;
+        let id = TaskId::parse_as(&id, "id").extend()?;
+        let t = input.into_task(id.get()).extend()?;
         let services = ctx.services();
         let saved = services.tasks.save(&services.segments, t).await.extend()?;
         Ok(saved.into())
@@ -582,14 +579,11 @@ impl TaskMutation {
         #[graphql(desc = "The period, as `tasks` shows it.")] period_key: String,
     ) -> async_graphql::Result<Task> {
         let member = ctx.viewer()?.member().extend()?;
-        let task_id = task_id
-            .parse::<i64>()
-            .map_err(|_not_a_number| AppError::validation("taskId", "is not a task id"))
-            .extend()?;
+        let task_id = TaskId::parse(&task_id).extend()?;
         let claimed = ctx
             .services()
             .tasks
-            .claim(member, task_id, &period_key)
+            .claim(member, task_id.get(), &period_key)
             .await
             .extend()?;
         Ok(claimed.into())

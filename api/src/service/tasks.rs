@@ -22,6 +22,7 @@ use crate::domain::tier::GrowthSource;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::{Credit, Ledger};
+use crate::service::rules::Rules;
 use crate::service::segments::{SegmentService, member_segments};
 use crate::service::work::PointsEngine;
 use crate::service::{koc, rewards};
@@ -71,7 +72,7 @@ pub struct Counted {
 
 /// Whether an event of `event_type` would be counted by any task now (nothing read): lets a
 /// caller skip locking a member nothing listens for.
-pub fn listened(rules: &crate::service::rules::Rules, event_type: &str) -> bool {
+pub fn listened(rules: &Rules, event_type: &str) -> bool {
     rules.tasks.iter().any(|t| t.event_type == event_type)
 }
 
@@ -355,9 +356,7 @@ impl TaskService {
         key: &str,
     ) -> Result<EventOutcome, AppError> {
         let rules = self.engine.rules().await?;
-        let known = rules
-            .event_type(event_type)
-            .ok_or_else(|| AppError::validation("type", "is not an event type"))?;
+        let known = known_type(&rules, event_type)?;
         if known.built_in {
             return Err(AppError::validation(
                 "type",
@@ -391,9 +390,7 @@ impl TaskService {
         key: &str,
     ) -> Result<EventOutcome, AppError> {
         let rules = self.engine.rules().await?;
-        let known = rules
-            .event_type(event_type)
-            .ok_or_else(|| AppError::validation("type", "is not an event type"))?;
+        let known = known_type(&rules, event_type)?;
         if !known.member_reportable {
             return Err(AppError::Forbidden("members cannot report this event type"));
         }
@@ -684,6 +681,13 @@ impl TaskService {
         }
         Ok(store::tasks::set_displayed_badge(&self.db, member, code).await?)
     }
+}
+
+/// The event type with `code`.
+fn known_type<'r>(rules: &'r Rules, code: &str) -> Result<&'r EventType, AppError> {
+    rules
+        .event_type(code)
+        .ok_or_else(|| AppError::validation("type", "is not an event type"))
 }
 
 fn check_key(key: &str) -> Result<(), AppError> {

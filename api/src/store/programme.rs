@@ -282,24 +282,29 @@ pub async fn claim_setting_change(
     key: &str,
     value: i64,
 ) -> Result<bool, DbErr> {
-    let result = programme_settings::Entity::update_many()
-        .col_expr(
-            programme_settings::Column::Value,
-            sea_orm::sea_query::Expr::value(value),
-        )
-        .filter(programme_settings::Column::Key.eq(key))
-        .filter(programme_settings::Column::Value.ne(value))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+    claim_setting(db, key, value, programme_settings::Column::Value.ne(value)).await
 }
 
 /// Raises the setting `key` to `value` when it is below it: true for exactly one caller, so a
 /// once-per-period job runs on one instance only.
+///
+/// # Errors
+/// Database errors.
 pub async fn claim_setting_above(
     db: &impl ConnectionTrait,
     key: &str,
     value: i64,
+) -> Result<bool, DbErr> {
+    claim_setting(db, key, value, programme_settings::Column::Value.lt(value)).await
+}
+
+/// Sets `key` to `value` where its current value meets `unless_claimed`, in one conditional
+/// statement: true for the one caller whose update took.
+async fn claim_setting(
+    db: &impl ConnectionTrait,
+    key: &str,
+    value: i64,
+    unless_claimed: sea_orm::sea_query::SimpleExpr,
 ) -> Result<bool, DbErr> {
     let result = programme_settings::Entity::update_many()
         .col_expr(
@@ -307,7 +312,7 @@ pub async fn claim_setting_above(
             sea_orm::sea_query::Expr::value(value),
         )
         .filter(programme_settings::Column::Key.eq(key))
-        .filter(programme_settings::Column::Value.lt(value))
+        .filter(unless_claimed)
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -229,55 +229,50 @@ async fn a_tier_boost_raises_the_observed_win_rate() {
     assert!((0.29..=0.38).contains(&boosted_rate), "SEED {boosted_rate}");
 }
 
+/// A lottery whose draws cost `cost` and pay nothing.
+async fn paid_lottery(app: &TestApp, admin: &Session, cost: i64) -> String {
+    let prizes = json!([{ "kind": "NONE", "weight": 1 }]);
+    create(app, admin, lottery(prizes, json!({ "costPoints": cost }))).await
+}
+
+/// Ten draws at once by `member`: how many were paid, and the codes of the others.
+async fn ten_at_once(app: &TestApp, member: &Session, id: &str) -> (usize, Vec<String>) {
+    let keys: Vec<String> = (0..10).map(|n| format!("{id}-{n}")).collect();
+    let results =
+        futures::future::join_all(keys.iter().map(|key| draw(app, member, id, key))).await;
+    let refused: Vec<String> = results
+        .iter()
+        .filter_map(GqlResponse::error_code)
+        .map(str::to_owned)
+        .collect();
+    (results.len() - refused.len(), refused)
+}
+
 #[tokio::test]
 async fn paid_draws_hold_the_balance_and_the_monthly_redemption_cap_under_concurrency() {
     let (app, admin) = setup().await;
-    let cheap = create(
-        &app,
-        &admin,
-        lottery(
-            json!([{ "kind": "NONE", "weight": 1 }]),
-            json!({ "costPoints": 100 }),
-        ),
-    )
-    .await;
+    let cheap = paid_lottery(&app, &admin, 100).await;
     let ada = app.login_member("ada").await;
     app.adjust_points(&admin, &ada, 250, "seed").await;
-    let keys: Vec<String> = (0..10).map(|n| format!("c{n}")).collect();
-    let results =
-        futures::future::join_all(keys.iter().map(|key| draw(&app, &ada, &cheap, key))).await;
-    let paid = results.iter().filter(|r| r.error_code().is_none()).count();
+    let (paid, refused) = ten_at_once(&app, &ada, &cheap).await;
     assert_eq!(paid, 2);
     assert!(
-        results
-            .iter()
-            .filter_map(GqlResponse::error_code)
-            .all(|code| code == "INSUFFICIENT_POINTS")
+        refused.iter().all(|code| code == "INSUFFICIENT_POINTS"),
+        "{refused:?}"
     );
     assert_eq!(app.balance(&ada).await, 50);
 
     // The NEW tier may redeem 2,000 points a month: six draws of 300, not seven.
-    let dear = create(
-        &app,
-        &admin,
-        lottery(
-            json!([{ "kind": "NONE", "weight": 1 }]),
-            json!({ "costPoints": 300 }),
-        ),
-    )
-    .await;
+    let dear = paid_lottery(&app, &admin, 300).await;
     let bob = app.login_member("bob").await;
     app.adjust_points(&admin, &bob, 5_000, "seed").await;
-    let keys: Vec<String> = (0..10).map(|n| format!("d{n}")).collect();
-    let results =
-        futures::future::join_all(keys.iter().map(|key| draw(&app, &bob, &dear, key))).await;
-    let paid = results.iter().filter(|r| r.error_code().is_none()).count();
+    let (paid, refused) = ten_at_once(&app, &bob, &dear).await;
     assert_eq!(paid, 6);
     assert!(
-        results
+        refused
             .iter()
-            .filter_map(GqlResponse::error_code)
-            .all(|code| code == "MONTHLY_REDEEM_CAP_REACHED")
+            .all(|code| code == "MONTHLY_REDEEM_CAP_REACHED"),
+        "{refused:?}"
     );
     assert_eq!(app.balance(&bob).await, 5_000 - 1_800);
     app.assert_ledger_invariants().await;
