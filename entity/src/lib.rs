@@ -2,6 +2,10 @@
 
 pub mod admins;
 pub mod badges;
+pub mod board_archive;
+pub mod board_rewards;
+pub mod board_seasons;
+pub mod board_settlements;
 pub mod campaign_audience;
 pub mod campaign_members;
 pub mod campaigns;

@@ -35,6 +35,7 @@ mod m20261207_000001_extend_campaigns;
 mod m20261207_000002_add_sign_ins_30d;
 mod m20261208_000001_add_events_and_tasks;
 mod m20261208_000002_add_lottery;
+mod m20261209_000001_add_seasons_and_reports;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_add_sign_ins_30d::Migration),
             Box::new(m20261208_000001_add_events_and_tasks::Migration),
             Box::new(m20261208_000002_add_lottery::Migration),
+            Box::new(m20261209_000001_add_seasons_and_reports::Migration),
         ]
     }
 }

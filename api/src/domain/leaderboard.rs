@@ -6,14 +6,26 @@
 //! by exactly this, so either answers the same.
 #![deny(clippy::arithmetic_side_effects)]
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, SubsecRound, TimeDelta, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Days, Months, NaiveDate, SubsecRound, TimeDelta, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// Days a monthly board is kept after its month ends.
 pub const MONTHLY_BOARD_RETENTION_DAYS: i64 = 90;
 
 /// A leaderboard (排行榜). Its name (`POINTS_MONTH` …) and the list of boards are derived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray, strum::IntoStaticStr)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Board {
     /// Points earned this business month (what counts toward the earning cap).
@@ -24,6 +36,10 @@ pub enum Board {
     KocMonth,
     /// Successful invites ever.
     Referrals,
+    /// Points earned this ISO week (business time), counted like `PointsMonth`.
+    PointsWeek,
+    /// Days signed in this ISO week (business time).
+    SignInsWeek,
 }
 
 impl Board {
@@ -31,6 +47,11 @@ impl Board {
 
     pub fn name(self) -> &'static str {
         self.into()
+    }
+
+    /// The board with this stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        raw.parse().ok()
     }
 
     /// Which instance of the board `today` reads: the business month, the day (a streak is
@@ -42,19 +63,55 @@ impl Board {
             }
             Self::Streak => today.to_string(),
             Self::Referrals => "all".to_owned(),
+            Self::PointsWeek | Self::SignInsWeek => week_key(today),
         }
+    }
+
+    /// Whether the board's editions end (weeks and months), so they can be settled and
+    /// archived (SPEC §18).
+    pub fn is_seasonal(self) -> bool {
+        matches!(
+            self,
+            Self::PointsMonth | Self::KocMonth | Self::PointsWeek | Self::SignInsWeek
+        )
+    }
+
+    /// The first and last business day of an edition of a seasonal board ("2026-W10" for a
+    /// weekly board, "2026-03" for a monthly one); `None` for anything else.
+    pub fn period_days(self, edition: &str) -> Option<(NaiveDate, NaiveDate)> {
+        let first = match self {
+            Self::PointsWeek | Self::SignInsWeek => {
+                let (year, week) = edition.split_once("-W")?;
+                let week: u32 = week.parse().ok().filter(|_| week.len() == 2)?;
+                NaiveDate::from_isoywd_opt(year.parse().ok()?, week, Weekday::Mon)?
+            }
+            Self::PointsMonth | Self::KocMonth => {
+                if edition.len() != 7 {
+                    return None;
+                }
+                NaiveDate::parse_from_str(&format!("{edition}-01"), "%Y-%m-%d").ok()?
+            }
+            Self::Streak | Self::Referrals => return None,
+        };
+        let next = match self {
+            Self::PointsWeek | Self::SignInsWeek => first.checked_add_days(Days::new(7))?,
+            _ => first.checked_add_months(Months::new(1))?,
+        };
+        Some((first, next.pred_opt()?))
+    }
+
+    /// The edition after `edition` of a seasonal board.
+    pub fn next_edition(self, edition: &str) -> Option<String> {
+        let (_, last) = self.period_days(edition)?;
+        Some(self.edition(last.succ_opt()?))
     }
 
     /// When the edition for `today` may be dropped; `None` = kept for good.
     pub fn expires_at(self, today: NaiveDate, timezone: Tz) -> Option<DateTime<Utc>> {
         match self {
-            Self::PointsMonth | Self::KocMonth => {
-                let first = today.with_day(1)?;
-                let next_month = first.checked_add_months(Months::new(1))?;
-                let end = timezone
-                    .from_local_datetime(&next_month.and_hms_opt(0, 0, 0)?)
-                    .earliest()?
-                    .with_timezone(&Utc);
+            Self::PointsMonth | Self::KocMonth | Self::PointsWeek | Self::SignInsWeek => {
+                let (_, last) = self.period_days(&self.edition(today))?;
+                let end = start_of_day(last.succ_opt()?, timezone)?;
                 end.checked_add_signed(TimeDelta::days(MONTHLY_BOARD_RETENTION_DAYS))
             }
             // Yesterday's signers still hold a live streak today; two days covers every reader.
@@ -68,6 +125,25 @@ impl Board {
             Self::Referrals => None,
         }
     }
+}
+
+/// The ISO week a business day falls in, written "2026-W10" (how week counters are keyed).
+pub fn week_key(day: NaiveDate) -> String {
+    let week = day.iso_week();
+    format!("{:04}-W{:02}", week.year(), week.week())
+}
+
+/// The ISO week an instant falls in, in business time.
+pub fn week_of(instant: DateTime<Utc>, timezone: Tz) -> String {
+    week_key(instant.with_timezone(&timezone).date_naive())
+}
+
+/// The first instant of a business day.
+pub fn start_of_day(day: NaiveDate, timezone: Tz) -> Option<DateTime<Utc>> {
+    timezone
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|at| at.with_timezone(&Utc))
 }
 
 /// The arrival time recorded next to a board value: `now` in whole seconds.
@@ -164,5 +240,28 @@ mod tests {
         );
         assert_eq!(Board::KocMonth.edition(today), "2026-11");
         assert_eq!(Board::Streak.edition(today), "2026-11-22");
+    }
+
+    #[test]
+    fn weeks_are_iso_weeks_and_periods_round_trip() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+        // 2026-03-08 is a Sunday: the last day of 2026-W10; 2027-01-01 is in 2026-W53.
+        assert_eq!(Board::PointsWeek.edition(day(2026, 3, 8)), "2026-W10");
+        assert_eq!(Board::SignInsWeek.edition(day(2027, 1, 1)), "2026-W53");
+        assert_eq!(
+            Board::PointsWeek.period_days("2026-W10"),
+            Some((day(2026, 3, 2), day(2026, 3, 8)))
+        );
+        assert_eq!(
+            Board::PointsMonth.period_days("2026-02"),
+            Some((day(2026, 2, 1), day(2026, 2, 28)))
+        );
+        assert_eq!(
+            Board::PointsWeek.next_edition("2026-W53").as_deref(),
+            Some("2027-W01")
+        );
+        assert_eq!(Board::PointsWeek.period_days("2026-10"), None);
+        assert_eq!(Board::PointsMonth.period_days("2026-W10"), None);
+        assert_eq!(Board::Streak.period_days("2026-03-01"), None);
     }
 }

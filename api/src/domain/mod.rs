@@ -18,6 +18,7 @@ pub mod purchase;
 pub mod rate_limit;
 pub mod referral;
 pub mod reward;
+pub mod season;
 pub mod segment;
 pub mod signin;
 pub mod stats;

@@ -22,6 +22,8 @@ pub enum NoticeKind {
     CouponExpiring,
     /// An operator's campaign (营销活动) notice.
     Campaign,
+    /// A leaderboard season reward won (每周之星 / 榜单奖励).
+    SeasonReward,
 }
 
 impl NoticeKind {
@@ -71,6 +73,7 @@ pub fn entry_label(kind: EntryKind) -> &'static str {
         EntryKind::RedemptionRefund => "兑换退回",
         EntryKind::Expiry => "积分过期",
         EntryKind::Campaign => "活动奖励",
+        EntryKind::SeasonReward => "榜单奖励",
     }
 }
 

@@ -43,6 +43,8 @@ pub enum EntryKind {
     Lottery,
     /// A lottery's points prize (抽奖奖励); not cut by the cap: the member paid for the draw.
     LotteryPrize,
+    /// A leaderboard's season reward (榜单奖励); never counted on a board or toward the cap.
+    SeasonReward,
 }
 
 impl EntryKind {
@@ -73,6 +75,7 @@ impl EntryKind {
                 | Self::Campaign
                 | Self::Lottery
                 | Self::LotteryPrize
+                | Self::SeasonReward
         )
     }
 }
@@ -310,7 +313,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_refunds_are_not_capped() {
-        assert_eq!(EntryKind::all().count(), 17);
+        assert_eq!(EntryKind::all().count(), 18);
         assert_eq!(EntryKind::parse("sign_in"), None);
         for kind in EntryKind::all() {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));

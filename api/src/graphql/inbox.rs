@@ -43,6 +43,9 @@ pub enum NotificationKind {
     CouponExpiring,
     /// An operator's campaign notice (活动通知).
     Campaign,
+    /// A leaderboard season reward won (每周之星 / 榜单奖励): the board, the period, the rank and
+    /// the prize.
+    SeasonReward,
 }
 
 /// A notice in the member's inbox (站内消息).

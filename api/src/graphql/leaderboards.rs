@@ -3,15 +3,15 @@
 use async_graphql::{Context, Enum, Object, ResultExt, SimpleObject};
 
 use crate::domain::auth::AdminAction;
-use crate::domain::leaderboard::Board;
 use crate::domain::paging::PageSize;
 use crate::graphql::context::ContextExt;
 use crate::service::leaderboards::{BoardView, Entry, Source};
 
 /// A leaderboard (排行榜).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::leaderboard::Board")]
 pub enum LeaderboardKind {
-    /// Points earned this business month (月度积分榜).
+    /// Points earned this business month (月度积分榜), less purchases refunded.
     PointsMonth,
     /// Current sign-in streak (连续签到榜).
     Streak,
@@ -19,17 +19,11 @@ pub enum LeaderboardKind {
     KocMonth,
     /// Successful invites, all time (邀请榜).
     Referrals,
-}
-
-impl From<LeaderboardKind> for Board {
-    fn from(kind: LeaderboardKind) -> Self {
-        match kind {
-            LeaderboardKind::PointsMonth => Self::PointsMonth,
-            LeaderboardKind::Streak => Self::Streak,
-            LeaderboardKind::KocMonth => Self::KocMonth,
-            LeaderboardKind::Referrals => Self::Referrals,
-        }
-    }
+    /// Points earned this ISO week, Monday to Sunday business time (每周积分榜 / 每周之星),
+    /// counted like POINTS_MONTH.
+    PointsWeek,
+    /// Days signed this ISO week, business time (每周签到榜).
+    SignInsWeek,
 }
 
 /// Where a board was answered from; both give the same ranking.
@@ -66,7 +60,7 @@ pub struct LeaderboardEntry {
 pub struct Leaderboard {
     /// Which board it is.
     board: LeaderboardKind,
-    /// The month ("2026-11"), day (STREAK) or "all" (REFERRALS) shown.
+    /// The month ("2026-11"), ISO week ("2026-W10"), day (STREAK) or "all" (REFERRALS) shown.
     edition: String,
     /// The top entries, first place first.
     entries: Vec<LeaderboardEntry>,

@@ -21,6 +21,7 @@ pub mod referrals;
 pub mod rewards;
 pub mod scalars;
 pub mod schema;
+pub mod seasons;
 pub mod segments;
 pub mod signin;
 pub mod stats;

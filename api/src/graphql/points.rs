@@ -51,6 +51,9 @@ pub enum PointsEntryKind {
     Lottery,
     /// A lottery's points prize (抽奖奖励), not cut by the monthly earning cap.
     LotteryPrize,
+    /// A leaderboard's season reward (榜单奖励): a weekly or monthly board's paid rank. Never
+    /// counted on a board or toward the monthly earning cap.
+    SeasonReward,
 }
 
 impl From<EntryKind> for PointsEntryKind {
@@ -73,6 +76,7 @@ impl From<EntryKind> for PointsEntryKind {
             EntryKind::Task => Self::Task,
             EntryKind::Lottery => Self::Lottery,
             EntryKind::LotteryPrize => Self::LotteryPrize,
+            EntryKind::SeasonReward => Self::SeasonReward,
         }
     }
 }
@@ -97,6 +101,7 @@ impl From<PointsEntryKind> for EntryKind {
             PointsEntryKind::Task => Self::Task,
             PointsEntryKind::Lottery => Self::Lottery,
             PointsEntryKind::LotteryPrize => Self::LotteryPrize,
+            PointsEntryKind::SeasonReward => Self::SeasonReward,
         }
     }
 }
@@ -275,6 +280,10 @@ pub struct ScheduledJobsPayload {
     became_dormant: u64,
     /// Members campaigns granted in this pass (活动发放), each once per occurrence.
     campaign_grants: u64,
+    /// Board periods this pass settled (榜单结算), each once ever.
+    boards_settled: u64,
+    /// Ranks whose season rewards this pass paid (榜单奖励发放), each once ever.
+    season_rewards_paid: u64,
 }
 
 #[derive(Default)]
@@ -356,7 +365,7 @@ impl PointsMutation {
 
     /// Runs every scheduled job once now (ADMIN), as the server does each interval (定时任务): expiry
     /// and pending purchases, the month's tier evaluation (once a month), tomorrow's member-day
-    /// notice.
+    /// notice, campaigns, and settling boards' periods and paying their season rewards.
     async fn run_scheduled_jobs(
         &self,
         ctx: &Context<'_>,
@@ -372,6 +381,8 @@ impl PointsMutation {
             became_at_risk: run.became_at_risk,
             became_dormant: run.became_dormant,
             campaign_grants: run.campaign_grants,
+            boards_settled: run.seasons.settled,
+            season_rewards_paid: run.seasons.paid,
         })
     }
 

@@ -36,6 +36,7 @@ use crate::graphql::referrals::{ReferralMutation, ReferralQuery};
 use crate::graphql::rewards::{Redemption, Reward};
 use crate::graphql::rewards::{RewardMutation, RewardQuery};
 use crate::graphql::scalars::DATE_TIME_DESCRIPTION;
+use crate::graphql::seasons::{SeasonMutation, SeasonQuery};
 use crate::graphql::segments::{SegmentMutation, SegmentQuery};
 use crate::graphql::signin::{SigninMutation, SigninQuery};
 use crate::graphql::stats::{StatsMutation, StatsQuery};
@@ -66,6 +67,7 @@ pub struct Query(
     CampaignQuery,
     TaskQuery,
     LotteryQuery,
+    SeasonQuery,
     ClockQuery,
 );
 
@@ -93,6 +95,7 @@ pub struct Mutation(
     CampaignMutation,
     TaskMutation,
     LotteryMutation,
+    SeasonMutation,
     ClockMutation,
 );
 

@@ -162,8 +162,10 @@ impl LeaderboardService {
     async fn push_member(&self, cache: &BoardCache, member: MemberId) -> Result<(), AppError> {
         let today = self.today();
         let month = Board::PointsMonth.edition(today);
+        let week = Board::PointsWeek.edition(today);
         let standings =
-            board_store::member_standings(&self.db, member, &month, Self::yesterday(today)).await?;
+            board_store::member_standings(&self.db, member, &month, &week, Self::yesterday(today))
+                .await?;
         self.push_standings(cache, member, standings).await
     }
 

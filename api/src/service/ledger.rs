@@ -8,11 +8,11 @@ use chrono_tz::Tz;
 use sea_orm::DatabaseTransaction;
 use sha2::{Digest, Sha256};
 
-use crate::domain::notification;
 use crate::domain::points::{self, EntryKind, LedgerEntry, MonthKey};
 use crate::domain::task::BuiltInEvent;
 use crate::domain::tier::GrowthSource;
 use crate::domain::webhook::WebhookEvent;
+use crate::domain::{leaderboard, notification};
 use crate::error::AppError;
 use crate::service::outbox::Reach;
 use crate::service::rules::Rules;
@@ -293,6 +293,14 @@ impl Ledger<'_> {
                 ..MonthTotals::default()
             };
             ledger::add_to_month(self.db, member, month.as_str(), delta, at).await?;
+            if outcome.granted > 0 {
+                let week = leaderboard::week_of(at, self.policy.timezone);
+                let earned = MonthTotals {
+                    earned: outcome.granted,
+                    ..MonthTotals::default()
+                };
+                ledger::add_to_month(self.db, member, &week, earned, at).await?;
+            }
         }
         ledger::set_balance(self.db, member, balance_after).await?;
         self.notify_movement(member, credit.kind, outcome.granted, credit.reference)

@@ -22,6 +22,7 @@ pub mod purchases;
 pub mod referrals;
 pub mod rewards;
 pub mod rules;
+pub mod seasons;
 pub mod segments;
 pub mod signin;
 pub mod stats;
@@ -67,6 +68,7 @@ pub struct Services {
     pub campaigns: campaigns::CampaignService,
     pub tasks: tasks::TaskService,
     pub lottery: lottery::LotteryService,
+    pub seasons: seasons::SeasonService,
     pub tags: segments::TagService,
     pub webhooks: webhooks::WebhookService,
     pub dispatcher: Arc<dispatcher::Dispatcher>,
@@ -147,6 +149,7 @@ impl Services {
             tags: segments::TagService::new(db.clone(), Arc::clone(&clock)),
             tasks: tasks::TaskService::new(db.clone(), Arc::clone(&clock), engine.clone()),
             lottery: lottery::LotteryService::new(db.clone(), Arc::clone(&clock), engine.clone()),
+            seasons: seasons::SeasonService::new(db.clone(), Arc::clone(&clock), engine.clone()),
             webhooks: webhooks::WebhookService::new(
                 db.clone(),
                 Arc::clone(&clock),

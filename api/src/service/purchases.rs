@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
 use crate::domain::instant;
+use crate::domain::leaderboard;
 use crate::domain::points::{self, EntryKind, MonthKey};
 use crate::domain::purchase::{self, CheckoutRules, PurchaseStatus};
 use crate::domain::referral::ReferralStatus;
@@ -165,6 +166,15 @@ impl PurchaseService {
             now,
         )
         .await?;
+        if cap.granted > 0 {
+            // POINTS_WEEK counts the purchase's points now, like POINTS_MONTH (SPEC §18).
+            let week = leaderboard::week_of(now, self.policy.timezone);
+            let earned = MonthTotals {
+                earned: cap.granted,
+                ..MonthTotals::default()
+            };
+            store::ledger::add_to_month(ledger.db, member, &week, earned, now).await?;
+        }
         let available_at = occurred_at + TimeDelta::days(i64::from(self.policy.pending_days));
         store::purchases::insert(
             work.txn(),
@@ -263,6 +273,21 @@ impl PurchaseService {
         };
         // Re-read under the lock: settling may have just made it available.
         if let Some(purchase) = store::purchases::by_order(work.txn(), order_id).await? {
+            if purchase.status != PurchaseStatus::Refunded && purchase.points_granted > 0 {
+                // Off the points boards of the month and week it was counted in (SPEC §18).
+                let refunded = MonthTotals {
+                    refunded: purchase.points_granted,
+                    ..MonthTotals::default()
+                };
+                let tz = self.policy.timezone;
+                let (ledger, member) = work.split();
+                for period in [
+                    MonthKey::of(purchase.recorded_at, tz).as_str().to_owned(),
+                    leaderboard::week_of(purchase.recorded_at, tz),
+                ] {
+                    store::ledger::add_to_month(ledger.db, member, &period, refunded, now).await?;
+                }
+            }
             match purchase.status {
                 PurchaseStatus::Refunded => {
                     outcome.points_reversed = purchase.points_reversed;
@@ -358,7 +383,7 @@ impl PurchaseService {
                 outcome.points_returned = deduction.points;
             }
         }
-        work.commit().await?;
+        work.commit_to_boards(&self.boards).await?;
         Ok(outcome)
     }
 

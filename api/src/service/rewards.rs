@@ -642,6 +642,12 @@ pub async fn deliver(
         store::rewards::UQ_REDEMPTION_KEY
             .map(|| AppError::Conflict("this idempotency key was already used".into())),
     )?;
+    // The personal report's "rewards redeemed" (bought or given), kept per month.
+    let counted = store::ledger::MonthTotals {
+        redemptions: 1,
+        ..store::ledger::MonthTotals::default()
+    };
+    store::ledger::add_to_month(db, member, month.as_str(), counted, now).await?;
     let mut coupons = Vec::new();
     match reward.kind {
         RewardKind::Coupon => {

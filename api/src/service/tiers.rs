@@ -133,6 +133,16 @@ impl Ledger<'_> {
             store::ledger::set_tier_demoted(self.db, member.id, &target.code, this_month).await?;
             member.tier_demoted_month = Some(this_month);
         }
+        // The personal report's tier at the start and end of each month.
+        let month = MonthKey::of(self.now, self.policy.timezone);
+        store::ledger::record_tier_change(
+            self.db,
+            member.id,
+            month.as_str(),
+            &current.code,
+            &target.code,
+        )
+        .await?;
         let notice = notification::tier_changed(&current.name, &target.name, upgraded);
         let reach = self.reach();
         reach

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::domain::ids::MemberId;
+use crate::domain::leaderboard;
 use crate::domain::points::MonthKey;
 use crate::error::AppError;
 use crate::infra::clock::Clock;
@@ -64,6 +65,7 @@ impl PointsEngine {
     pub async fn begin(&self, member: MemberId) -> Result<MemberWork, AppError> {
         let now = self.clock.now();
         let month = MonthKey::of(now, self.policy.timezone);
+        let week = leaderboard::week_of(now, self.policy.timezone);
         let (first, last) = growth_window(now, self.policy);
         let txn = store::begin(&self.db).await?;
         let locked = store::ledger::lock_member_for_work(
@@ -71,6 +73,7 @@ impl PointsEngine {
             member,
             WorkReads {
                 month: month.as_str(),
+                week: &week,
                 growth_months: (&first, &last),
                 now,
             },
@@ -176,9 +179,10 @@ impl MemberWork {
     /// As `commit`.
     pub async fn commit_to_boards(self, boards: &LeaderboardService) -> Result<(), AppError> {
         let month = MonthKey::of(self.now, self.policy.timezone);
+        let week = leaderboard::week_of(self.now, self.policy.timezone);
         let standings = self
             .member
-            .board_standings(month.as_str(), boards.streak_cutoff());
+            .board_standings(month.as_str(), &week, boards.streak_cutoff());
         let member = self.member.id;
         self.commit().await?;
         match standings {

@@ -56,27 +56,25 @@ fn source(board: Board, edition: &str, yesterday: NaiveDate) -> Source {
         .and_where(member_col(members::Column::HideFromLeaderboards).eq(false))
         .and_where(member_col(members::Column::FrozenAt).is_null());
     let (value, arrival) = match board {
-        Board::PointsMonth | Board::KocMonth => {
-            let (value, arrival) = if board == Board::PointsMonth {
-                (
-                    member_months::Column::Earned,
-                    member_months::Column::EarnedAt,
-                )
-            } else {
-                (
-                    member_months::Column::KocScore,
-                    member_months::Column::KocScoreAt,
-                )
+        Board::PointsMonth | Board::KocMonth | Board::PointsWeek | Board::SignInsWeek => {
+            use member_months::Column as C;
+            let (value, arrival) = match board {
+                // Earned, less purchases refunded (SPEC §18).
+                Board::PointsMonth | Board::PointsWeek => (
+                    month_col(C::Earned).sub(month_col(C::Refunded)),
+                    C::EarnedAt,
+                ),
+                Board::KocMonth => (month_col(C::KocScore), C::KocScoreAt),
+                _ => (month_col(C::SignIns), C::SignInsAt),
             };
             query
                 .inner_join(
                     member_months::Entity,
-                    month_col(member_months::Column::MemberId)
-                        .equals((members::Entity, members::Column::Id)),
+                    month_col(C::MemberId).equals((members::Entity, members::Column::Id)),
                 )
-                .and_where(month_col(member_months::Column::Month).eq(edition))
-                .and_where(month_col(value).gt(0));
-            (month_col(value), month_col(arrival))
+                .and_where(month_col(C::Month).eq(edition))
+                .and_where(value.clone().gt(0));
+            (value, month_col(arrival))
         }
         Board::Streak => {
             query
@@ -296,14 +294,19 @@ pub async fn member_standings(
     db: &impl ConnectionTrait,
     member: MemberId,
     month: &str,
+    week: &str,
     yesterday: NaiveDate,
 ) -> Result<Vec<(Board, Option<Standing>)>, DbErr> {
     let Some(row) = members::Entity::find_by_id(member.get()).one(db).await? else {
         return Ok(Vec::new());
     };
-    let month_row = member_months::Entity::find_by_id((member.get(), month.to_owned()))
-        .one(db)
+    let periods = member_months::Entity::find()
+        .filter(member_months::Column::MemberId.eq(member.get()))
+        .filter(member_months::Column::Month.is_in([month, week]))
+        .all(db)
         .await?;
+    let month_row = periods.iter().find(|p| p.month == month);
+    let week_row = periods.iter().find(|p| p.month == week);
     let on_board = |value: i64, arrival: Option<DateTime<Utc>>| {
         (value > 0 && !row.hide_from_leaderboards && row.frozen_at.is_none()).then_some(Standing {
             member,
@@ -315,15 +318,19 @@ pub async fn member_standings(
     Ok(vec![
         (
             Board::PointsMonth,
-            month_row
-                .as_ref()
-                .and_then(|m| on_board(m.earned, m.earned_at)),
+            month_row.and_then(|m| on_board(m.earned.saturating_sub(m.refunded), m.earned_at)),
         ),
         (
             Board::KocMonth,
-            month_row
-                .as_ref()
-                .and_then(|m| on_board(m.koc_score, m.koc_score_at)),
+            month_row.and_then(|m| on_board(m.koc_score, m.koc_score_at)),
+        ),
+        (
+            Board::PointsWeek,
+            week_row.and_then(|w| on_board(w.earned.saturating_sub(w.refunded), w.earned_at)),
+        ),
+        (
+            Board::SignInsWeek,
+            week_row.and_then(|w| on_board(w.sign_ins, w.sign_ins_at)),
         ),
         (
             Board::Streak,

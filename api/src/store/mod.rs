@@ -17,6 +17,7 @@ pub mod purchases;
 pub mod reach;
 pub mod referrals;
 pub mod rewards;
+pub mod seasons;
 pub mod segments;
 pub mod signins;
 pub mod stats;

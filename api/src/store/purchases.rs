@@ -38,6 +38,8 @@ pub struct Purchase {
     pub refunded_after_window: bool,
     pub points_reversed: i64,
     pub shortfall: i64,
+    /// When the purchase was recorded (when the points boards counted it).
+    pub recorded_at: DateTime<Utc>,
 }
 
 fn purchase(row: purchases::Model) -> Result<Purchase, AppError> {
@@ -62,6 +64,7 @@ fn purchase(row: purchases::Model) -> Result<Purchase, AppError> {
         refunded_after_window: row.refunded_after_window,
         points_reversed: row.points_reversed,
         shortfall: row.shortfall,
+        recorded_at: row.created_at,
     })
 }
 

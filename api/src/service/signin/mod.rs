@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::MemberId;
+use crate::domain::leaderboard;
 use crate::domain::points::{self, EntryKind};
 use crate::domain::reward::{Coupon, Reward};
 use crate::domain::signin::{self, Milestone, MilestoneKind, StreakState};
@@ -24,7 +25,7 @@ use crate::service::leaderboards::LeaderboardService;
 use crate::service::ledger::{Credit, Debit, LedgerPolicy};
 use crate::service::work::{MemberWork, PointsEngine};
 use crate::service::{lottery, member_day, referrals, rewards, tasks};
-use crate::store::ledger::LockedMember;
+use crate::store::ledger::{LockedMember, MonthTotals};
 use crate::store::signins::{CalendarDay, DayKind, StreakColumns};
 use crate::store::{self, programme};
 use rules::DEFAULT_MAKE_UP_COST;
@@ -208,6 +209,7 @@ impl SigninService {
             },
         )
         .await?;
+        count_sign_in(ledger.db, member, today, step.streak, now).await?;
         tasks::count_event(&ledger, member, BuiltInEvent::SignIn.as_str(), 1, now).await?;
         let balance = work.member.balance;
         work.commit_to_boards(&self.boards).await?;
@@ -340,6 +342,7 @@ impl SigninService {
             },
         )
         .await?;
+        count_sign_in(ledger.db, member, day, streak, now).await?;
         let balance = work.member.balance;
         work.commit_to_boards(&self.boards).await?;
         Ok(MakeUpOutcome {
@@ -387,6 +390,31 @@ impl SigninService {
         work.commit().await?;
         Ok(stock)
     }
+}
+
+/// Counts a day signed in its month and ISO week (the report and SIGN_INS_WEEK), with the
+/// streak it reached; written with the rest of the work's counters.
+async fn count_sign_in(
+    db: &impl sea_orm::ConnectionTrait,
+    member: &mut LockedMember,
+    day: NaiveDate,
+    streak: i32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    let in_month = MonthTotals {
+        sign_ins: 1,
+        best_streak: i64::from(streak),
+        ..MonthTotals::default()
+    };
+    let month = points::MonthKey::of_day(day);
+    store::ledger::add_to_month(db, member, month.as_str(), in_month, now).await?;
+    let in_week = MonthTotals {
+        sign_ins: 1,
+        ..MonthTotals::default()
+    };
+    let week = leaderboard::week_key(day);
+    store::ledger::add_to_month(db, member, &week, in_week, now).await?;
+    Ok(())
 }
 
 fn streak_state(member: &LockedMember) -> StreakState {

@@ -16,7 +16,7 @@ use crate::store::leaderboards::Standing;
 use super::correlated::{
     PurchaseWindow, due_purchases, growth_subquery, lapsed_lots, month_subquery,
 };
-use super::months::{MonthTotals, upsert_month};
+use super::months::{MonthTotals, upsert_months};
 
 /// A member's points state, read with the member row locked for the transaction (PostgreSQL
 /// `FOR UPDATE`; SQLite serializes writers anyway), so every movement of one member's points
@@ -55,6 +55,8 @@ pub struct LockedMember {
     invites_at: Option<DateTime<Utc>>,
     /// The month counters read with the row: (month, as stored).
     pub(super) month_read: Option<MonthRead>,
+    /// This ISO week's counters read with the row (the weekly boards).
+    pub(super) week_read: Option<MonthRead>,
     /// Growth stored for the months `first..=last`, read with the row: (first, last, growth).
     pub(super) growth_read: Option<(String, String, i64)>,
     /// Writes held back until the unit of work commits; `None` writes through at once.
@@ -80,14 +82,18 @@ pub(super) struct MonthRead {
     pub(super) totals: MonthTotals,
     earned_at: Option<DateTime<Utc>>,
     koc_score_at: Option<DateTime<Utc>>,
+    sign_ins_at: Option<DateTime<Utc>>,
 }
 
+/// Counters a unit of work adds to a period (a month or a week), with the boards' arrival
+/// times that moved.
 #[derive(Debug, Clone)]
 pub(super) struct PendingMonth {
     pub(super) month: String,
     pub(super) delta: MonthTotals,
     pub(super) earned_at: Option<DateTime<Utc>>,
     pub(super) koc_score_at: Option<DateTime<Utc>>,
+    pub(super) sign_ins_at: Option<DateTime<Utc>>,
 }
 
 impl Pending {
@@ -105,6 +111,8 @@ impl Pending {
 pub struct WorkReads<'a> {
     /// The business month whose counters the work will check (caps).
     pub month: &'a str,
+    /// This ISO week ("2026-W10"), whose counters the weekly boards show.
+    pub week: &'a str,
     /// The trailing growth window, first and last month (the tier check).
     pub growth_months: (&'a str, &'a str),
     /// Now, to see whether anything is due for settling.
@@ -123,6 +131,12 @@ struct WorkRow {
     month_koc_score: i64,
     month_earned_at: Option<DateTime<Utc>>,
     month_koc_score_at: Option<DateTime<Utc>>,
+    month_refunded: i64,
+    week_earned: i64,
+    week_refunded: i64,
+    week_sign_ins: i64,
+    week_earned_at: Option<DateTime<Utc>>,
+    week_sign_ins_at: Option<DateTime<Utc>>,
     window_growth: i64,
     settle_due: bool,
 }
@@ -154,6 +168,7 @@ pub async fn lock_member_for_work(
             .ok_or(AppError::NotFound("member"))?;
     }
     let month = |column: member_months::Column| month_subquery(column, reads.month);
+    let week = |column: member_months::Column| month_subquery(column, reads.week);
     let zero_if_none = |expr: Expr| Expr::from(Func::coalesce([expr, Expr::val(0_i64)]));
     let row = members::Entity::find_by_id(id.get())
         .column_as(
@@ -185,6 +200,24 @@ pub async fn lock_member_for_work(
             month(member_months::Column::KocScoreAt),
             "month_koc_score_at",
         )
+        .column_as(
+            zero_if_none(month(member_months::Column::Refunded)),
+            "month_refunded",
+        )
+        .column_as(
+            zero_if_none(week(member_months::Column::Earned)),
+            "week_earned",
+        )
+        .column_as(
+            zero_if_none(week(member_months::Column::Refunded)),
+            "week_refunded",
+        )
+        .column_as(
+            zero_if_none(week(member_months::Column::SignIns)),
+            "week_sign_ins",
+        )
+        .column_as(week(member_months::Column::EarnedAt), "week_earned_at")
+        .column_as(week(member_months::Column::SignInsAt), "week_sign_ins_at")
         .column_as(growth_subquery(first, last), "window_growth")
         .column_as(
             Expr::exists(due_purchases(PurchaseWindow::Matured, reads.now))
@@ -206,9 +239,24 @@ pub async fn lock_member_for_work(
             cut_by_cap: row.month_cut_by_cap,
             growth: row.month_growth,
             koc_score: row.month_koc_score,
+            refunded: row.month_refunded,
+            ..MonthTotals::default()
         },
         earned_at: row.month_earned_at,
         koc_score_at: row.month_koc_score_at,
+        sign_ins_at: None,
+    });
+    member.week_read = Some(MonthRead {
+        month: reads.week.to_owned(),
+        totals: MonthTotals {
+            earned: row.week_earned,
+            refunded: row.week_refunded,
+            sign_ins: row.week_sign_ins,
+            ..MonthTotals::default()
+        },
+        earned_at: row.week_earned_at,
+        koc_score_at: None,
+        sign_ins_at: row.week_sign_ins_at,
     });
     member.growth_read = Some((first.to_owned(), last.to_owned(), row.window_growth));
     member.pending = Some(Pending::default());
@@ -268,6 +316,7 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
         rules_version: 0,
         settle_due: true,
         month_read: None,
+        week_read: None,
         growth_read: None,
         pending: None,
     }
@@ -275,32 +324,18 @@ fn locked(id: MemberId, row: members::Model) -> LockedMember {
 
 impl LockedMember {
     /// The member's standing on every board as this unit of work leaves it, from what it read
-    /// and wrote — no query. `None` when `month` is not the month read with the row.
+    /// and wrote — no query. `None` when `month` and `week` are not the ones read with the row.
     pub fn board_standings(
         &self,
         month: &str,
+        week: &str,
         streak_cutoff: NaiveDate,
     ) -> Option<Vec<(Board, Option<Standing>)>> {
-        let read = self
-            .month_read
+        let month = self.period_now(self.month_read.as_ref(), month)?;
+        let week = self.period_now(self.week_read.as_ref(), week)?;
+        let streak_at = self
+            .pending
             .as_ref()
-            .filter(|read| read.month == month)?;
-        let pending = self.pending.as_ref();
-        let totals = read
-            .totals
-            .plus(pending.map(|p| p.month(month)).unwrap_or_default());
-        let latest = |pick: fn(&PendingMonth) -> Option<DateTime<Utc>>| {
-            pending.and_then(|p| {
-                p.months
-                    .iter()
-                    .filter(|m| m.month == month)
-                    .filter_map(pick)
-                    .next_back()
-            })
-        };
-        let earned_at = latest(|m| m.earned_at).or(read.earned_at);
-        let koc_score_at = latest(|m| m.koc_score_at).or(read.koc_score_at);
-        let streak_at = pending
             .and_then(|p| p.streak_at)
             .map(crate::domain::leaderboard::arrival)
             .or(self.streak_at);
@@ -320,14 +355,50 @@ impl LockedMember {
             0
         };
         Some(vec![
-            (Board::PointsMonth, on_board(totals.earned, earned_at)),
-            (Board::KocMonth, on_board(totals.koc_score, koc_score_at)),
+            (
+                Board::PointsMonth,
+                on_board(month.totals.board_points(), month.earned_at),
+            ),
+            (
+                Board::KocMonth,
+                on_board(month.totals.koc_score, month.koc_score_at),
+            ),
             (Board::Streak, on_board(streak, streak_at)),
             (
                 Board::Referrals,
                 on_board(i64::from(self.successful_invites), self.invites_at),
             ),
+            (
+                Board::PointsWeek,
+                on_board(week.totals.board_points(), week.earned_at),
+            ),
+            (
+                Board::SignInsWeek,
+                on_board(week.totals.sign_ins, week.sign_ins_at),
+            ),
         ])
+    }
+
+    /// A period's counters as read with the row plus what this work added, with the latest
+    /// arrival times; `None` when `period` is not the one read.
+    fn period_now(&self, read: Option<&MonthRead>, period: &str) -> Option<MonthRead> {
+        let read = read.filter(|read| read.month == period)?;
+        let added: Vec<&PendingMonth> = self
+            .pending
+            .iter()
+            .flat_map(|p| &p.months)
+            .filter(|m| m.month == period)
+            .collect();
+        let latest = |pick: fn(&PendingMonth) -> Option<DateTime<Utc>>| {
+            added.iter().copied().filter_map(pick).next_back()
+        };
+        Some(MonthRead {
+            month: read.month.clone(),
+            totals: added.iter().fold(read.totals, |sum, m| sum.plus(m.delta)),
+            earned_at: latest(|m| m.earned_at).or(read.earned_at),
+            koc_score_at: latest(|m| m.koc_score_at).or(read.koc_score_at),
+            sign_ins_at: latest(|m| m.sign_ins_at).or(read.sign_ins_at),
+        })
     }
 }
 
@@ -380,22 +451,13 @@ pub async fn flush(db: &impl ConnectionTrait, member: &mut LockedMember) -> Resu
                 month.delta = month.delta.plus(next.delta);
                 month.earned_at = next.earned_at.or(month.earned_at);
                 month.koc_score_at = next.koc_score_at.or(month.koc_score_at);
+                month.sign_ins_at = next.sign_ins_at.or(month.sign_ins_at);
             }
             None => months.push(next),
         }
     }
-    for month in months {
-        upsert_month(
-            db,
-            member.id,
-            &month.month,
-            month.delta,
-            month.earned_at,
-            month.koc_score_at,
-        )
-        .await?;
-    }
-    Ok(())
+    // Every touched period (this month, this week, a refunded purchase's) in one statement.
+    upsert_months(db, member.id, months).await
 }
 
 /// Moves the member to another tier.

@@ -18,6 +18,6 @@ pub use member::{
     set_tier_demoted,
 };
 pub use months::{
-    MonthTotals, add_to_month, growth_between, month_totals, stored_growth_between,
-    stored_month_totals,
+    MonthTotals, add_to_month, growth_between, month_totals, record_tier_change,
+    stored_growth_between, stored_month_totals,
 };

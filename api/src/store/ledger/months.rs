@@ -12,7 +12,8 @@ use crate::domain::ids::MemberId;
 
 use super::member::{LockedMember, PendingMonth};
 
-/// A member's counters for one business month.
+/// A member's counters for one period: a business month, or an ISO week (week rows carry only
+/// `earned`, `refunded` and `sign_ins`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MonthTotals {
     pub earned: i64,
@@ -20,6 +21,13 @@ pub struct MonthTotals {
     pub cut_by_cap: i64,
     pub growth: i64,
     pub koc_score: i64,
+    /// Points of purchases recorded in the period and refunded since.
+    pub refunded: i64,
+    pub sign_ins: i64,
+    /// The longest streak reached in the period (a maximum, not a sum).
+    pub best_streak: i64,
+    /// Rewards redeemed.
+    pub redemptions: i64,
 }
 
 impl MonthTotals {
@@ -30,7 +38,16 @@ impl MonthTotals {
             cut_by_cap: self.cut_by_cap.saturating_add(other.cut_by_cap),
             growth: self.growth.saturating_add(other.growth),
             koc_score: self.koc_score.saturating_add(other.koc_score),
+            refunded: self.refunded.saturating_add(other.refunded),
+            sign_ins: self.sign_ins.saturating_add(other.sign_ins),
+            best_streak: Ord::max(self.best_streak, other.best_streak),
+            redemptions: self.redemptions.saturating_add(other.redemptions),
         }
+    }
+
+    /// What the points boards count: earned, less refunded purchases.
+    pub fn board_points(&self) -> i64 {
+        self.earned.saturating_sub(self.refunded)
     }
 }
 
@@ -67,12 +84,16 @@ pub async fn stored_month_totals(
         cut_by_cap: row.cut_by_cap,
         growth: row.growth,
         koc_score: row.koc_score,
+        refunded: row.refunded,
+        sign_ins: row.sign_ins,
+        best_streak: row.best_streak,
+        redemptions: row.redemptions,
     }))
 }
 
-/// Adds to a member's month counters, creating the month's row on first use (written at once,
-/// or when the unit of work commits). Earned points and KOC score that grow also move their
-/// arrival time (the leaderboards' tie-break) to `now`.
+/// Adds to a member's counters for a period (a month or a week), creating its row on first use
+/// (written at once, or when the unit of work commits). Earned points, KOC score and sign-ins
+/// that grow also move their arrival time (the leaderboards' tie-break) to `now`.
 pub async fn add_to_month(
     db: &impl ConnectionTrait,
     member: &mut LockedMember,
@@ -83,59 +104,125 @@ pub async fn add_to_month(
     let arrival = crate::domain::leaderboard::arrival(now);
     let earned_at = (delta.earned > 0).then_some(arrival);
     let koc_score_at = (delta.koc_score > 0).then_some(arrival);
+    let sign_ins_at = (delta.sign_ins > 0).then_some(arrival);
+    let row = PendingMonth {
+        month: month.to_owned(),
+        delta,
+        earned_at,
+        koc_score_at,
+        sign_ins_at,
+    };
     if let Some(pending) = &mut member.pending {
-        pending.months.push(PendingMonth {
-            month: month.to_owned(),
-            delta,
-            earned_at,
-            koc_score_at,
-        });
+        pending.months.push(row);
         return Ok(());
     }
-    upsert_month(db, member.id, month, delta, earned_at, koc_score_at).await
+    upsert_months(db, member.id, vec![row]).await
 }
 
-pub(super) async fn upsert_month(
+/// Adds each row's counters to the member's stored ones, in one statement: conflicting rows
+/// add what was inserted (`excluded`), keep the larger best streak, and move an arrival time
+/// only when one was given.
+pub(super) async fn upsert_months(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    rows: Vec<PendingMonth>,
+) -> Result<(), DbErr> {
+    use member_months::Column as C;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let stored = |column: C| Expr::col((member_months::Entity, column));
+    let inserted = |column: C| Expr::col((Alias::new("excluded"), column));
+    let mut on_conflict = OnConflict::columns([C::MemberId, C::Month]);
+    for column in [
+        C::Earned,
+        C::Redeemed,
+        C::CutByCap,
+        C::Growth,
+        C::KocScore,
+        C::Refunded,
+        C::SignIns,
+        C::Redemptions,
+    ] {
+        on_conflict.value(column, stored(column).add(inserted(column)));
+    }
+    on_conflict.value(
+        C::BestStreak,
+        Expr::case(
+            inserted(C::BestStreak).gt(stored(C::BestStreak)),
+            inserted(C::BestStreak),
+        )
+        .finally(stored(C::BestStreak)),
+    );
+    for column in [C::EarnedAt, C::KocScoreAt, C::SignInsAt] {
+        on_conflict.value(
+            column,
+            Expr::from(Func::coalesce([inserted(column), stored(column)])),
+        );
+    }
+    let models = rows.into_iter().map(|row| member_months::ActiveModel {
+        member_id: Set(member.get()),
+        month: Set(row.month),
+        earned: Set(row.delta.earned),
+        redeemed: Set(row.delta.redeemed),
+        cut_by_cap: Set(row.delta.cut_by_cap),
+        growth: Set(row.delta.growth),
+        earned_at: Set(row.earned_at),
+        koc_score: Set(row.delta.koc_score),
+        koc_score_at: Set(row.koc_score_at),
+        refunded: Set(row.delta.refunded),
+        sign_ins: Set(row.delta.sign_ins),
+        sign_ins_at: Set(row.sign_ins_at),
+        best_streak: Set(row.delta.best_streak),
+        redemptions: Set(row.delta.redemptions),
+        tier_before: Set(None),
+        tier_after: Set(None),
+    });
+    member_months::Entity::insert_many(models)
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+/// Records a tier change in the month's row: the tier before the month's first change is
+/// kept, the tier after is the latest (the personal report's tier at start and end).
+pub async fn record_tier_change(
     db: &impl ConnectionTrait,
     member: MemberId,
     month: &str,
-    delta: MonthTotals,
-    earned_at: Option<DateTime<Utc>>,
-    koc_score_at: Option<DateTime<Utc>>,
+    from: &str,
+    to: &str,
 ) -> Result<(), DbErr> {
+    use member_months::Column as C;
     let row = member_months::ActiveModel {
         member_id: Set(member.get()),
         month: Set(month.to_owned()),
-        earned: Set(delta.earned),
-        redeemed: Set(delta.redeemed),
-        cut_by_cap: Set(delta.cut_by_cap),
-        growth: Set(delta.growth),
-        earned_at: Set(earned_at),
-        koc_score: Set(delta.koc_score),
-        koc_score_at: Set(koc_score_at),
+        earned: Set(0),
+        redeemed: Set(0),
+        cut_by_cap: Set(0),
+        growth: Set(0),
+        earned_at: Set(None),
+        koc_score: Set(0),
+        koc_score_at: Set(None),
+        refunded: Set(0),
+        sign_ins: Set(0),
+        sign_ins_at: Set(None),
+        best_streak: Set(0),
+        redemptions: Set(0),
+        tier_before: Set(Some(from.to_owned())),
+        tier_after: Set(Some(to.to_owned())),
     };
-    let added = |column: member_months::Column, by: i64| {
-        (column, Expr::col((member_months::Entity, column)).add(by))
-    };
-    let mut on_conflict = OnConflict::columns([
-        member_months::Column::MemberId,
-        member_months::Column::Month,
-    ]);
-    for (column, value) in [
-        added(member_months::Column::Earned, delta.earned),
-        added(member_months::Column::Redeemed, delta.redeemed),
-        added(member_months::Column::CutByCap, delta.cut_by_cap),
-        added(member_months::Column::Growth, delta.growth),
-        added(member_months::Column::KocScore, delta.koc_score),
-    ] {
-        on_conflict.value(column, value);
-    }
-    if let Some(at) = earned_at {
-        on_conflict.value(member_months::Column::EarnedAt, Expr::value(at));
-    }
-    if let Some(at) = koc_score_at {
-        on_conflict.value(member_months::Column::KocScoreAt, Expr::value(at));
-    }
+    let mut on_conflict = OnConflict::columns([C::MemberId, C::Month]);
+    on_conflict
+        .value(
+            C::TierBefore,
+            Expr::from(Func::coalesce([
+                Expr::col((member_months::Entity, C::TierBefore)),
+                Expr::val(from),
+            ])),
+        )
+        .value(C::TierAfter, Expr::val(to));
     member_months::Entity::insert(row)
         .on_conflict(on_conflict)
         .exec_without_returning(db)
