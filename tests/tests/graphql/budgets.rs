@@ -266,3 +266,27 @@ async fn an_event_costs_the_same_statements_whatever_the_number_of_tasks() {
     six.within("recordMemberEvent, six tasks", 10, 1);
     assert_eq!(one.statements.len(), six.statements.len());
 }
+
+#[tokio::test]
+async fn a_yearly_report_reads_five_statements_whatever_the_history() {
+    let Some((app, log)) = spawn_app_logging_statements(&[]).await else {
+        return;
+    };
+    let alice = warm_member(&app).await;
+    let report = "query($p: ReportPeriod!, $at: Date!) { myReport(period: $p, at: $at) {
+        pointsEarned pointsSpent signIns bestStreak redemptions tierAtStart tierAtEnd badges
+        percentile comparedWith } }";
+    let today = app.clock.now().date_naive().to_string();
+    let cost = cost_of(
+        &app,
+        &log,
+        &alice,
+        report,
+        json!({ "p": "YEAR", "at": today }),
+    )
+    .await;
+    // The member, their month rows, their tier changes, their badges, and one aggregate for
+    // the percentile: month rows, never the history.
+    cost.within("myReport(period: YEAR)", 5, 1);
+    assert!(!cost.opens_a_transaction(), "a report takes no lock");
+}

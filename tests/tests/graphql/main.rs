@@ -25,6 +25,7 @@ mod purchases;
 mod rate_limits;
 mod referrals;
 mod rewards;
+mod seasons;
 mod segments;
 mod signin;
 mod subscriptions;
