@@ -235,11 +235,24 @@ impl TestApp {
         variables: Value,
         headers: &[(&str, &str)],
     ) -> GqlResponse {
+        self.gql_at(&self.graphql_url(), auth, query, variables, headers)
+            .await
+    }
+
+    /// `gql_with_headers` sent to another instance's GraphQL `url` (a sibling's).
+    pub async fn gql_at(
+        &self,
+        url: &str,
+        auth: Option<&Session>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> GqlResponse {
         // What a current GraphQL client sends; `application/json`-only clients get 200 for a
         // document that does not validate (tests of that send their own Accept).
         let mut request = self
             .client
-            .post(self.graphql_url())
+            .post(url)
             .json(&json!({ "query": query, "variables": variables }));
         if !headers
             .iter()

@@ -7,6 +7,58 @@ use serde_json::{Value, json};
 use crate::{Session, TestApp};
 
 impl TestApp {
+    /// (member id, value) rows of a board straight from the tables, sorted by the documented
+    /// rule: more first, then the earlier arrival (none first), then the lower id; hidden and
+    /// frozen members left out. `period` is the month or ISO week of a monthly or weekly board,
+    /// `yesterday` the day a live streak signed last at the earliest.
+    pub async fn board_from_tables(
+        &self,
+        board: &str,
+        period: &str,
+        yesterday: &str,
+    ) -> Vec<(i64, i64)> {
+        let visible = "m.hide_from_leaderboards = false AND m.frozen_at IS NULL";
+        let from_months = |value: &str, arrival: &str| {
+            format!(
+                "SELECT m.id, {value}, {arrival} FROM members m
+                 JOIN member_months mm ON mm.member_id = m.id
+                 WHERE mm.month = '{period}' AND {value} > 0 AND {visible}"
+            )
+        };
+        let sql = match board {
+            "POINTS_MONTH" | "POINTS_WEEK" => {
+                from_months("mm.earned - mm.refunded", "mm.earned_at")
+            }
+            "SIGN_INS_WEEK" => from_months("mm.sign_ins", "mm.sign_ins_at"),
+            "KOC_MONTH" => from_months("mm.koc_score", "mm.koc_score_at"),
+            "STREAK" => format!(
+                "SELECT m.id, CAST(m.current_streak AS BIGINT), m.streak_at FROM members m
+                 WHERE m.last_sign_in_day >= '{yesterday}' AND m.current_streak > 0 AND {visible}"
+            ),
+            _ => format!(
+                "SELECT m.id, CAST(m.successful_invites AS BIGINT), m.invites_at FROM members m
+                 WHERE m.successful_invites > 0 AND {visible}"
+            ),
+        };
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .expect("read the board's rows");
+        let mut standings: Vec<(i64, i64, Option<chrono::DateTime<chrono::Utc>>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get_by_index(0).expect("an id"),
+                    r.try_get_by_index(1).expect("a value"),
+                    r.try_get_by_index(2).expect("an arrival"),
+                )
+            })
+            .collect();
+        standings.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+        standings.into_iter().map(|(id, v, _)| (id, v)).collect()
+    }
+
     /// Signs `member` in and returns the payload (asserting success).
     pub async fn sign_in(&self, member: &Session) -> Value {
         let res = self

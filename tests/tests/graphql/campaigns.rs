@@ -177,18 +177,10 @@ async fn a_once_campaign_grants_each_member_of_its_segment_once() {
         activate(&app, &admin, &second).await;
         let sibling = app.spawn_sibling().await;
         let on_sibling = async {
-            let res: Value = app
-                .client
-                .post(&sibling)
-                .bearer_auth(&admin.token)
-                .json(&json!({ "query": JOBS }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            res["data"]["runScheduledJobs"]["campaignGrants"]
+            let res = app
+                .gql_at(&sibling, Some(&admin), JOBS, json!({}), &[])
+                .await;
+            res.expect_ok()["runScheduledJobs"]["campaignGrants"]
                 .as_i64()
                 .unwrap()
         };

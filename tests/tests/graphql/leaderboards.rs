@@ -8,9 +8,7 @@ use api::domain::auth::Role;
 use api::domain::ids::MemberId;
 use api::domain::leaderboard::Board;
 use api::service::leaderboards::LeaderboardService;
-use chrono::{DateTime, Utc};
 use rand::{Rng, SeedableRng};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tests::{RedisRelay, Session, TestApp, spawn_app, spawn_app_with};
 
@@ -40,53 +38,6 @@ async fn purchase(app: &TestApp, admin: &Session, member: &Session, order: &str,
     )
     .await
     .expect_ok();
-}
-
-/// (member id, value, arrival) rows of a board straight from the tables, sorted by the
-/// documented rule: more first, then the earlier arrival (none first), then the lower id.
-/// `month` is the period of a monthly or weekly board.
-#[expect(
-    clippy::unwrap_used,
-    reason = "test helper: a failed setup should fail the test"
-)]
-async fn recompute(app: &TestApp, board: &str, month: &str, yesterday: &str) -> Vec<(i64, i64)> {
-    let sql = match board {
-        "POINTS_MONTH" | "POINTS_WEEK" => format!(
-            "SELECT m.id, mm.earned - mm.refunded, mm.earned_at FROM members m JOIN member_months mm ON mm.member_id = m.id
-             WHERE mm.month = '{month}' AND mm.earned - mm.refunded > 0 AND m.hide_from_leaderboards = false"
-        ),
-        "SIGN_INS_WEEK" => format!(
-            "SELECT m.id, mm.sign_ins, mm.sign_ins_at FROM members m JOIN member_months mm ON mm.member_id = m.id
-             WHERE mm.month = '{month}' AND mm.sign_ins > 0 AND m.hide_from_leaderboards = false"
-        ),
-        "STREAK" => format!(
-            "SELECT id, CAST(current_streak AS BIGINT), streak_at FROM members
-             WHERE last_sign_in_day >= '{yesterday}' AND current_streak > 0 AND hide_from_leaderboards = false"
-        ),
-        _ => "SELECT id, CAST(successful_invites AS BIGINT), invites_at FROM members
-             WHERE successful_invites > 0 AND hide_from_leaderboards = false"
-            .to_owned(),
-    };
-    let rows = app
-        .db
-        .query_all_raw(Statement::from_string(app.db.get_database_backend(), sql))
-        .await
-        .unwrap();
-    let mut standings: Vec<(i64, i64, Option<DateTime<Utc>>)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.try_get_by_index(0).unwrap(),
-                r.try_get_by_index(1).unwrap(),
-                r.try_get_by_index(2).unwrap(),
-            )
-        })
-        .collect();
-    standings.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
-    standings
-        .into_iter()
-        .map(|(id, value, _)| (id, value))
-        .collect()
 }
 
 #[tokio::test]
@@ -138,7 +89,7 @@ async fn boards_rank_and_break_ties_like_a_recomputation_from_the_database() {
         ("SIGN_INS_WEEK", Board::SignInsWeek),
     ] {
         let period = domain_board.edition(today);
-        let expected = recompute(&app, kind, &period, &yesterday).await;
+        let expected = app.board_from_tables(kind, &period, &yesterday).await;
         assert!(
             expected.len() > 5,
             "{kind} has too few rows to mean anything"

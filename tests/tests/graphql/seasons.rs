@@ -1,7 +1,8 @@
 //! Weekly stars, season rewards and personal reports (SPEC §18): a week walked through its
 //! close and its return window, paid exactly once (twice run, run concurrently, on two
 //! instances, after a Redis outage), ties and hidden members at the paid boundary, the archive
-//! against a recomputation, and `myReport` against each member's own history.
+//! against the board recomputed from the tables, and `myReport` against each member's own
+//! history.
 
 #![expect(
     clippy::unwrap_used,
@@ -77,35 +78,13 @@ async fn season_entries(app: &TestApp) -> i64 {
         .await
 }
 
-/// (member id, score) of a weekly or monthly period straight from the counters, ordered by the
-/// board's rule: more first, earlier arrival (none first), lower id; hidden and frozen left out.
-async fn recompute(app: &TestApp, board: &str, period: &str) -> Vec<(i64, i64)> {
-    let (value, arrival) = match board {
-        "SIGN_INS_WEEK" => ("mm.sign_ins", "mm.sign_ins_at"),
-        _ => ("mm.earned - mm.refunded", "mm.earned_at"),
-    };
-    let sql = format!(
-        "SELECT m.id, {value}, {arrival} FROM members m JOIN member_months mm ON mm.member_id = m.id
-         WHERE mm.month = '{period}' AND {value} > 0 AND m.hide_from_leaderboards = false
-         AND m.frozen_at IS NULL"
-    );
-    let rows = app
-        .db
-        .query_all_raw(Statement::from_string(app.db.get_database_backend(), sql))
-        .await
-        .unwrap();
-    let mut standings: Vec<(i64, i64, Option<DateTime<Utc>>)> = rows
+fn entries_scores(archive: &Value) -> Vec<i64> {
+    archive["entries"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r.try_get_by_index(0).unwrap(),
-                r.try_get_by_index(1).unwrap(),
-                r.try_get_by_index(2).unwrap(),
-            )
-        })
-        .collect();
-    standings.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
-    standings.into_iter().map(|(id, v, _)| (id, v)).collect()
+        .map(|e| e["score"].as_i64().unwrap())
+        .collect()
 }
 
 /// The archive's (member id, score) rows: display names are unique nicknames here.
@@ -141,8 +120,8 @@ async fn named_members(app: &TestApp, names: &[&str]) -> (Vec<Session>, HashMap<
     (members, ids)
 }
 
-/// Five members buy in 2026-W10: `ada` most, `cy` and `dan` level at rank 3 (`cy` first),
-/// `bo` second, `eve` last; `fay` buys the most and refunds inside the window.
+/// Six members buy in 2026-W10: `ada` 300, `bo` 200, `cy` 150, `dan` and `eve` 100 each
+/// (`dan` five seconds first), and `fay` the most, refunded inside the return window.
 async fn week_of_purchases(app: &TestApp, admin: &Session, members: &[Session]) {
     let [ada, bo, cy, dan, eve, fay] = members else {
         unreachable!("six members")
@@ -152,11 +131,10 @@ async fn week_of_purchases(app: &TestApp, admin: &Session, members: &[Session]) 
     purchase(app, admin, fay, "w10-fay", 90_000).await;
     app.set_clock("2026-03-03T02:00:00Z");
     purchase(app, admin, bo, "w10-bo", 20_000).await;
-    purchase(app, admin, cy, "w10-cy", 10_000).await;
-    app.set_clock("2026-03-03T02:00:05Z");
+    purchase(app, admin, cy, "w10-cy", 15_000).await;
     purchase(app, admin, dan, "w10-dan", 10_000).await;
-    app.set_clock("2026-03-04T02:00:00Z");
-    purchase(app, admin, eve, "w10-eve", 5_000).await;
+    app.set_clock("2026-03-03T02:00:05Z");
+    purchase(app, admin, eve, "w10-eve", 10_000).await;
     // Refunded in the next week, inside the return window: it no longer counts.
     app.set_clock("2026-03-10T02:00:00Z");
     refund(app, admin, "w10-fay").await;
@@ -256,7 +234,7 @@ async fn a_week_is_settled_once_from_the_database_after_its_return_window() {
     assert_eq!(season_entries(&app).await, 3);
 
     let settled = archive(&app, Some(&members[1]), "POINTS_WEEK", "2026-W10").await;
-    let expected = recompute(&app, "POINTS_WEEK", "2026-W10").await;
+    let expected = app.board_from_tables("POINTS_WEEK", "2026-W10", "").await;
     assert_eq!(archived_scores(&settled, &ids), expected);
     let order: Vec<&str> = settled["entries"]
         .as_array()
@@ -264,8 +242,10 @@ async fn a_week_is_settled_once_from_the_database_after_its_return_window() {
         .iter()
         .map(|e| e["displayName"].as_str().unwrap())
         .collect();
-    // ada hid, fay refunded in time; cy reached 100 five seconds before dan.
+    // ada hid and fay refunded in time, so dan moves up to the last paid rank; eve, level
+    // with dan at the paid boundary, reached 100 five seconds later and wins nothing.
     assert_eq!(order, ["bo", "cy", "dan", "eve"]);
+    assert_eq!(entries_scores(&settled), [200, 150, 100, 100]);
     let entries = settled["entries"].as_array().unwrap();
     assert_eq!(entries[0]["points"], 500);
     assert_eq!(entries[0]["paid"], true);
@@ -313,7 +293,7 @@ async fn a_week_is_settled_once_from_the_database_after_its_return_window() {
         json!([{ "node": { "amount": 500 } }])
     );
     // Season points are never counted on a board: nothing for bo in the week they were paid.
-    let week_paid_in = recompute(&app, "POINTS_WEEK", "2026-W12").await;
+    let week_paid_in = app.board_from_tables("POINTS_WEEK", "2026-W12", "").await;
     assert!(
         week_paid_in.iter().all(|(id, _)| *id != ids["bo"]),
         "{week_paid_in:?}"
@@ -355,18 +335,8 @@ async fn passes_run_at_once_settle_and_pay_once() {
         app.graphql_url()
     };
     let on_other = async {
-        let res: Value = app
-            .client
-            .post(&other)
-            .bearer_auth(&admin.token)
-            .json(&json!({ "query": JOBS }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let run = &res["data"]["runScheduledJobs"];
+        let res = app.gql_at(&other, Some(&admin), JOBS, json!({}), &[]).await;
+        let run = &res.expect_ok()["runScheduledJobs"];
         (
             run["boardsSettled"].as_i64().unwrap(),
             run["seasonRewardsPaid"].as_i64().unwrap(),
@@ -443,7 +413,7 @@ async fn a_redis_outage_during_the_week_changes_nothing_at_the_settlement() {
     let settled = archive(&app, None, "POINTS_WEEK", "2026-W10").await;
     assert_eq!(
         archived_scores(&settled, &ids),
-        recompute(&app, "POINTS_WEEK", "2026-W10").await
+        app.board_from_tables("POINTS_WEEK", "2026-W10", "").await
     );
     assert_eq!(settled["entries"][0]["displayName"], "eve");
     assert_eq!(settled["entries"][1]["displayName"], "bo");
@@ -455,53 +425,27 @@ async fn board_rewards_are_checked_and_for_admins_only() {
     let admin = app.login_admin("ops", Role::Admin).await;
     let member = app.login_member("mo").await;
     let set = |board: &str, rewards: Value| json!({ "b": board, "r": rewards });
-    for (board, rewards, field) in [
-        (
-            "STREAK",
-            json!([{ "fromRank": 1, "toRank": 1, "points": 5 }]),
-            "board",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 0, "toRank": 1, "points": 5 }]),
-            "rewards",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 3, "toRank": 2, "points": 5 }]),
-            "rewards",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 1, "toRank": 1001, "points": 5 }]),
-            "rewards",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 1, "toRank": 1 }]),
-            "rewards",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 1, "toRank": 1, "points": -5 }]),
-            "rewards",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 1, "toRank": 2, "points": 5 }, { "fromRank": 2, "toRank": 3, "points": 5 }]),
-            "rewards",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 1, "toRank": 1, "badgeCode": "NOPE" }]),
-            "rewards",
-        ),
-        (
-            "POINTS_WEEK",
-            json!([{ "fromRank": 1, "toRank": 1, "rewardId": "999999" }]),
-            "rewards",
-        ),
+    // Ranks out of order or range, nothing won, negative points, overlaps, an unknown badge
+    // or reward: VALIDATION on `rewards`; a board that never ends: on `board`.
+    let mut cases = vec![(
+        "STREAK",
+        r#"[{"fromRank": 1, "toRank": 1, "points": 5}]"#,
+        "board",
+    )];
+    for rewards in [
+        r#"[{"fromRank": 0, "toRank": 1, "points": 5}]"#,
+        r#"[{"fromRank": 3, "toRank": 2, "points": 5}]"#,
+        r#"[{"fromRank": 1, "toRank": 1001, "points": 5}]"#,
+        r#"[{"fromRank": 1, "toRank": 1}]"#,
+        r#"[{"fromRank": 1, "toRank": 1, "points": -5}]"#,
+        r#"[{"fromRank": 1, "toRank": 1, "badgeCode": "NOPE"}]"#,
+        r#"[{"fromRank": 1, "toRank": 1, "rewardId": "999999"}]"#,
+        r#"[{"fromRank": 1, "toRank": 2, "points": 5}, {"fromRank": 2, "toRank": 3, "points": 5}]"#,
     ] {
+        cases.push(("POINTS_WEEK", rewards, "rewards"));
+    }
+    for (board, rewards, field) in cases {
+        let rewards: Value = serde_json::from_str(rewards).unwrap();
         let res = app
             .gql(Some(&admin), SET, set(board, rewards.clone()))
             .await;
