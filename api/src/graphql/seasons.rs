@@ -131,6 +131,23 @@ pub struct MemberReport {
     percentile: Option<i32>,
     /// How many members the percentile compares, the member included.
     compared_with: i32,
+    /// The member's place on each board with a month edition (POINTS_MONTH and KOC_MONTH), for
+    /// the month or summed over the year, compared the same way as `percentile`.
+    percentiles: Vec<BoardPercentile>,
+}
+
+/// Where a member stands on one board over a report's period (榜单百分位).
+#[derive(SimpleObject)]
+pub struct BoardPercentile {
+    /// The board: POINTS_MONTH (points earned) or KOC_MONTH (KOC score).
+    board: LeaderboardKind,
+    /// What the member scored on it over the period.
+    score: i64,
+    /// The share of members (0–100) the member scored as much as or more than; null when the
+    /// member scored nothing.
+    percentile: Option<i32>,
+    /// How many members that compares, the member included; 0 when not on the board.
+    compared_with: i32,
 }
 
 impl From<Report> for MemberReport {
@@ -148,6 +165,16 @@ impl From<Report> for MemberReport {
             badges: r.badges,
             percentile: r.percentile.map(i32::from),
             compared_with: i32::try_from(r.compared_with).unwrap_or(i32::MAX),
+            percentiles: r
+                .percentiles
+                .into_iter()
+                .map(|p| BoardPercentile {
+                    board: p.board.into(),
+                    score: p.score,
+                    percentile: p.percentile.map(i32::from),
+                    compared_with: i32::try_from(p.compared_with).unwrap_or(i32::MAX),
+                })
+                .collect(),
         }
     }
 }

@@ -59,8 +59,21 @@ pub struct Report {
     pub tier_at_start: String,
     pub tier_at_end: String,
     pub badges: Vec<String>,
+    /// On the points board (the month's, or the year's members who earned).
     pub percentile: Option<u8>,
     /// Members the percentile compares with, the member included.
+    pub compared_with: u64,
+    /// The member's place on each board with a month edition: POINTS_MONTH and KOC_MONTH.
+    pub percentiles: Vec<BoardPercentile>,
+}
+
+/// A member's percentile on one board of the report's period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardPercentile {
+    pub board: Board,
+    /// What the member scored: points earned, or KOC score.
+    pub score: i64,
+    pub percentile: Option<u8>,
     pub compared_with: u64,
 }
 
@@ -321,15 +334,35 @@ impl SeasonService {
             }
             _ => Vec::new(),
         };
-        let (percentile, compared_with) = if points_earned > 0 {
-            let (others, ahead) =
-                store::seasons::points_ahead(&self.db, member, &first, &last, points_earned)
-                    .await?;
-            let total = others.saturating_add(1);
-            (season::percentile(ahead, total), total)
+        let koc_score = rows.iter().map(|r| r.koc_score).sum::<i64>();
+        let mine = [points_earned, koc_score];
+        let standing = if mine.iter().any(|m| *m > 0) {
+            store::seasons::standing_among(&self.db, member, &first, &last, mine).await?
         } else {
-            (None, 0)
+            [(0, 0); 2]
         };
+        let percentiles: Vec<BoardPercentile> = [Board::PointsMonth, Board::KocMonth]
+            .into_iter()
+            .zip(mine)
+            .zip(standing)
+            .map(|((board, score), (others, ahead))| {
+                let on_board = score > 0;
+                let total = if on_board {
+                    others.saturating_add(1)
+                } else {
+                    0
+                };
+                BoardPercentile {
+                    board,
+                    score,
+                    percentile: season::percentile(ahead, total).filter(|_| on_board),
+                    compared_with: total,
+                }
+            })
+            .collect();
+        let (percentile, compared_with) = percentiles
+            .first()
+            .map_or((None, 0), |p| (p.percentile, p.compared_with));
         Ok(Report {
             period,
             label: match period {
@@ -346,6 +379,7 @@ impl SeasonService {
             badges,
             percentile,
             compared_with,
+            percentiles,
         })
     }
 }

@@ -279,23 +279,27 @@ pub async fn tier_changes(
         .collect())
 }
 
-/// For the points earned (less refunds) in the months `first..=last`: how many members on the
-/// board (not hidden, not frozen, more than 0) other than `member` there are, and how many of
-/// them have more than `points`. Summed per member from the month rows.
-pub async fn points_ahead(
+/// Where a member stands among the others on the points and KOC boards of the months
+/// `first..=last`, in one statement over the month rows (summed per member; hidden and frozen
+/// members, and the member, left out): for points earned less refunds, then for KOC score,
+/// how many others have more than 0, and how many have more than the member's `mine`.
+pub async fn standing_among(
     db: &impl ConnectionTrait,
     member: MemberId,
     first: &str,
     last: &str,
-    points: i64,
-) -> Result<(u64, u64), DbErr> {
+    mine: [i64; 2],
+) -> Result<[(u64, u64); 2], DbErr> {
     use member_months::Column as C;
     let month = |column: C| Expr::col((member_months::Entity, column));
-    let total = Func::sum(month(C::Earned).sub(month(C::Refunded)));
+    let measures = [
+        Func::sum(month(C::Earned).sub(month(C::Refunded))),
+        Func::sum(month(C::KocScore)),
+    ];
+    let names = ["points", "koc"].map(Alias::new);
     let mut per_member = Query::select();
     per_member
         .column((member_months::Entity, C::MemberId))
-        .expr_as(total.clone(), Alias::new("points"))
         .from(member_months::Entity)
         .inner_join(
             members::Entity,
@@ -309,29 +313,38 @@ pub async fn points_ahead(
         .and_where(Expr::col((members::Entity, members::Column::HideFromLeaderboards)).eq(false))
         .and_where(Expr::col((members::Entity, members::Column::FrozenAt)).is_null())
         .and_where(month(C::MemberId).ne(member.get()))
-        .group_by_col((member_months::Entity, C::MemberId))
-        .and_having(Expr::expr(total).gt(0));
-    let points_col = Expr::col((Alias::new("t"), Alias::new("points")));
-    let statement = Query::select()
-        .expr(Expr::cust("COUNT(*)").cast_as(Alias::new("BIGINT")))
-        .expr(
-            Func::coalesce([
-                Func::sum(Expr::case(points_col.gt(points), 1).finally(0)).into(),
-                Expr::val(0),
-            ])
-            .cast_as(Alias::new("BIGINT")),
-        )
-        .from_subquery(per_member, Alias::new("t"))
-        .to_owned();
-    let Some(row) = db.query_one(&statement).await? else {
-        return Ok((0, 0));
+        .group_by_col((member_months::Entity, C::MemberId));
+    for (measure, name) in measures.iter().zip(&names) {
+        per_member.expr_as(measure.clone(), name.clone());
+    }
+    let [points, koc] = measures;
+    per_member.cond_having(
+        sea_orm::sea_query::Cond::any()
+            .add(Expr::expr(points).gt(0))
+            .add(Expr::expr(koc).gt(0)),
+    );
+    let count_where = |condition: Expr| {
+        Func::coalesce([
+            Func::sum(Expr::case(condition, 1).finally(0)).into(),
+            Expr::val(0),
+        ])
+        .cast_as(Alias::new("BIGINT"))
     };
-    let others: i64 = row.try_get_by_index(0)?;
-    let ahead: i64 = row.try_get_by_index(1)?;
-    Ok((
-        u64::try_from(others).unwrap_or(0),
-        u64::try_from(ahead).unwrap_or(0),
-    ))
+    let mut statement = Query::select();
+    for (name, mine) in names.iter().zip(mine) {
+        let value = Expr::col((Alias::new("t"), name.clone()));
+        statement
+            .expr(count_where(value.clone().gt(0)))
+            .expr(count_where(value.gt(mine)));
+    }
+    statement.from_subquery(per_member, Alias::new("t"));
+    let Some(row) = db.query_one(&statement).await? else {
+        return Ok([(0, 0); 2]);
+    };
+    let count = |index: usize| -> Result<u64, DbErr> {
+        Ok(u64::try_from(row.try_get_by_index::<i64>(index)?).unwrap_or(0))
+    };
+    Ok([(count(0)?, count(1)?), (count(2)?, count(3)?)])
 }
 
 /// Codes of the badges a member was given in `[from, to)`.

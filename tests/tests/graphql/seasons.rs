@@ -30,7 +30,7 @@ const BOARD: &str = "query($b: LeaderboardKind!) { leaderboard(board: $b, first:
     edition entries { rank score } } }";
 const REPORT: &str = "query($p: ReportPeriod!, $at: Date!) { myReport(period: $p, at: $at) {
     label pointsEarned pointsSpent signIns bestStreak redemptions tierAtStart tierAtEnd badges
-    percentile comparedWith } }";
+    percentile comparedWith percentiles { board score percentile comparedWith } } }";
 
 /// Monday 2026-03-02 10:00 in Shanghai: the first day of 2026-W10.
 const WEEK_10_MONDAY: &str = "2026-03-02T02:00:00Z";
@@ -740,6 +740,14 @@ async fn my_report_matches_each_members_own_history() {
                 expected_percentile(want.earned, &everyone),
                 "{context}"
             );
+            assert_eq!(got["percentiles"][0]["board"], "POINTS_MONTH");
+            assert_eq!(got["percentiles"][0]["percentile"], got["percentile"]);
+            assert_eq!(got["percentiles"][0]["score"], want.earned);
+            assert_eq!(
+                got["percentiles"][1],
+                json!({ "board": "KOC_MONTH", "score": 0, "percentile": null, "comparedWith": 0 }),
+                "nobody is a KOC here"
+            );
             tier_moved |= got["tierAtStart"] != got["tierAtEnd"];
             badged |= !want.badges.is_empty();
             behind |= got["percentile"].as_i64().is_some_and(|p| p < 100);
@@ -776,6 +784,32 @@ async fn my_report_matches_each_members_own_history() {
     assert_eq!(ann["label"], "2026");
     assert!(ann["signIns"].as_i64().unwrap() > 20, "{ann}");
     assert!(ann["pointsEarned"].as_i64().unwrap() > 0, "{ann}");
+    // KOC scores compare the same way (set here by hand: this walk has no KOC).
+    app.execute(&format!(
+        "UPDATE member_months SET koc_score = 10 * member_id WHERE month = '2026-03' AND member_id IN ({}, {})",
+        ids["ann"], ids["ben"]
+    ))
+    .await;
+    let koc = |res: &tests::GqlResponse| res.expect_ok()["myReport"]["percentiles"][1].clone();
+    let ann = app
+        .gql(
+            Some(&members[0]),
+            REPORT,
+            json!({ "p": "MONTH", "at": "2026-03-02" }),
+        )
+        .await;
+    assert_eq!(
+        koc(&ann),
+        json!({ "board": "KOC_MONTH", "score": 10 * ids["ann"], "percentile": 50, "comparedWith": 2 })
+    );
+    let ben = app
+        .gql(
+            Some(&members[1]),
+            REPORT,
+            json!({ "p": "YEAR", "at": "2026-03-02" }),
+        )
+        .await;
+    assert_eq!(koc(&ben)["percentile"], 100);
     // Admins have no report.
     app.gql(
         Some(&admin),
