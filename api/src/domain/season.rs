@@ -155,6 +155,8 @@ pub enum Payout {
     /// Won, not paid yet.
     Due,
     Paid,
+    /// Won, but the member was frozen (风控) when it was to be paid: never paid.
+    Withheld,
 }
 
 /// One archived rank.

@@ -72,7 +72,8 @@ pub struct ArchivedRank {
     reward_id: Option<ID>,
     /// The badge won, if any.
     badge_code: Option<String>,
-    /// True once what this rank won was paid (发放); false for ranks that won nothing.
+    /// True once what this rank won was paid (发放); false for ranks that won nothing, and for a
+    /// winner frozen (风控) when it was to be paid, whose prize is withheld.
     paid: bool,
     /// True on the caller's own row.
     is_me: bool,

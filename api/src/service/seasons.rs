@@ -17,7 +17,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::leaderboard::{self, Board};
 use crate::domain::notification::{Notice, NoticeKind};
 use crate::domain::points::EntryKind;
-use crate::domain::season::{self, ArchivedRank, BoardReward, ReportPeriod};
+use crate::domain::season::{self, ArchivedRank, BoardReward, Payout, ReportPeriod};
 use crate::error::AppError;
 use crate::infra::clock::Clock;
 use crate::service::ledger::Credit;
@@ -211,7 +211,18 @@ impl SeasonService {
     /// Pays one rank in the winner's unit of work; false when another pass paid it first.
     async fn pay(&self, rank: &ArchivedRank) -> Result<bool, AppError> {
         let mut work = self.engine.begin(rank.member).await?;
-        if !store::seasons::mark_paid(work.txn(), rank.board, &rank.period, rank.rank).await? {
+        // Frozen since the settlement (风控): the prize is withheld, never paid.
+        let outcome = if work.member.frozen {
+            Payout::Withheld
+        } else {
+            Payout::Paid
+        };
+        let (board, period) = (rank.board, rank.period.as_str());
+        if !store::seasons::settle_payout(work.txn(), board, period, rank.rank, outcome).await? {
+            return Ok(false);
+        }
+        if outcome == Payout::Withheld {
+            work.commit().await?;
             return Ok(false);
         }
         let now = work.now;

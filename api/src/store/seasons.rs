@@ -191,18 +191,17 @@ pub async fn due_payouts(
     Ok(rows.into_iter().filter_map(archived).collect())
 }
 
-/// Marks an archived rank paid: true for the one transaction that does (the payout's guard).
-pub async fn mark_paid(
+/// Moves a due rank to `to` (paid or withheld): true for the one transaction that does (the
+/// payout's guard).
+pub async fn settle_payout(
     db: &impl ConnectionTrait,
     board: Board,
     period: &str,
     rank: u32,
+    to: Payout,
 ) -> Result<bool, DbErr> {
     let updated = board_archive::Entity::update_many()
-        .col_expr(
-            board_archive::Column::Payout,
-            Expr::value(<&str>::from(Payout::Paid)),
-        )
+        .col_expr(board_archive::Column::Payout, Expr::value(<&str>::from(to)))
         .filter(board_archive::Column::Board.eq(board.name()))
         .filter(board_archive::Column::Period.eq(period))
         .filter(board_archive::Column::Rank.eq(i32::try_from(rank).unwrap_or(i32::MAX)))

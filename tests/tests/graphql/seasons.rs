@@ -382,6 +382,66 @@ async fn a_rank_marked_due_again_is_not_paid_twice() {
 }
 
 #[tokio::test]
+async fn a_frozen_member_is_neither_ranked_nor_paid_and_the_clock_going_back_settles_nothing() {
+    let app = spawn_app().await;
+    let (admin, members) = settle_ready(&app).await;
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { freezeMember(id: $id, reason: \"刷单\") { frozen } }",
+        json!({ "id": members[1].id }),
+    )
+    .await
+    .expect_ok();
+    assert_eq!(pass(&app, &admin).await, (1, 3));
+    let settled = archive(&app, None, "POINTS_WEEK", "2026-W10").await;
+    let names: Vec<&str> = settled["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ada", "cy", "dan", "eve"],
+        "bo is frozen: dan is paid"
+    );
+    let paid: Vec<bool> = settled["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["paid"].as_bool().unwrap())
+        .collect();
+    assert_eq!(paid, [true, true, true, false]);
+    // Back to the week itself, and forward again: W10 stays settled once.
+    app.set_clock("2026-03-04T02:00:00Z");
+    assert_eq!(pass(&app, &admin).await, (0, 0));
+    app.set_clock(WEEK_10_SETTLES);
+    assert_eq!(pass(&app, &admin).await, (0, 0));
+    assert_eq!(season_entries(&app).await, 3);
+
+    // A winner frozen between the settlement and the payout (as if the payout had not run
+    // yet): the prize is withheld, not paid.
+    app.execute("UPDATE board_archive SET payout = 'DUE' WHERE rank = 2")
+        .await;
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { freezeMember(id: $id, reason: \"刷单\") { frozen } }",
+        json!({ "id": members[2].id }),
+    )
+    .await
+    .expect_ok();
+    assert_eq!(pass(&app, &admin).await, (0, 0));
+    assert_eq!(season_entries(&app).await, 3);
+    let settled = archive(&app, None, "POINTS_WEEK", "2026-W10").await;
+    assert_eq!(settled["entries"][1]["paid"], false);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM board_archive WHERE payout = 'WITHHELD'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn a_redis_outage_during_the_week_changes_nothing_at_the_settlement() {
     let Some(relay) = RedisRelay::start().await else {
         // Without TEST_REDIS_URL the boards are the database's already.
