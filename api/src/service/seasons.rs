@@ -208,7 +208,9 @@ impl SeasonService {
         Ok(paid)
     }
 
-    /// Pays one rank in the winner's unit of work; false when another pass paid it first.
+    /// Pays one rank in the winner's unit of work; false when another pass paid it first, or
+    /// when the winner is frozen and the prize is withheld. Each part is keyed, so a rank that
+    /// was somehow due again replays what it already gave instead of giving it twice.
     async fn pay(&self, rank: &ArchivedRank) -> Result<bool, AppError> {
         let mut work = self.engine.begin(rank.member).await?;
         // Frozen since the settlement (风控): the prize is withheld, never paid.
@@ -238,10 +240,19 @@ impl SeasonService {
         }
         let mut prize = Vec::new();
         if let Some(reward_id) = rank.reward_id {
+            let reward_key = format!("{key}:reward");
+            let given = store::rewards::redemption_by_key(work.txn(), rank.member, &reward_key)
+                .await?
+                .is_some();
             let (ledger, member) = work.split();
-            let granted =
-                rewards::grant_free(&ledger, member, reward_id, &format!("{key}:reward")).await?;
-            if let Some((reward, _)) = granted {
+            let granted = if given {
+                store::rewards::find_reward(ledger.db, reward_id.get()).await?
+            } else {
+                rewards::grant_free(&ledger, member, reward_id, &reward_key)
+                    .await?
+                    .map(|(reward, _)| reward)
+            };
+            if let Some(reward) = granted {
                 prize.push(reward.title);
             }
         }

@@ -310,8 +310,12 @@ async fn settle_ready(app: &TestApp) -> (Session, Vec<Session>) {
     let admin = app.login_admin("ops", Role::Admin).await;
     app.set_clock("2026-03-01T02:00:00Z");
     let (members, _) = named_members(app, &NAMES).await;
+    let coupon = app.coupon_reward(&admin, "周冠军券", 100).await;
     app.set_clock("2026-03-02T01:00:00Z");
-    let rewards = json!([{ "fromRank": 1, "toRank": 3, "points": 300 }]);
+    let rewards = json!([
+        { "fromRank": 1, "toRank": 1, "points": 300, "rewardId": coupon },
+        { "fromRank": 2, "toRank": 3, "points": 300 },
+    ]);
     app.gql(
         Some(&admin),
         SET,
@@ -372,6 +376,7 @@ async fn a_rank_marked_due_again_is_not_paid_twice() {
     assert_eq!(pass(&app, &admin).await, (0, 3));
     assert_eq!(season_entries(&app).await, 3);
     assert_eq!(app.balance(&members[1]).await, balance);
+    assert_eq!(app.count("redemptions").await, 1, "rank 1's coupon, once");
     assert_eq!(
         app.scalar("SELECT COUNT(*) AS n FROM notifications WHERE kind = 'SEASON_REWARD'")
             .await,
