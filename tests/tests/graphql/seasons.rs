@@ -78,13 +78,24 @@ async fn season_entries(app: &TestApp) -> i64 {
         .await
 }
 
-fn entries_scores(archive: &Value) -> Vec<i64> {
+/// One field of every archived entry, as a JSON array.
+fn column(archive: &Value, field: &str) -> Value {
     archive["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["score"].as_i64().unwrap())
+        .map(|e| e[field].clone())
         .collect()
+}
+
+async fn freeze(app: &TestApp, admin: &Session, member: &Session) {
+    app.gql(
+        Some(admin),
+        "mutation($id: ID!) { freezeMember(id: $id, reason: \"刷单\") { frozen } }",
+        json!({ "id": member.id }),
+    )
+    .await
+    .expect_ok();
 }
 
 /// The archive's (member id, score) rows: display names are unique nicknames here.
@@ -236,16 +247,13 @@ async fn a_week_is_settled_once_from_the_database_after_its_return_window() {
     let settled = archive(&app, Some(&members[1]), "POINTS_WEEK", "2026-W10").await;
     let expected = app.board_from_tables("POINTS_WEEK", "2026-W10", "").await;
     assert_eq!(archived_scores(&settled, &ids), expected);
-    let order: Vec<&str> = settled["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["displayName"].as_str().unwrap())
-        .collect();
     // ada hid and fay refunded in time, so dan moves up to the last paid rank; eve, level
     // with dan at the paid boundary, reached 100 five seconds later and wins nothing.
-    assert_eq!(order, ["bo", "cy", "dan", "eve"]);
-    assert_eq!(entries_scores(&settled), [200, 150, 100, 100]);
+    assert_eq!(
+        column(&settled, "displayName"),
+        json!(["bo", "cy", "dan", "eve"])
+    );
+    assert_eq!(column(&settled, "score"), json!([200, 150, 100, 100]));
     let entries = settled["entries"].as_array().unwrap();
     assert_eq!(entries[0]["points"], 500);
     assert_eq!(entries[0]["paid"], true);
@@ -390,33 +398,15 @@ async fn a_rank_marked_due_again_is_not_paid_twice() {
 async fn a_frozen_member_is_neither_ranked_nor_paid_and_the_clock_going_back_settles_nothing() {
     let app = spawn_app().await;
     let (admin, members) = settle_ready(&app).await;
-    app.gql(
-        Some(&admin),
-        "mutation($id: ID!) { freezeMember(id: $id, reason: \"刷单\") { frozen } }",
-        json!({ "id": members[1].id }),
-    )
-    .await
-    .expect_ok();
+    freeze(&app, &admin, &members[1]).await;
     assert_eq!(pass(&app, &admin).await, (1, 3));
     let settled = archive(&app, None, "POINTS_WEEK", "2026-W10").await;
-    let names: Vec<&str> = settled["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["displayName"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
-        ["ada", "cy", "dan", "eve"],
+        column(&settled, "displayName"),
+        json!(["ada", "cy", "dan", "eve"]),
         "bo is frozen: dan is paid"
     );
-    let paid: Vec<bool> = settled["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["paid"].as_bool().unwrap())
-        .collect();
-    assert_eq!(paid, [true, true, true, false]);
+    assert_eq!(column(&settled, "paid"), json!([true, true, true, false]));
     // Back to the week itself, and forward again: W10 stays settled once.
     app.set_clock("2026-03-04T02:00:00Z");
     assert_eq!(pass(&app, &admin).await, (0, 0));
@@ -428,13 +418,7 @@ async fn a_frozen_member_is_neither_ranked_nor_paid_and_the_clock_going_back_set
     // yet): the prize is withheld, not paid.
     app.execute("UPDATE board_archive SET payout = 'DUE' WHERE rank = 2")
         .await;
-    app.gql(
-        Some(&admin),
-        "mutation($id: ID!) { freezeMember(id: $id, reason: \"刷单\") { frozen } }",
-        json!({ "id": members[2].id }),
-    )
-    .await
-    .expect_ok();
+    freeze(&app, &admin, &members[2]).await;
     assert_eq!(pass(&app, &admin).await, (0, 0));
     assert_eq!(season_entries(&app).await, 3);
     let settled = archive(&app, None, "POINTS_WEEK", "2026-W10").await;
@@ -578,60 +562,40 @@ struct Figures {
     badges: Vec<String>,
 }
 
+/// Sums the first column of `sql`'s rows whose instant (the second column) falls in `months`.
+async fn sum_within(app: &TestApp, sql: &str, months: &[String]) -> i64 {
+    let mut sum = 0;
+    for row in rows(app, sql).await {
+        let at: DateTime<Utc> = row.try_get_by_index(1).unwrap();
+        if months.contains(&business_month(at)) {
+            sum += row.try_get_by_index::<i64>(0).unwrap();
+        }
+    }
+    sum
+}
+
 async fn history_figures(app: &TestApp, member: i64, months: &[String]) -> Figures {
-    let within = |at: DateTime<Utc>| months.contains(&business_month(at));
     let mut figures = Figures::default();
     // Earned: credits that count toward the cap when they were made (purchases when recorded,
     // not when they mature), refunded purchases left out.
-    for row in rows(
-        app,
-        &format!(
-            "SELECT amount, created_at FROM point_entries WHERE member_id = {member} AND amount > 0
-             AND kind IN ('SIGN_IN', 'SIGN_IN_MILESTONE', 'KOC_TASK', 'REFERRAL', 'BIRTHDAY',
-                          'TIER_UPGRADE_GIFT', 'TASK')"
-        ),
-    )
-    .await
-    {
-        let at: DateTime<Utc> = row.try_get_by_index(1).unwrap();
-        if within(at) {
-            figures.earned += row.try_get_by_index::<i64>(0).unwrap();
-        }
-    }
-    for row in rows(
-        app,
-        &format!(
-            "SELECT points_granted, created_at FROM purchases WHERE member_id = {member}
-             AND status <> 'REFUNDED'"
-        ),
-    )
-    .await
-    {
-        let at: DateTime<Utc> = row.try_get_by_index(1).unwrap();
-        if within(at) {
-            figures.earned += row.try_get_by_index::<i64>(0).unwrap();
-        }
-    }
-    for row in rows(
-        app,
-        &format!(
-            "SELECT amount, created_at FROM point_entries WHERE member_id = {member}
-             AND kind IN ('REDEMPTION', 'LOTTERY')"
-        ),
-    )
-    .await
-    {
-        let at: DateTime<Utc> = row.try_get_by_index(1).unwrap();
-        if within(at) {
-            figures.spent -= row.try_get_by_index::<i64>(0).unwrap();
-        }
-    }
-    for row in rows(
-        app,
-        &format!("SELECT day, streak FROM sign_ins WHERE member_id = {member}"),
-    )
-    .await
-    {
+    let credits = format!(
+        "SELECT amount, created_at FROM point_entries WHERE member_id = {member} AND amount > 0
+         AND kind IN ('SIGN_IN', 'SIGN_IN_MILESTONE', 'KOC_TASK', 'REFERRAL', 'BIRTHDAY',
+                      'TIER_UPGRADE_GIFT', 'TASK')"
+    );
+    let purchases = format!(
+        "SELECT points_granted, created_at FROM purchases WHERE member_id = {member}
+         AND status <> 'REFUNDED'"
+    );
+    figures.earned =
+        sum_within(app, &credits, months).await + sum_within(app, &purchases, months).await;
+    let spent = format!(
+        "SELECT amount, created_at FROM point_entries WHERE member_id = {member}
+         AND kind IN ('REDEMPTION', 'LOTTERY')"
+    );
+    figures.spent = -sum_within(app, &spent, months).await;
+    let signed = format!("SELECT day, streak FROM sign_ins WHERE member_id = {member}");
+    for row in rows(app, &signed).await {
         let day: NaiveDate = row.try_get_by_index(0).unwrap();
         if months.contains(&format!("{:04}-{:02}", day.year(), day.month())) {
             figures.sign_ins += 1;
@@ -639,28 +603,18 @@ async fn history_figures(app: &TestApp, member: i64, months: &[String]) -> Figur
             figures.best_streak = figures.best_streak.max(i64::from(streak));
         }
     }
-    for row in rows(
-        app,
-        &format!("SELECT month FROM redemptions WHERE member_id = {member}"),
-    )
-    .await
-    {
+    let redeemed = format!("SELECT month FROM redemptions WHERE member_id = {member}");
+    for row in rows(app, &redeemed).await {
         let month: String = row.try_get_by_index(0).unwrap();
-        if months.contains(&month) {
-            figures.redemptions += 1;
-        }
+        figures.redemptions += i64::from(months.contains(&month));
     }
-    for row in rows(
-        app,
-        &format!(
-            "SELECT badge_code, granted_at FROM member_badges WHERE member_id = {member}
-             ORDER BY granted_at"
-        ),
-    )
-    .await
-    {
+    let badges = format!(
+        "SELECT badge_code, granted_at FROM member_badges WHERE member_id = {member}
+         ORDER BY granted_at"
+    );
+    for row in rows(app, &badges).await {
         let at: DateTime<Utc> = row.try_get_by_index(1).unwrap();
-        if within(at) {
+        if months.contains(&business_month(at)) {
             figures.badges.push(row.try_get_by_index(0).unwrap());
         }
     }
