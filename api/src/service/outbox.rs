@@ -210,19 +210,23 @@ impl OutboxService {
     /// `NOT_FOUND` for an unknown id; `CONFLICT` when the delivery is not dead.
     pub async fn retry(&self, id: DeliveryId) -> Result<Delivery, AppError> {
         let id = id.get();
-        if !store::deliveries::revive(&self.db, id, self.clock.now()).await? {
-            return match store::deliveries::find(&self.db, id).await? {
-                None => Err(AppError::NotFound("delivery")),
-                Some(delivery) => Err(AppError::Conflict(format!(
-                    "delivery {id} is {}, only a DEAD delivery can be retried",
-                    delivery.status.as_str()
-                ))),
-            };
+        // The revived row is read back before the commit: once committed, a worker on
+        // any instance may send it at once, and the answer must show what the retry did.
+        let txn = store::begin(&self.db).await?;
+        let revived = store::deliveries::revive(&txn, id, self.clock.now()).await?;
+        let delivery = store::deliveries::find(&txn, id).await?;
+        txn.commit().await?;
+        match (revived, delivery) {
+            (_, None) => Err(AppError::NotFound("delivery")),
+            (false, Some(delivery)) => Err(AppError::Conflict(format!(
+                "delivery {id} is {}, only a DEAD delivery can be retried",
+                delivery.status.as_str()
+            ))),
+            (true, Some(delivery)) => {
+                self.wake.notify_one();
+                Ok(delivery)
+            }
         }
-        self.wake.notify_one();
-        store::deliveries::find(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound("delivery"))
     }
 
     /// How many deliveries stand in each status (the outbox depth is the `PENDING` count).
