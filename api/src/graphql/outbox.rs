@@ -230,7 +230,8 @@ impl OutboxMutation {
     }
 
     /// Sends a `DEAD` delivery again with a fresh set of attempts (重新投递; ADMIN).
-    /// NOT_FOUND for an unknown id; CONFLICT when it is not `DEAD`.
+    /// NOT_FOUND for an unknown id; CONFLICT when it is not `DEAD`. Answers with the row as
+    /// the retry left it (`PENDING`, no attempts); `deliveries` shows how the send went.
     async fn retry_delivery(
         &self,
         ctx: &Context<'_>,
